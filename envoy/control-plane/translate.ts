@@ -1,0 +1,491 @@
+// APISIX config → one xDS snapshot (listeners, routes, clusters, ECDS), pure.
+//
+// Shape of what Envoy gets (design notes in envoy/README-control-plane.md):
+//   LDS  one listener, HCM: path normalisation, websocket upgrades (h1 and
+//        RFC 8441 over h2), early header mutation stripping client-sent
+//        x-apisix-upstream / x-envoy-original-dst-host, then the wasm filter
+//        (ECDS "apisix-upstream") and the router. Routes come from RDS via ADS.
+//   RDS  one catch-all route: cluster from the `x-apisix-upstream` header the
+//        filter sets; unknown/missing cluster → 503; no route timeout.
+//   CDS  one ORIGINAL_DST cluster per APISIX upstream definition; the filter
+//        pins the endpoint with the original_dst_address filter state.
+//   ECDS the wasm filter with the APISIX objects (+dns, +health) as its JSON.
+import { createHash } from "node:crypto";
+import { TYPE_URL } from "./protos.ts";
+import { clusterName, upstreamSites, type UpstreamSite } from "./names.ts";
+import {
+  filterConfigJson,
+  isIpLiteral,
+  splitHostPort,
+  upstreamNodes,
+  type ApisixConfig,
+  type DnsTable,
+  type HealthTable,
+} from "./config.ts";
+
+export const FILTER_NAME = "apisix-upstream";
+export const CLUSTER_HEADER = "x-apisix-upstream";
+export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
+
+const T = {
+  hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+  wasm: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+  earlyHeaderMutation: "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+  httpProtocolOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  upstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+  stringValue: "type.googleapis.com/google.protobuf.StringValue",
+  stdoutLog: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+};
+
+export interface TranslateOptions {
+  /** Listener port; APISIX's default HTTP port. */
+  listenerPort?: number;
+  listenerAddress?: string;
+  /** Where Envoy finds the compiled filter. */
+  wasmPath?: string;
+  dns?: DnsTable;
+  health?: HealthTable;
+  /** Seconds; used when neither the upstream nor the route sets timeout.connect. */
+  defaultConnectTimeout?: number;
+  routeConfigName?: string;
+  listenerName?: string;
+  /** Add an stdout access log to the listener. */
+  accessLog?: boolean;
+}
+
+export type Json = Record<string, unknown>;
+
+export interface Issue {
+  severity: "error" | "warning";
+  /** Field path in the APISIX config, e.g. `upstreams[0].timeout.connect`. */
+  path: string;
+  message: string;
+}
+
+export type ResourceKind = "clusters" | "listeners" | "routes" | "extensionConfigs";
+
+export interface Snapshot {
+  /** Hash of all resources; changes iff any resource changes. */
+  version: string;
+  /** Per-type versions (hash of that type's resources), so unchanged types are not re-sent. */
+  versions: Record<ResourceKind, string>;
+  resources: Record<ResourceKind, Json[]>;
+  issues: Issue[];
+}
+
+export const KIND_TYPE_URL: Record<ResourceKind, string> = {
+  clusters: TYPE_URL.cluster,
+  listeners: TYPE_URL.listener,
+  routes: TYPE_URL.route,
+  extensionConfigs: TYPE_URL.extensionConfig,
+};
+
+export const DEFAULTS = {
+  listenerPort: 9080,
+  listenerAddress: "0.0.0.0",
+  wasmPath: "/etc/envoy/filter.wasm",
+  // nginx's proxy_connect_timeout default, which APISIX inherits when neither
+  // route nor upstream sets `timeout`.
+  defaultConnectTimeout: 60,
+  routeConfigName: "apisix",
+  listenerName: "apisix_http",
+  // keepalive_pool defaults of APISIX (nginx_config.http.upstream).
+  keepaliveIdleTimeout: 60,
+  keepaliveRequests: 1000,
+  // HCM stream idle timeout (Envoy's default, stated explicitly).
+  streamIdleTimeout: "300s",
+};
+
+const SCHEMES = new Set(["http", "https", "grpc", "grpcs"]);
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const isId = (v: unknown) => (typeof v === "string" && v.length > 0) || (typeof v === "number" && Number.isInteger(v));
+
+/** Seconds (APISIX number) → proto3 JSON Duration, millisecond precision, ≥1ms. */
+export function seconds(s: number): string {
+  const ms = Math.max(1, Math.round(s * 1000));
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}s`;
+}
+
+function hashOf(v: unknown): string {
+  return createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 16);
+}
+
+export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions = {}): Snapshot {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TranslateOptions;
+  const issues: Issue[] = [];
+  validateReferences(apisix, issues);
+
+  const clusters: Json[] = [];
+  const seen = new Map<string, string>();
+  for (const site of upstreamSites(apisix as Json)) {
+    const prev = seen.get(site.cluster);
+    if (prev !== undefined) {
+      issues.push({ severity: "error", path: site.path, message: `cluster name "${site.cluster}" already used by ${prev}; this upstream is not emitted` });
+      continue;
+    }
+    const c = clusterFor(site, apisix, o, issues);
+    if (c) {
+      seen.set(site.cluster, site.path);
+      clusters.push(c);
+    }
+  }
+
+  const listeners = [listener(o)];
+  const routes = [routeConfiguration(o)];
+  const extensionConfigs = [extensionConfig(apisix, o)];
+  const resources = { clusters, listeners, routes, extensionConfigs };
+  const versions = {
+    clusters: hashOf(clusters),
+    listeners: hashOf(listeners),
+    routes: hashOf(routes),
+    extensionConfigs: hashOf(extensionConfigs),
+  };
+  return { version: hashOf(versions), versions, resources, issues };
+}
+
+// ---------------------------------------------------------------------------
+// LDS
+
+function listener(o: typeof DEFAULTS & TranslateOptions): Json {
+  const hcm: Json = {
+    "@type": T.hcm,
+    stat_prefix: "apisix",
+    codec_type: "AUTO",
+    rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: o.routeConfigName },
+    // APISIX (nginx) normalises the URI before matching: resolve dot segments
+    // and merge slashes.
+    normalize_path: true,
+    merge_slashes: true,
+    // Websocket over HTTP/1.1 Upgrade and, for h2 clients, RFC 8441 extended
+    // CONNECT (needs allow_connect). The filter strips upgrade/connection
+    // for routes without enable_websocket, so the upgrade never happens there.
+    upgrade_configs: [{ upgrade_type: "websocket" }],
+    http2_protocol_options: { allow_connect: true },
+    stream_idle_timeout: DEFAULTS.streamIdleTimeout,
+    // Edge proxy: the client address is the peer address (APISIX's
+    // X-Real-IP/X-Forwarded-For come from $remote_addr), and x-envoy-* request
+    // headers from clients are dropped before any filter runs.
+    use_remote_address: true,
+    // Defence in depth: a client must never choose the cluster or (should a
+    // header-based ORIGINAL_DST ever be configured) the endpoint. Early header
+    // mutation runs before route matching and before every HTTP filter, so
+    // the only x-apisix-upstream the router can see is the one the wasm
+    // filter wrote.
+    early_header_mutation_extensions: [
+      {
+        name: "envoy.http.early_header_mutation.header_mutation",
+        typed_config: {
+          "@type": T.earlyHeaderMutation,
+          mutations: [{ remove: CLUSTER_HEADER }, { remove: ORIGINAL_DST_HEADER }],
+        },
+      },
+    ],
+    http_filters: [
+      {
+        name: FILTER_NAME,
+        config_discovery: {
+          config_source: { ads: {}, resource_api_version: "V3" },
+          type_urls: [T.wasm],
+        },
+      },
+      { name: "envoy.filters.http.router", typed_config: { "@type": T.router } },
+    ],
+  };
+  if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog } }];
+  return {
+    "@type": TYPE_URL.listener,
+    name: o.listenerName,
+    address: { socket_address: { address: o.listenerAddress, port_value: o.listenerPort } },
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }] }],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// RDS
+
+function routeConfiguration(o: typeof DEFAULTS & TranslateOptions): Json {
+  return {
+    "@type": TYPE_URL.route,
+    name: o.routeConfigName,
+    virtual_hosts: [
+      {
+        name: "apisix",
+        domains: ["*"],
+        routes: [
+          {
+            name: "apisix-upstream",
+            match: { prefix: "/" },
+            route: {
+              cluster_header: CLUSTER_HEADER,
+              // Only reached when the filter named a cluster CDS doesn't
+              // have (yet): a transient "service unavailable", like APISIX's
+              // 503s for upstreams it can't use. The filter answers APISIX's
+              // own 404/502/503 cases itself.
+              cluster_not_found_response_code: "SERVICE_UNAVAILABLE",
+              // No overall deadline: gRPC streams and websockets live long.
+              // The per-upstream read timeout arrives per request via
+              // x-envoy-upstream-rq-timeout-ms set by the filter.
+              timeout: "0s",
+            },
+            // The upstream need not see the internal routing header. Removal
+            // happens when the router builds the upstream request, after the
+            // cluster was chosen; retries reuse that cluster.
+            request_headers_to_remove: [CLUSTER_HEADER],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// ECDS
+
+function extensionConfig(apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & TranslateOptions): Json {
+  return {
+    "@type": TYPE_URL.extensionConfig,
+    name: FILTER_NAME,
+    typed_config: {
+      "@type": T.wasm,
+      config: {
+        name: FILTER_NAME,
+        root_id: FILTER_NAME,
+        // vm_id and code never change between versions: a config-only update
+        // keeps the VMs (changing them leaks V8 memory, istio#27671).
+        vm_config: {
+          vm_id: FILTER_NAME,
+          runtime: "envoy.wasm.runtime.v8",
+          code: { local: { filename: o.wasmPath } },
+        },
+        configuration: { "@type": T.stringValue, value: filterConfigJson(apisix, o.dns ?? {}, o.health ?? {}) },
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// CDS
+
+function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & TranslateOptions, issues: Issue[]): Json | undefined {
+  const u = site.upstream;
+  const p = site.path;
+  const scheme = u.scheme === undefined ? "http" : u.scheme;
+  if (typeof scheme !== "string" || !SCHEMES.has(scheme)) {
+    issues.push({ severity: "error", path: `${p}.scheme`, message: `scheme ${JSON.stringify(scheme)} cannot be proxied by the HTTP listener (http, https, grpc, grpcs); cluster not emitted` });
+    return undefined;
+  }
+  checkNodes(u, p, issues);
+
+  // connect timeout: the owning route's timeout wins (APISIX: route.timeout
+  // replaces upstream.timeout), else the upstream's, else nginx's 60 s.
+  let connect = o.defaultConnectTimeout;
+  const fromUp = timeoutConnect(u.timeout, `${p}.timeout`, issues);
+  if (fromUp !== undefined) connect = fromUp;
+  if (site.route) {
+    const ri = (apisix.routes ?? []).indexOf(site.route);
+    const fromRoute = timeoutConnect(site.route.timeout, `routes[${ri}].timeout`, issues);
+    if (fromRoute !== undefined) connect = fromRoute;
+  }
+
+  const pool = isObj(u.keepalive_pool) ? u.keepalive_pool : {};
+  const idle = typeof pool.idle_timeout === "number" && pool.idle_timeout >= 0 ? pool.idle_timeout : DEFAULTS.keepaliveIdleTimeout;
+  const requests = typeof pool.requests === "number" && pool.requests >= 1 ? Math.floor(pool.requests) : DEFAULTS.keepaliveRequests;
+  const tls = scheme === "https" || scheme === "grpcs";
+  const h2 = scheme === "grpc" || scheme === "grpcs";
+
+  const protocolOptions: Json = {
+    "@type": T.httpProtocolOptions,
+    common_http_protocol_options: {
+      // keepalive_pool.idle_timeout 0 = no keepalive in nginx → one request per connection.
+      ...(idle > 0 ? { idle_timeout: seconds(idle) } : {}),
+      max_requests_per_connection: idle > 0 ? requests : 1,
+    },
+    // grpc/grpcs: HTTP/2 (h2c prior knowledge / ALPN h2). http/https:
+    // HTTP/1.1 like APISIX's proxy_pass (proxy_http_version 1.1); websocket
+    // from h2 clients is converted to an HTTP/1.1 Upgrade by Envoy.
+    explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+  };
+  // SNI = the Host the filter put on the request (APISIX: proxy_ssl_name
+  // $upstream_host), so it follows pass_host in every mode.
+  if (tls) protocolOptions.upstream_http_protocol_options = { auto_sni: true };
+
+  const cluster: Json = {
+    "@type": TYPE_URL.cluster,
+    name: site.cluster,
+    type: "ORIGINAL_DST",
+    lb_policy: "CLUSTER_PROVIDED",
+    connect_timeout: seconds(connect),
+    // The endpoint comes from the filter state
+    // envoy.network.transport_socket.original_dst_address set by the filter;
+    // the x-envoy-original-dst-host header is never trusted.
+    original_dst_lb_config: { use_http_header: false },
+    // Hosts unused for this long are dropped with their connection pools:
+    // keep them as long as APISIX keeps idle keepalive connections.
+    cleanup_interval: seconds(Math.max(idle, 5)),
+    // nginx has no per-upstream concurrency cap; Envoy's default is 1024.
+    circuit_breakers: {
+      thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000 }],
+    },
+    typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": protocolOptions },
+  };
+
+  if (tls) cluster.transport_socket = { name: "envoy.transport_sockets.tls", typed_config: upstreamTls(u, p, apisix, h2, issues) };
+  else if (isObj(u.tls) && (u.tls.client_cert !== undefined || u.tls.client_cert_id !== undefined))
+    issues.push({ severity: "warning", path: `${p}.tls`, message: `client certificate ignored: scheme ${scheme} is not TLS` });
+  return cluster;
+}
+
+function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: boolean, issues: Issue[]): Json {
+  const common: Json = {};
+  // APISIX does not verify upstream certificates for https/grpcs
+  // (proxy_ssl_verify off); no validation_context = no verification.
+  if (h2) common.alpn_protocols = ["h2"];
+  const tls = isObj(u.tls) ? u.tls : undefined;
+  let cert: string | undefined, key: string | undefined;
+  if (tls) {
+    if (tls.client_cert_id !== undefined) {
+      const id = tls.client_cert_id;
+      const ssl = (apisix.ssls ?? []).find((s) => isObj(s) && s.id !== undefined && String(s.id) === String(id));
+      if (!ssl) {
+        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" not found: cluster emitted without a client certificate; the filter answers 502 for this upstream` });
+      } else if ((ssl.type ?? "server") !== "client") {
+        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" has type ${JSON.stringify(ssl.type ?? "server")}, not "client": cluster emitted without a client certificate; the filter answers 502 for this upstream` });
+      } else if (typeof ssl.cert !== "string" || typeof ssl.key !== "string") {
+        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" lacks cert/key strings: cluster emitted without a client certificate` });
+      } else {
+        cert = ssl.cert;
+        key = ssl.key;
+      }
+    } else if (tls.client_cert !== undefined || tls.client_key !== undefined) {
+      if (typeof tls.client_cert === "string" && typeof tls.client_key === "string") {
+        cert = tls.client_cert;
+        key = tls.client_key;
+      } else {
+        issues.push({ severity: "warning", path: `${p}.tls`, message: "client_cert and client_key must both be strings: cluster emitted without a client certificate" });
+      }
+    }
+  }
+  if (cert !== undefined && key !== undefined)
+    common.tls_certificates = [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }];
+  const out: Json = { "@type": T.upstreamTls, common_tls_context: common };
+  const sni = staticSni(u);
+  if (sni) out.sni = sni;
+  return out;
+}
+
+/** SNI known at config time (fallback when the request Host is an IP). */
+function staticSni(u: Json): string | undefined {
+  const strip = (h: string) => splitHostPort(h).host;
+  if (u.pass_host === "rewrite" && typeof u.upstream_host === "string" && u.upstream_host) {
+    const h = strip(u.upstream_host);
+    return isIpLiteral(h) ? undefined : h;
+  }
+  if (u.pass_host === "node") {
+    const hosts = new Set(upstreamNodes(u).map((n) => n.host));
+    if (hosts.size === 1) {
+      const [h] = [...hosts];
+      return isIpLiteral(h) ? undefined : h;
+    }
+  }
+  return undefined;
+}
+
+function timeoutConnect(t: unknown, p: string, issues: Issue[]): number | undefined {
+  if (t === undefined || t === null) return undefined;
+  if (!isObj(t)) {
+    issues.push({ severity: "error", path: p, message: "timeout must be an object {connect, send, read}" });
+    return undefined;
+  }
+  const c = t.connect;
+  if (c === undefined) return undefined;
+  if (typeof c !== "number" || !(c > 0)) {
+    issues.push({ severity: "error", path: `${p}.connect`, message: `must be a number > 0 (seconds), got ${JSON.stringify(c)}; default used` });
+    return undefined;
+  }
+  return c;
+}
+
+function checkNodes(u: Json, p: string, issues: Issue[]): void {
+  const nodes = u.nodes;
+  if (nodes === undefined) {
+    if (u.service_name !== undefined)
+      issues.push({ severity: "warning", path: `${p}.service_name`, message: "service discovery is not supported; the filter has no nodes for this upstream (503)" });
+    else issues.push({ severity: "warning", path: `${p}.nodes`, message: "no nodes: the filter answers 503 (no valid upstream node)" });
+    return;
+  }
+  const checkPort = (port: unknown, np: string) => {
+    if (port !== undefined && (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535))
+      issues.push({ severity: "error", path: np, message: `invalid port ${JSON.stringify(port)}` });
+  };
+  const checkWeight = (w: unknown, np: string) => {
+    if (typeof w !== "number" || !Number.isInteger(w) || w < 0) issues.push({ severity: "error", path: np, message: `weight must be an integer >= 0, got ${JSON.stringify(w)}` });
+  };
+  if (Array.isArray(nodes)) {
+    nodes.forEach((n, i) => {
+      const np = `${p}.nodes[${i}]`;
+      if (!isObj(n) || typeof n.host !== "string" || !n.host) {
+        issues.push({ severity: "error", path: np, message: "node needs a string host" });
+        return;
+      }
+      checkPort(n.port, `${np}.port`);
+      checkWeight(n.weight, `${np}.weight`);
+    });
+  } else if (isObj(nodes)) {
+    for (const [k, w] of Object.entries(nodes)) {
+      const np = `${p}.nodes[${JSON.stringify(k)}]`;
+      const { host, port } = splitHostPort(k);
+      if (!host) issues.push({ severity: "error", path: np, message: "empty host" });
+      if (/^[0-9a-fA-F:]+$/.test(k) && k.split(":").length > 2 && !k.startsWith("["))
+        issues.push({ severity: "error", path: np, message: "IPv6 address must be enclosed with '[' and ']'" });
+      checkPort(port, np);
+      checkWeight(w, np);
+    }
+  } else {
+    issues.push({ severity: "error", path: `${p}.nodes`, message: "nodes must be a map {\"host:port\": weight} or a list of {host, port, weight}" });
+  }
+}
+
+/** Dangling references the filter will answer at request time (APISIX status codes). */
+function validateReferences(apisix: Partial<ApisixConfig>, issues: Issue[]): void {
+  const ids = (list: unknown[] | undefined, section: string) => {
+    const set = new Set<string>();
+    (list ?? []).forEach((x, i) => {
+      if (!isObj(x) || !isId(x.id)) {
+        issues.push({ severity: "error", path: `${section}[${i}].id`, message: "missing or invalid id (string or integer); object skipped" });
+        return;
+      }
+      const id = String(x.id);
+      if (set.has(id)) issues.push({ severity: "error", path: `${section}[${i}].id`, message: `duplicate id "${id}"` });
+      set.add(id);
+    });
+    return set;
+  };
+  const upstreams = ids(apisix.upstreams, "upstreams");
+  const services = ids(apisix.services, "services");
+  ids(apisix.ssls, "ssls");
+  ids(apisix.routes, "routes");
+  (apisix.routes ?? []).forEach((r, i) => {
+    if (!isObj(r)) return;
+    if (r.upstream_id !== undefined && !upstreams.has(String(r.upstream_id)))
+      issues.push({ severity: "warning", path: `routes[${i}].upstream_id`, message: `upstream "${r.upstream_id}" not found: the filter answers 502` });
+    if (r.service_id !== undefined && !services.has(String(r.service_id)))
+      issues.push({ severity: "warning", path: `routes[${i}].service_id`, message: `service "${r.service_id}" not found: the filter answers 404` });
+    if (r.uri === undefined && r.uris === undefined) issues.push({ severity: "error", path: `routes[${i}]`, message: "route needs uri or uris" });
+    const ts = isObj(r.plugins) ? r.plugins["traffic-split"] : undefined;
+    if (isObj(ts) && Array.isArray(ts.rules))
+      ts.rules.forEach((rule, ri) => {
+        if (isObj(rule) && Array.isArray(rule.weighted_upstreams))
+          rule.weighted_upstreams.forEach((wu, wi) => {
+            if (isObj(wu) && wu.upstream_id !== undefined && !upstreams.has(String(wu.upstream_id)))
+              issues.push({ severity: "warning", path: `routes[${i}].plugins.traffic-split.rules[${ri}].weighted_upstreams[${wi}].upstream_id`, message: `upstream "${wu.upstream_id}" not found` });
+          });
+      });
+  });
+  (apisix.services ?? []).forEach((s, i) => {
+    if (isObj(s) && s.upstream_id !== undefined && !upstreams.has(String(s.upstream_id)))
+      issues.push({ severity: "warning", path: `services[${i}].upstream_id`, message: `upstream "${s.upstream_id}" not found: the filter answers 502` });
+  });
+}
+
+export { clusterName };
