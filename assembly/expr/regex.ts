@@ -328,6 +328,13 @@ class Parser {
       if (c == 0x7c || c == 0x29) break; // | )
       let atom = this.parseAtom(depth);
       if (atom == null) return null;
+      // comments are transparent: "a(?#c)+" repeats "a", as in PCRE
+      while (this.at(this.pos) == 0x28 && this.at(this.pos + 1) == 0x3f && this.at(this.pos + 2) == 0x23) {
+        let cstart = this.pos;
+        while (this.pos < this.len && this.at(this.pos) != 0x29) this.pos++;
+        if (this.pos >= this.len) return this.fail("missing ) after (?# comment", cstart);
+        this.pos++;
+      }
       let qpos = this.pos;
       let q = this.parseQuant();
       if (q < 0) return null;
@@ -654,7 +661,12 @@ class Parser {
       case 0x41: this.escAssert = A_BOL; return -1; // A
       case 0x7a: this.escAssert = A_EOS; return -1; // z
       case 0x5a: this.escAssert = A_EOL; return -1; // Z
-      case 0x4e: this.escAny = true; return -1; // N
+      case 0x4e: // N
+        if (this.at(this.pos) == 0x7b && !isDigit(this.at(this.pos + 1))) {
+          return this.failI("\\N{name} character names are not supported", start);
+        }
+        this.escAny = true;
+        return -1;
       case 0x67: // g
       case 0x6b: // k
         return this.failI("backreferences are not supported", start);
@@ -958,21 +970,69 @@ function encodeToScratch(s: string): i32 {
 
 // ── the compiled regex ─────────────────────────────────────────────────────
 
+/**
+ * Set of bytes that can start a match, or null if a match may be empty.
+ * Assertions are treated as passable (a superset), so using it to skip input
+ * positions where no thread is alive is always safe.
+ */
+function firstBytes(e: Emitter, sets: Array<u32>): StaticArray<u32> | null {
+  let n = e.n;
+  let seen = new StaticArray<bool>(n);
+  let stack = new StaticArray<i32>(n);
+  let out = new StaticArray<u32>(8);
+  let sp = 0;
+  stack[sp++] = 0;
+  seen[0] = true;
+  while (sp > 0) {
+    let pc = stack[--sp];
+    let op = e.op[pc];
+    let t1 = -1, t2 = -1;
+    switch (op) {
+      case OP_MATCH: return null;
+      case OP_JMP: t1 = e.x[pc]; break;
+      case OP_SPLIT: t1 = e.x[pc]; t2 = e.y[pc]; break;
+      case OP_ASSERT: t1 = pc + 1; break;
+      case OP_BYTE: {
+        let c = e.x[pc];
+        out[c >> 5] |= <u32>1 << <u32>(c & 31);
+        break;
+      }
+      case OP_BYTE2: {
+        let c = e.x[pc];
+        out[c >> 5] |= <u32>1 << <u32>(c & 31);
+        c = e.y[pc];
+        out[c >> 5] |= <u32>1 << <u32>(c & 31);
+        break;
+      }
+      case OP_SET: {
+        let base = e.x[pc] << 3;
+        for (let w = 0; w < 8; w++) out[w] |= sets[base + w];
+        break;
+      }
+      default: // ANY / ANYNL: no useful filter
+        return null;
+    }
+    if (t1 >= 0 && t1 < n && !seen[t1]) { seen[t1] = true; stack[sp++] = t1; }
+    if (t2 >= 0 && t2 < n && !seen[t2]) { seen[t2] = true; stack[sp++] = t2; }
+  }
+  return out;
+}
+
 export class Regex {
   private op: StaticArray<i32>;
   private x: StaticArray<i32>;
   private y: StaticArray<i32>;
   private sets: StaticArray<u32>;
+  private first: StaticArray<u32> | null;
   private anchored: bool;
-  // Pike VM state, sized by program length, reused across calls.
-  private dense0: StaticArray<i32>;
-  private sparse0: StaticArray<i32>;
-  private dense1: StaticArray<i32>;
-  private sparse1: StaticArray<i32>;
+  private n: i32;
+  // Pike VM state, sized by program length, reused across calls:
+  // two sparse sets (list 0 at [0, n), list 1 at [n, 2n)) and a closure stack.
+  private dense: StaticArray<i32>;
+  private sparse: StaticArray<i32>;
   private stack: StaticArray<i32>;
-  private n0: i32 = 0;
-  private n1: i32 = 0;
-  private cur: i32 = 0; // which list is "current" (0 or 1)
+  private cnt0: i32 = 0;
+  private cnt1: i32 = 0;
   private ptr: usize = 0;
   private len: i32 = 0;
 
@@ -984,11 +1044,11 @@ export class Regex {
     for (let i = 0; i < sets.length; i++) ss[i] = sets[i];
     this.sets = ss;
     this.anchored = anchored;
+    this.first = anchored ? null : firstBytes(e, sets);
     let n = e.n;
-    this.dense0 = new StaticArray<i32>(n);
-    this.sparse0 = new StaticArray<i32>(n);
-    this.dense1 = new StaticArray<i32>(n);
-    this.sparse1 = new StaticArray<i32>(n);
+    this.n = n;
+    this.dense = new StaticArray<i32>(2 * n);
+    this.sparse = new StaticArray<i32>(2 * n);
     this.stack = new StaticArray<i32>(n);
   }
 
@@ -1018,8 +1078,8 @@ export class Regex {
     let e = new Emitter(<i32>size);
     e.emit(root);
     e.put(OP_MATCH, 0, 0);
-    if (e.overflow || e.pc != e.n) {
-      lastError = "internal error: program size mismatch";
+    if (e.overflow || e.pc != e.n || !validProgram(e, p.nsets)) {
+      lastError = "internal error: invalid program";
       return null;
     }
     lastError = "";
@@ -1028,7 +1088,7 @@ export class Regex {
 
   /** Number of instructions in the compiled program. */
   get programLength(): i32 {
-    return this.op.length;
+    return this.n;
   }
 
   /** Search: true if the pattern matches anywhere in the UTF-8 encoding of input. */
@@ -1048,6 +1108,11 @@ export class Regex {
   }
 
   // ── Pike VM ──
+  // Invariants that make the unchecked() accesses below safe (checked once by
+  // validProgram() at compile time): every jump/split target and every pc+1
+  // of a non-MATCH instruction is in [0, n) (the last instruction is MATCH),
+  // every set index is < nsets. Each list holds distinct pcs, so counts and the
+  // closure stack never exceed n. Input bytes are read only at 0 <= i < len.
 
   @inline private byteAt(i: i32): i32 {
     return <i32>load<u8>(this.ptr + <usize>i);
@@ -1071,91 +1136,157 @@ export class Regex {
     return false;
   }
 
-  /** Is pc already in list `which`? If not, add it. Returns true if newly added. */
-  @inline private insert(which: i32, pc: i32): bool {
-    if (which == 0) {
-      let s = this.sparse0[pc];
-      let n = this.n0;
-      if (s < n && s >= 0 && this.dense0[s] == pc) return false;
-      this.sparse0[pc] = n;
-      this.dense0[n] = pc;
-      this.n0 = n + 1;
-    } else {
-      let s = this.sparse1[pc];
-      let n = this.n1;
-      if (s < n && s >= 0 && this.dense1[s] == pc) return false;
-      this.sparse1[pc] = n;
-      this.dense1[n] = pc;
-      this.n1 = n + 1;
-    }
-    return true;
-  }
-
   /**
-   * Adds the epsilon closure of pc at input position i to list `which`.
-   * Iterative (explicit stack of size program length: a pc is pushed only when
-   * it is first inserted into the list). Returns true if MATCH is reachable.
+   * Adds the epsilon closure of pc0 at input position i to list `which`
+   * (0 or 1). Iterative: a pc is pushed only when first inserted into the
+   * list, so the stack never holds more than n entries. Returns true as soon
+   * as MATCH is reachable.
    */
   private addThread(which: i32, pc0: i32, i: i32): bool {
-    if (!this.insert(which, pc0)) return false;
+    let n = this.n;
+    let base = which * n;
+    let dense = this.dense;
+    let sparse = this.sparse;
     let stack = this.stack;
+    let ops = this.op;
+    let cnt = which == 0 ? this.cnt0 : this.cnt1;
     let sp = 0;
-    stack[sp++] = pc0;
+    let found = false;
+    // insert pc0
+    let s = unchecked(sparse[base + pc0]);
+    if (!(s < cnt && unchecked(dense[base + s]) == pc0)) {
+      unchecked(sparse[base + pc0] = cnt);
+      unchecked(dense[base + cnt] = pc0);
+      cnt++;
+      unchecked(stack[sp++] = pc0);
+    }
     while (sp > 0) {
-      let pc = stack[--sp];
-      let op = this.op[pc];
-      if (op == OP_MATCH) return true;
+      let pc = unchecked(stack[--sp]);
+      let op = unchecked(ops[pc]);
+      let t1 = -1, t2 = -1;
+      if (op == OP_MATCH) { found = true; break; }
       if (op == OP_JMP) {
-        let t = this.x[pc];
-        if (this.insert(which, t)) stack[sp++] = t;
+        t1 = unchecked(this.x[pc]);
       } else if (op == OP_SPLIT) {
-        let t = this.y[pc];
-        if (this.insert(which, t)) stack[sp++] = t;
-        t = this.x[pc];
-        if (this.insert(which, t)) stack[sp++] = t;
+        t1 = unchecked(this.y[pc]);
+        t2 = unchecked(this.x[pc]);
       } else if (op == OP_ASSERT) {
-        if (this.check(this.x[pc], i)) {
-          let t = pc + 1;
-          if (this.insert(which, t)) stack[sp++] = t;
+        if (this.check(unchecked(this.x[pc]), i)) t1 = pc + 1;
+      } else {
+        continue; // consuming instruction: stays in the list for the next step
+      }
+      if (t1 >= 0) {
+        s = unchecked(sparse[base + t1]);
+        if (!(s < cnt && unchecked(dense[base + s]) == t1)) {
+          unchecked(sparse[base + t1] = cnt);
+          unchecked(dense[base + cnt] = t1);
+          cnt++;
+          unchecked(stack[sp++] = t1);
         }
       }
-      // consuming instructions stay in the list for the next step
+      if (t2 >= 0) {
+        s = unchecked(sparse[base + t2]);
+        if (!(s < cnt && unchecked(dense[base + s]) == t2)) {
+          unchecked(sparse[base + t2] = cnt);
+          unchecked(dense[base + cnt] = t2);
+          cnt++;
+          unchecked(stack[sp++] = t2);
+        }
+      }
     }
-    return false;
+    if (which == 0) this.cnt0 = cnt; else this.cnt1 = cnt;
+    return found;
   }
 
   private run(ptr: usize, len: i32): bool {
     this.ptr = ptr;
     this.len = len;
-    this.n0 = 0;
-    this.n1 = 0;
-    let cur = 0;
+    this.cnt0 = 0;
+    this.cnt1 = 0;
+    let n = this.n;
+    let ops = this.op;
+    let xs = this.x;
+    let ys = this.y;
+    let sets = this.sets;
+    let dense = this.dense;
+    let sparse = this.sparse;
     let anchored = this.anchored;
-    for (let i = 0; ; i++) {
-      if (!anchored || i == 0) {
+    let first = this.first;
+    let cur = 0;
+    let i = 0;
+    while (true) {
+      if (!anchored) {
+        if (first != null && (cur == 0 ? this.cnt0 : this.cnt1) == 0) {
+          // no live thread: skip to the next byte that can start a match
+          while (i < len) {
+            let c = this.byteAt(i);
+            if (((unchecked(first[c >> 5]) >>> <u32>(c & 31)) & 1) != 0) break;
+            i++;
+          }
+          if (i >= len) return false; // a match needs at least one byte
+        }
+        if (this.addThread(cur, 0, i)) return true;
+      } else if (i == 0) {
         if (this.addThread(cur, 0, i)) return true;
       }
-      let count = cur == 0 ? this.n0 : this.n1;
+      let count = cur == 0 ? this.cnt0 : this.cnt1;
       if (count == 0 && anchored) return false;
       if (i >= len) return false;
       let b = this.byteAt(i);
       let nxt = 1 - cur;
-      if (nxt == 0) this.n0 = 0; else this.n1 = 0;
+      if (nxt == 0) this.cnt0 = 0; else this.cnt1 = 0;
+      let base = cur * n;
       for (let j = 0; j < count; j++) {
-        let pc = cur == 0 ? this.dense0[j] : this.dense1[j];
+        let pc = unchecked(dense[base + j]);
         let ok = false;
-        switch (this.op[pc]) {
-          case OP_BYTE: ok = b == this.x[pc]; break;
-          case OP_BYTE2: ok = b == this.x[pc] || b == this.y[pc]; break;
-          case OP_SET: ok = ((this.sets[(this.x[pc] << 3) + (b >> 5)] >>> <u32>(b & 31)) & 1) != 0; break;
+        switch (unchecked(ops[pc])) {
+          case OP_BYTE: ok = b == unchecked(xs[pc]); break;
+          case OP_BYTE2: ok = b == unchecked(xs[pc]) || b == unchecked(ys[pc]); break;
+          case OP_SET: ok = ((unchecked(sets[(unchecked(xs[pc]) << 3) + (b >> 5)]) >>> <u32>(b & 31)) & 1) != 0; break;
           case OP_ANY: ok = true; break;
           case OP_ANYNL: ok = b != 0x0a; break;
         }
-        if (ok && this.addThread(nxt, pc + 1, i + 1)) return true;
+        if (!ok) continue;
+        let t = pc + 1;
+        let top = unchecked(ops[t]);
+        if (top >= OP_BYTE && top <= OP_ANYNL) {
+          // fast path: the successor consumes input, no closure to follow
+          let nb = nxt * n;
+          let nc = nxt == 0 ? this.cnt0 : this.cnt1;
+          let s = unchecked(sparse[nb + t]);
+          if (!(s < nc && unchecked(dense[nb + s]) == t)) {
+            unchecked(sparse[nb + t] = nc);
+            unchecked(dense[nb + nc] = t);
+            if (nxt == 0) this.cnt0 = nc + 1; else this.cnt1 = nc + 1;
+          }
+        } else if (this.addThread(nxt, t, i + 1)) {
+          return true;
+        }
       }
-      if (cur == 0) this.n0 = 0; else this.n1 = 0;
+      if (cur == 0) this.cnt0 = 0; else this.cnt1 = 0;
       cur = nxt;
+      i++;
     }
     return false;
   }
+}
+
+/** Checks the invariants the VM relies on for its unchecked accesses. */
+function validProgram(e: Emitter, nsets: i32): bool {
+  let n = e.n;
+  if (n < 1 || e.op[n - 1] != OP_MATCH) return false;
+  for (let pc = 0; pc < n; pc++) {
+    let op = e.op[pc];
+    if (op == OP_JMP || op == OP_SPLIT) {
+      if (e.x[pc] < 0 || e.x[pc] >= n) return false;
+      if (op == OP_SPLIT && (e.y[pc] < 0 || e.y[pc] >= n)) return false;
+    } else if (op == OP_SET) {
+      if (e.x[pc] < 0 || e.x[pc] >= nsets) return false;
+    } else if (op == OP_BYTE || op == OP_BYTE2) {
+      if (e.x[pc] < 0 || e.x[pc] > 255 || e.y[pc] < 0 || e.y[pc] > 255) return false;
+    } else if (op < OP_MATCH || op > OP_ASSERT) {
+      return false;
+    }
+  }
+  return true;
 }
