@@ -1,10 +1,82 @@
 // Entry point of the filter: the proxy-wasm exports and the root context.
+//
+// Envoy creates a root context per plugin configuration (root id
+// "apisix-upstream") and calls proxy_on_configure with the configuration
+// JSON; each HTTP stream then gets an UpstreamFilter.
 export * from "@solo-io/proxy-runtime/assembly/proxy";
-import { registerRootContext, RootContext, Context } from "@solo-io/proxy-runtime/assembly";
+import { registerRootContext, Context, log, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
+import * as imports from "@solo-io/proxy-runtime/assembly/imports";
+import { free } from "@solo-io/proxy-runtime/assembly/malloc";
+import { Config, parseConfig } from "./config/config";
+import { ConfigHolder, UpstreamFilter, health } from "./filter";
+import { Metrics } from "./metrics";
+import { seedRandom } from "./balancer/random";
+import { nowNanos } from "./envoy";
+import "./balancer/registry";
 
-class ApisixUpstreamRoot extends RootContext {
+const PLUGIN_CONFIGURATION = 7;
+let metrics: Metrics | null = null;
+
+function getMetrics(): Metrics {
+  let m = metrics;
+  if (m === null) { m = new Metrics(); metrics = m; }
+  return m;
+}
+
+function readPluginConfiguration(size: u32): Uint8Array | null {
+  if (size == 0) return new Uint8Array(0);
+  const ptr = memory.data(8);
+  const len = memory.data(8);
+  store<usize>(ptr, 0); store<usize>(len, 0);
+  if (imports.proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, size, ptr, len) != WasmResultValues.Ok) return null;
+  const p = load<usize>(ptr);
+  if (p == 0) return new Uint8Array(0);
+  const buf = changetype<ArrayBuffer>(p);
+  free(p);
+  return Uint8Array.wrap(buf);
+}
+
+class ApisixUpstreamRoot extends ConfigHolder {
+  private config: Config | null = null;
+
+  current(): Config | null { return this.config; }
+
+  onStart(_vmConfigSize: usize): bool {
+    seedRandom(nowNanos() ^ (<u64>this.context_id << 32));
+    return true;
+  }
+
+  // Accepts or rejects the whole document; on rejection the previous config
+  // (if any) keeps serving and Envoy NACKs the update.
+  onConfigure(size: u32): bool {
+    const bytes = readPluginConfiguration(size);
+    if (bytes === null) {
+      log(LogLevelValues.error, "invalid configuration: cannot read the plugin configuration");
+      getMetrics().configured(false, 0);
+      return false;
+    }
+    const res = parseConfig(bytes);
+    const issues = res.issues;
+    for (let i = 0; i < issues.warnings.length; i++) log(LogLevelValues.warn, "configuration: " + issues.warnings[i]);
+    const cfg = res.config;
+    if (cfg === null) {
+      for (let i = 0; i < issues.errors.length; i++) log(LogLevelValues.error, "invalid configuration: " + issues.errors[i]);
+      log(LogLevelValues.error, "configuration rejected (" + issues.errors.length.toString() + " error(s)); " +
+        (this.config !== null ? "the previous configuration keeps serving" : "no configuration is active"));
+      getMetrics().configured(false, 0);
+      return false;
+    }
+    this.config = cfg;
+    health.setActive(cfg.unhealthy);
+    getMetrics().configured(true, cfg.routes.length);
+    log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +
+      cfg.upstreams.size.toString() + " upstreams, " + cfg.ssls.size.toString() + " ssls, " + cfg.services.size.toString() + " services");
+    return true;
+  }
+
   createContext(context_id: u32): Context {
-    return new Context(context_id, this);
+    return new UpstreamFilter(context_id, this, getMetrics());
   }
 }
+
 registerRootContext((id: u32) => { return new ApisixUpstreamRoot(id); }, "apisix-upstream");

@@ -1,0 +1,117 @@
+// The compiled configuration: APISIX's objects after validation, normalised
+// the way APISIX normalises them at load time (apisix/upstream.lua
+// filter_upstream, fill_node_info) so the request path does no parsing.
+
+import { JsonValue } from "../json";
+import { Expr } from "../expr/vars";
+import { Cidr } from "../net";
+import { PassiveChecks } from "./checks";
+
+export class Node {
+  // IP literal Envoy connects to (a domain node carries the address the
+  // control plane resolved).
+  host: string = "";
+  port: i32 = 0;
+  weight: i64 = 1;
+  priority: i32 = 0;
+  // The original hostname of a resolved domain node, "" for IP nodes.
+  domain: string = "";
+  // "ip:port" / "[v6]:port": the value for Envoy's original-destination filter state.
+  address: string = "";
+  // Host header for pass_host "node" (balancer.lua: domain or host, plus the
+  // port unless it is the scheme's standard one).
+  hostHeader: string = "";
+  // Position in the upstream's node list; pickers and tried-sets use it.
+  index: i32 = 0;
+}
+
+export class Timeout {
+  connect: f64 = 0;
+  send: f64 = 0;
+  read: f64 = 0;
+}
+
+export const enum PassHost { Pass, Node, Rewrite }
+
+export class Upstream {
+  // Envoy cluster name this upstream is proxied through (see clusterName()).
+  cluster: string = "";
+  id: string = "";
+  // "upstreams[u1]" or "routes[r1].upstream": for log lines.
+  path: string = "";
+  type: string = "roundrobin";
+  hashOn: string = "vars";
+  key: string = "";
+  scheme: string = "http";
+  passHost: PassHost = PassHost.Pass;
+  upstreamHost: string = "";
+  nodes: Array<Node> = new Array<Node>();
+  // One "failed to parse domain: <host>, error: <err>" line per domain node
+  // the control plane could not resolve (those nodes are dropped).
+  dnsDropped: Array<string> = new Array<string>();
+  // Set when the upstream had domain nodes and none of them resolved.
+  dnsError: string = "";
+  timeout: Timeout | null = null;
+  retries: i32 = -1;           // -1: APISIX's default, #nodes - 1
+  retryTimeout: f64 = 0;
+  clientCertId: string = "";
+  hasInlineClientCert: bool = false;
+  checks: JsonValue | null = null;
+  passive: PassiveChecks | null = null;
+  // Identity of everything a balancer depends on; pickers are cached by
+  // cluster + fingerprint so a config reload that leaves an upstream
+  // unchanged keeps its round-robin position and connection counts.
+  fingerprint: string = "";
+}
+
+export class Ssl {
+  id: string = "";
+  type: string = "server";
+}
+
+export class Route {
+  id: string = "";
+  path: string = "";
+  uris: Array<string> = new Array<string>();
+  hosts: Array<string> = new Array<string>();
+  // Bit per method (see METHODS); 0 = any.
+  methods: u32 = 0;
+  priority: i64 = 0;
+  vars: Expr | null = null;
+  remoteAddrs: Array<Cidr> = new Array<Cidr>();
+  upstreamId: string = "";
+  upstream: Upstream | null = null;
+  serviceId: string = "";
+  enableWebsocket: bool = false;
+  websocketSet: bool = false;
+  timeout: Timeout | null = null;
+  // Document order: ties between equal-priority routes keep it.
+  order: i32 = 0;
+}
+
+export class Service {
+  id: string = "";
+  upstreamId: string = "";
+  upstream: Upstream | null = null;
+  enableWebsocket: bool = false;
+  websocketSet: bool = false;
+  hosts: Array<string> = new Array<string>();
+}
+
+export const METHODS: Array<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];
+
+export function methodBit(m: string): u32 {
+  for (let i = 0; i < METHODS.length; i++) if (unchecked(METHODS[i]) == m) return (<u32>1) << i;
+  return 0;
+}
+
+// The Envoy cluster each upstream is proxied through. The control plane
+// (envoy/control-plane) emits one ORIGINAL_DST cluster per name.
+export function upstreamClusterName(id: string): string { return "upstream." + id; }
+export function routeClusterName(id: string): string { return "route." + id; }
+export function serviceClusterName(id: string): string { return "service." + id; }
+
+export function standardPort(scheme: string): i32 {
+  if (scheme == "https" || scheme == "grpcs") return 443;
+  return 80;
+}

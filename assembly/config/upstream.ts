@@ -1,0 +1,292 @@
+// Upstream objects: APISIX's schema (schema_def.lua `upstream`) plus the
+// Admin API's extra checks (check_upstream_conf), normalised as
+// filter_upstream / fill_node_info do.
+
+import { JsonValue } from "../json";
+import { Issues, checkKeys, describe, enumString, optInt, optString, readId } from "./errors";
+import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
+import { formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
+import { validateChecks } from "./checks";
+
+const UPSTREAM_FIELDS: Array<string> = [
+  "id", "name", "desc", "labels", "nodes", "retries", "retry_timeout", "timeout", "tls", "keepalive_pool",
+  "type", "checks", "hash_on", "key", "scheme", "discovery_type", "discovery_args", "pass_host",
+  "upstream_host", "service_name", "create_time", "update_time",
+];
+const NODE_FIELDS: Array<string> = ["host", "port", "weight", "priority", "metadata"];
+const BALANCERS: Array<string> = ["roundrobin", "chash", "ewma", "least_conn"];
+const HASH_ON: Array<string> = ["vars", "header", "cookie", "consumer", "vars_combinations"];
+const SCHEMES: Array<string> = ["http", "https", "grpc", "grpcs", "tcp", "tls", "udp", "kafka"];
+const PASS_HOST: Array<string> = ["pass", "node", "rewrite"];
+
+// What the control plane resolved for each domain name (the `dns` section).
+export class DnsAnswer {
+  addresses: Array<string> = new Array<string>();
+  error: string = "";
+}
+
+export function parseTimeout(v: JsonValue, path: string, issues: Issues): Timeout | null {
+  if (!v.isObject()) { issues.error(path, "expected an object {connect, send, read}, got " + v.typeName()); return null; }
+  checkKeys(v, ["connect", "send", "read"], path, issues);
+  const t = new Timeout();
+  const names = ["connect", "send", "read"];
+  let ok = true;
+  for (let i = 0; i < 3; i++) {
+    const f = v.get(names[i]);
+    const p = path + "." + names[i];
+    if (f === null) { issues.error(p, "is required"); ok = false; continue; }
+    if (!f.isNumber()) { issues.error(p, "expected a number of seconds, got " + f.typeName()); ok = false; continue; }
+    if (!(f.num > 0)) { issues.error(p, "expected " + describe(f) + " to be greater than 0"); ok = false; continue; }
+    if (i == 0) t.connect = f.num; else if (i == 1) t.send = f.num; else t.read = f.num;
+  }
+  return ok ? t : null;
+}
+
+function vetHashKey(up: Upstream, path: string, issues: Issues): void {
+  if (up.type != "chash") return;
+  if (up.hashOn == "consumer") return;
+  if (up.key.length == 0) { issues.error(path + ".key", "missing key (required for type chash unless hash_on is consumer)"); return; }
+  const k = up.key;
+  if (up.hashOn == "vars") {
+    const fixed = ["uri", "server_name", "server_addr", "request_uri", "remote_port", "remote_addr", "query_string", "host", "hostname", "mqtt_client_id"];
+    let ok = fixed.includes(k);
+    if (!ok && k.startsWith("arg_") && k.length > 4) {
+      ok = true;
+      for (let i = 4; i < k.length; i++) {
+        const c = k.charCodeAt(i);
+        // APISIX's pattern is arg_[0-9a-zA-z_-]+ (sic: A-z also admits [\]^_`).
+        if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x7a) || c == 0x2d)) { ok = false; break; }
+      }
+    }
+    if (!ok) issues.error(path + ".key", "failed to match pattern \"^((uri|server_name|server_addr|request_uri|remote_port|remote_addr|query_string|host|hostname|mqtt_client_id)|arg_[0-9a-zA-z_-]+)$\" with \"" + k + "\"");
+  } else if (up.hashOn == "header" || up.hashOn == "cookie") {
+    for (let i = 0; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f)) {
+        issues.error(path + ".key", "failed to match pattern \"^[a-zA-Z0-9-_]+$\" with \"" + k + "\"");
+        return;
+      }
+    }
+  }
+}
+
+function readWeight(v: JsonValue | null, path: string, issues: Issues): i64 {
+  if (v === null) { issues.error(path, "is required"); return -1; }
+  if (!v.isInteger()) { issues.error(path, "expected an integer weight, got " + describe(v)); return -1; }
+  if (v.num < 0) { issues.error(path, "expected " + describe(v) + " to be at least 0"); return -1; }
+  // Weights beyond 2^31 would not fit the balancers' arithmetic; APISIX's
+  // tests go up to 4e9 and reduce by the gcd, which we do as well.
+  if (v.num > 4294967295) { issues.error(path, "weight " + describe(v) + " is too large"); return -1; }
+  return <i64>v.num;
+}
+
+// Reads `nodes` in either form into raw (unresolved) nodes.
+function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>): void {
+  if (v.isObject()) {
+    for (let i = 0; i < v.length; i++) {
+      const key = v.keyAt(i);
+      const p = path + "[\"" + key + "\"]";
+      const hp = splitHostPort(key);
+      if (hp.error.length) { issues.error(p, "invalid configuration: " + hp.error); continue; }
+      if (!isHostPattern(hp.host)) { issues.error(p, "invalid host " + hp.host); continue; }
+      const w = readWeight(v.at(i), p, issues);
+      if (w < 0) continue;
+      const n = new Node();
+      n.host = hp.host; n.port = hp.port; n.weight = w;
+      out.push(n);
+    }
+    return;
+  }
+  if (!v.isArray()) { issues.error(path, "expected a map {\"host:port\": weight} or an array of nodes, got " + v.typeName()); return; }
+  for (let i = 0; i < v.length; i++) {
+    const item = v.at(i);
+    const p = path + "[" + i.toString() + "]";
+    if (!item.isObject()) { issues.error(p, "expected a node object {host, port, weight}, got " + item.typeName()); continue; }
+    checkKeys(item, NODE_FIELDS, p, issues);
+    const h = item.get("host");
+    if (h === null || !h.isString()) { issues.error(p + ".host", h === null ? "is required" : "expected a string"); continue; }
+    let host = h.str;
+    if (host.length > 2 && host.charCodeAt(0) == 0x5b && host.charCodeAt(host.length - 1) == 0x5d) host = host.substring(1, host.length - 1);
+    else if (host.indexOf(":") >= 0) { issues.error(p + ".host", "invalid configuration: IPv6 address must be enclosed with '[' and ']'"); continue; }
+    if (!isHostPattern(host)) { issues.error(p + ".host", "invalid host " + describe(h)); continue; }
+    const n = new Node();
+    n.host = host;
+    n.port = <i32>optInt(item, "port", p, issues, 0, 1, 65535);
+    const w = readWeight(item.get("weight"), p + ".weight", issues);
+    if (w < 0) continue;
+    n.weight = w;
+    n.priority = <i32>optInt(item, "priority", p, issues, 0, -2147483648, 2147483647);
+    const md = item.get("metadata");
+    if (md !== null && !md.isObject()) issues.error(p + ".metadata", "expected an object");
+    out.push(n);
+  }
+}
+
+function nodeHostHeader(n: Node, scheme: string): string {
+  let h = n.domain.length ? n.domain : n.host;
+  if (h.indexOf(":") >= 0) h = "[" + h + "]";
+  if (n.port == standardPort(scheme)) return h;
+  return h + ":" + n.port.toString();
+}
+
+// Parses one upstream object. `cluster` is the Envoy cluster it maps to.
+export function parseUpstream(v: JsonValue, path: string, cluster: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
+  if (!v.isObject()) { issues.error(path, "expected an upstream object, got " + v.typeName()); return null; }
+  const before = issues.errors.length;
+  checkKeys(v, UPSTREAM_FIELDS, path, issues);
+  const up = new Upstream();
+  up.path = path;
+  up.cluster = cluster;
+  up.id = readId(v.get("id"), path + ".id", issues);
+
+  const t = v.get("type");
+  if (t !== null) {
+    if (!t.isString()) issues.error(path + ".type", "expected a string, got " + t.typeName());
+    else if (!BALANCERS.includes(t.str)) issues.error(path + ".type", "unknown balancer " + describe(t) + " (supported: " + BALANCERS.join(", ") + ")");
+    else up.type = t.str;
+  }
+  up.hashOn = enumString(v, "hash_on", HASH_ON, path, issues, "vars");
+  up.key = optString(v, "key", path, issues);
+  vetHashKey(up, path, issues);
+
+  up.scheme = enumString(v, "scheme", SCHEMES, path, issues, "http");
+  if (up.scheme == "tcp" || up.scheme == "udp" || up.scheme == "tls") {
+    issues.error(path + ".scheme", "\"" + up.scheme + "\" is a stream (L4) scheme; this filter handles HTTP routes (use http, https, grpc or grpcs)");
+  } else if (up.scheme == "kafka") {
+    issues.error(path + ".scheme", "\"kafka\" (APISIX pubsub) is not supported by this filter (use http, https, grpc or grpcs)");
+  }
+
+  const ph = enumString(v, "pass_host", PASS_HOST, path, issues, "pass");
+  up.passHost = ph == "node" ? PassHost.Node : ph == "rewrite" ? PassHost.Rewrite : PassHost.Pass;
+  up.upstreamHost = optString(v, "upstream_host", path, issues);
+  if (up.upstreamHost.length && !isHostPattern(up.upstreamHost)) issues.error(path + ".upstream_host", "invalid host " + up.upstreamHost);
+  if (up.passHost == PassHost.Rewrite && up.upstreamHost.length == 0) issues.error(path + ".upstream_host", "`upstream_host` can't be empty when `pass_host` is `rewrite`");
+
+  const to = v.get("timeout");
+  if (to !== null) up.timeout = parseTimeout(to, path + ".timeout", issues);
+  up.retries = <i32>optInt(v, "retries", path, issues, -1, 0, 2147483647);
+  const rt = v.get("retry_timeout");
+  if (rt !== null) {
+    if (!rt.isNumber() || rt.num < 0) issues.error(path + ".retry_timeout", "expected a number >= 0, got " + describe(rt));
+    else up.retryTimeout = rt.num;
+  }
+
+  const tls = v.get("tls");
+  if (tls !== null) {
+    if (!tls.isObject()) issues.error(path + ".tls", "expected an object, got " + tls.typeName());
+    else {
+      checkKeys(tls, ["client_cert", "client_key", "client_cert_id", "verify"], path + ".tls", issues);
+      up.clientCertId = readId(tls.get("client_cert_id"), path + ".tls.client_cert_id", issues);
+      const cert = optString(tls, "client_cert", path + ".tls", issues);
+      const key = optString(tls, "client_key", path + ".tls", issues);
+      if ((cert.length > 0) != (key.length > 0)) issues.error(path + ".tls", "client_cert and client_key require each other");
+      if (cert.length && up.clientCertId.length) issues.error(path + ".tls", "client_cert_id can't be used together with client_cert and client_key");
+      if (cert.length && cert.length < 128) issues.error(path + ".tls.client_cert", "expected a PEM certificate (at least 128 characters)");
+      if (key.length && key.length < 64) issues.error(path + ".tls.client_key", "expected a PEM key (at least 64 characters)");
+      up.hasInlineClientCert = cert.length > 0;
+      const verify = tls.get("verify");
+      if (verify !== null && !verify.isBool()) issues.error(path + ".tls.verify", "expected a boolean");
+    }
+  }
+
+  const kp = v.get("keepalive_pool");
+  if (kp !== null) {
+    if (!kp.isObject()) issues.error(path + ".keepalive_pool", "expected an object");
+    else {
+      checkKeys(kp, ["size", "idle_timeout", "requests"], path + ".keepalive_pool", issues);
+      optInt(kp, "size", path + ".keepalive_pool", issues, 320, 1, 2147483647);
+      optInt(kp, "requests", path + ".keepalive_pool", issues, 1000, 1, 2147483647);
+      const it = kp.get("idle_timeout");
+      if (it !== null && (!it.isNumber() || it.num < 0)) issues.error(path + ".keepalive_pool.idle_timeout", "expected a number >= 0");
+    }
+  }
+
+  const checks = v.get("checks");
+  if (checks !== null) {
+    up.checks = checks;
+    up.passive = validateChecks(checks, path + ".checks", issues);
+  }
+
+  if (v.has("service_name") || v.has("discovery_type")) {
+    issues.error(path + ".service_name", "service discovery is not supported by the filter: list `nodes` (domain names are resolved by the control plane)");
+  }
+  const nodesV = v.get("nodes");
+  const raw = new Array<Node>();
+  if (nodesV === null) {
+    if (!v.has("service_name")) issues.error(path + ".nodes", "is required");
+  } else {
+    readNodes(nodesV, path + ".nodes", issues, raw);
+  }
+  if (issues.errors.length != before) return null;
+
+  // Resolve domain nodes with the control plane's answers (APISIX resolves
+  // them per request with its own resolver; Envoy's wasm sandbox has no DNS).
+  let domains = 0;
+  const errs = new Array<string>();
+  for (let i = 0; i < raw.length; i++) {
+    const n = raw[i];
+    if (n.port == 0) n.port = standardPort(up.scheme);
+    if (!isIP(n.host)) {
+      domains++;
+      const name = n.host;
+      const ans = dns.has(name) ? dns.get(name) : null;
+      let err = "";
+      if (ans === null) err = "not resolved by the control plane";
+      else if (ans.error.length) err = ans.error;
+      else if (ans.addresses.length == 0) err = "no address";
+      if (err.length) {
+        up.dnsDropped.push("failed to parse domain: " + name + ", error: " + err);
+        errs.push(name + ": " + err);
+        continue;
+      }
+      n.domain = name;
+      n.host = ans!.addresses[0];
+    }
+    n.address = formatAddress(n.host, n.port);
+    n.hostHeader = nodeHostHeader(n, up.scheme);
+    n.index = up.nodes.length;
+    up.nodes.push(n);
+  }
+  if (domains > 0 && up.nodes.length == 0) up.dnsError = errs.join("; ");
+
+  up.fingerprint = fingerprint(up);
+  return up;
+}
+
+function fingerprint(up: Upstream): string {
+  const parts = new Array<string>();
+  parts.push(up.type); parts.push(up.hashOn); parts.push(up.key); parts.push(up.scheme);
+  for (let i = 0; i < up.nodes.length; i++) {
+    const n = up.nodes[i];
+    parts.push(n.address + "/" + n.weight.toString() + "/" + n.priority.toString() + "/" + n.domain);
+  }
+  const c = up.checks;
+  if (c !== null) parts.push(c.toJSON());
+  return parts.join("|");
+}
+
+export function parseDns(v: JsonValue | null, issues: Issues): Map<string, DnsAnswer> {
+  const m = new Map<string, DnsAnswer>();
+  if (v === null) return m;
+  if (!v.isObject()) { issues.error("dns", "expected an object {hostname: {addresses: [...]} | {error: ...}}"); return m; }
+  for (let i = 0; i < v.length; i++) {
+    const name = v.keyAt(i);
+    const e = v.at(i);
+    const p = "dns[\"" + name + "\"]";
+    if (!e.isObject()) { issues.error(p, "expected {addresses: [...]} or {error: \"...\"}"); continue; }
+    checkKeys(e, ["addresses", "error", "ttl"], p, issues);
+    const a = new DnsAnswer();
+    a.error = optString(e, "error", p, issues);
+    const addrs = e.get("addresses");
+    if (addrs !== null) {
+      if (!addrs.isArray()) issues.error(p + ".addresses", "expected an array of IP addresses");
+      else for (let k = 0; k < addrs.length; k++) {
+        const ip = addrs.at(k);
+        if (!ip.isString() || !isIP(ip.str)) { issues.error(p + ".addresses[" + k.toString() + "]", "expected an IP address, got " + describe(ip)); continue; }
+        a.addresses.push(ip.str);
+      }
+    }
+    m.set(name, a);
+  }
+  return m;
+}

@@ -1,0 +1,161 @@
+// Talking to Envoy: the few proxy-wasm host calls the filter makes, written
+// directly against the ABI so that a host error never becomes a trap (the
+// runtime's wrappers abort on any non-Ok result, and a trap kills the VM).
+
+import * as imports from "@solo-io/proxy-runtime/assembly/imports";
+import { free } from "@solo-io/proxy-runtime/assembly/malloc";
+import { log, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
+import { Header, decodePairs } from "./request";
+
+const REQUEST_HEADERS = 0;
+
+// Out-pointers the host writes (ptr, len). Static memory: one request at a
+// time runs in a VM.
+const outPtr = memory.data(8);
+const outLen = memory.data(8);
+
+function takeBuffer(): ArrayBuffer | null {
+  const ptr = load<usize>(outPtr);
+  const len = load<usize>(outLen);
+  if (ptr == 0) return len == 0 ? new ArrayBuffer(0) : null;
+  const buf = changetype<ArrayBuffer>(ptr);
+  // The host filled a block from our malloc (pinned); hand it to the GC.
+  free(ptr);
+  return buf;
+}
+
+function utf8(s: string): ArrayBuffer { return String.UTF8.encode(s); }
+
+export function requestHeaderPairs(out: Array<Header>): bool {
+  store<usize>(outPtr, 0); store<usize>(outLen, 0);
+  const r = imports.proxy_get_header_map_pairs(REQUEST_HEADERS, outPtr, outLen);
+  if (r != WasmResultValues.Ok) return false;
+  const buf = takeBuffer();
+  if (buf === null) return false;
+  decodePairs(buf, out);
+  return true;
+}
+
+export function replaceRequestHeader(name: string, value: string): u32 {
+  const k = utf8(name), v = utf8(value);
+  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+export function removeRequestHeader(name: string): u32 {
+  const k = utf8(name);
+  return imports.proxy_remove_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength);
+}
+
+// A property as a string (Envoy's string-typed properties are raw bytes);
+// null when Envoy does not have it.
+export function property(path: string): string | null {
+  // Property paths are segments joined by NUL (Envoy context.cc getProperty).
+  const p = utf8(path.replaceAll(".", "\0"));
+  store<usize>(outPtr, 0); store<usize>(outLen, 0);
+  const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
+  if (r != WasmResultValues.Ok) return null;
+  const buf = takeBuffer();
+  if (buf === null) return null;
+  return String.UTF8.decode(buf);
+}
+
+// Integer properties are 8-byte little-endian (Envoy serializeValue).
+export function propertyInt(path: string, def: i64): i64 {
+  const p = utf8(path.replaceAll(".", "\0"));
+  store<usize>(outPtr, 0); store<usize>(outLen, 0);
+  const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
+  if (r != WasmResultValues.Ok) return def;
+  const buf = takeBuffer();
+  if (buf === null || buf.byteLength < 8) return def;
+  return load<i64>(changetype<usize>(buf));
+}
+
+function foreign(name: string, args: ArrayBuffer): u32 {
+  const n = utf8(name);
+  store<usize>(outPtr, 0); store<usize>(outLen, 0);
+  const r = imports.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, outPtr, outLen);
+  if (r == WasmResultValues.Ok) takeBuffer();
+  return r;
+}
+
+export const ORIGINAL_DST_KEY = "envoy.network.transport_socket.original_dst_address";
+
+// Filter-state life span in Envoy's SetEnvoyFilterStateArguments.
+const SPAN_DOWNSTREAM_REQUEST: u8 = 1;
+
+function varint(out: Array<u8>, v: u32): void {
+  while (v >= 0x80) { out.push(<u8>((v & 0x7f) | 0x80)); v >>= 7; }
+  out.push(<u8>v);
+}
+
+function bytesField(out: Array<u8>, tag: u8, s: ArrayBuffer): void {
+  out.push(tag);
+  varint(out, s.byteLength);
+  const b = Uint8Array.wrap(s);
+  for (let i = 0; i < b.length; i++) out.push(b[i]);
+}
+
+// set_envoy_filter_state (Envoy source/extensions/common/wasm/foreign.cc):
+// the argument is envoy.source.extensions.common.wasm.SetEnvoyFilterStateArguments
+// {string path = 1; string value = 2; LifeSpan span = 3}, protobuf-encoded.
+export function setFilterState(key: string, value: string): u32 {
+  const out = new Array<u8>();
+  bytesField(out, 0x0a, utf8(key));
+  bytesField(out, 0x12, utf8(value));
+  out.push(0x18);
+  out.push(SPAN_DOWNSTREAM_REQUEST);
+  const buf = new ArrayBuffer(out.length);
+  for (let i = 0; i < out.length; i++) store<u8>(changetype<usize>(buf) + i, out[i]);
+  return foreign("set_envoy_filter_state", buf);
+}
+
+// Envoy ≥ 1.33: re-run route matching after our header edits. For ABI 0.2.x
+// modules Envoy already clears the route cache on every header edit; older
+// Envoys answer NotFound, which is fine.
+export function clearRouteCache(): u32 {
+  return foreign("clear_route_cache", new ArrayBuffer(0));
+}
+
+function serializePairs(headers: Array<Header>): ArrayBuffer {
+  let size = 4;
+  const keys = new Array<ArrayBuffer>(), vals = new Array<ArrayBuffer>();
+  for (let i = 0; i < headers.length; i++) {
+    const k = utf8(headers[i].name), v = utf8(headers[i].value);
+    keys.push(k); vals.push(v);
+    size += 8 + k.byteLength + v.byteLength + 2;
+  }
+  const buf = new ArrayBuffer(size);
+  const base = changetype<usize>(buf);
+  store<u32>(base, headers.length);
+  let data = base + 4 + <usize>headers.length * 8;
+  for (let i = 0; i < headers.length; i++) {
+    store<u32>(base + 4 + <usize>i * 8, keys[i].byteLength);
+    store<u32>(base + 8 + <usize>i * 8, vals[i].byteLength);
+    memory.copy(data, changetype<usize>(keys[i]), keys[i].byteLength);
+    data += keys[i].byteLength;
+    store<u8>(data++, 0);
+    memory.copy(data, changetype<usize>(vals[i]), vals[i].byteLength);
+    data += vals[i].byteLength;
+    store<u8>(data++, 0);
+  }
+  return buf;
+}
+
+// A local reply; Envoy sends it after the current callback returns and the
+// router never runs for this request. grpc_status -1: none.
+export function sendLocalResponse(status: u32, details: string, body: string, headers: Array<Header>): u32 {
+  const d = utf8(details), b = utf8(body), h = serializePairs(headers);
+  return imports.proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(b), b.byteLength,
+    changetype<usize>(h), h.byteLength, <u32>-1);
+}
+
+export function nowNanos(): u64 {
+  const p = memory.data(8);
+  if (imports.proxy_get_current_time_nanoseconds(p) != WasmResultValues.Ok) return 0;
+  return load<u64>(p);
+}
+
+export function logError(msg: string): void { log(LogLevelValues.error, msg); }
+export function logWarn(msg: string): void { log(LogLevelValues.warn, msg); }
+export function logInfo(msg: string): void { log(LogLevelValues.info, msg); }
+export function logDebug(msg: string): void { log(LogLevelValues.debug, msg); }

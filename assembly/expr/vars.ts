@@ -1,0 +1,261 @@
+// Route `vars`: lua-resty-expr expressions, compiled once at configure time.
+//
+//   [["arg_x", "==", "1"], ["http_x_env", "in", ["a", "b"]]]     all must hold
+//   ["OR", ["arg_x", "==", "1"], ["arg_y", "==", "2"]]             any may hold
+//   ["arg_x", "!", "==", "1"]                                       negation
+//
+// Comparison semantics follow lua-resty-expr: a number on the right makes the
+// left side be read as a number (a non-numeric left side fails `==` and passes
+// `~=`); `>`/`<`/`>=`/`<=` need both sides numeric; `in` needs the right side
+// to be an array; `has` needs a multi-valued left side (e.g. a repeated query
+// argument); an absent variable is nil and only `~=` (against a non-nil value)
+// holds for it.
+
+import { JsonValue, JsonKind } from "../json";
+import { Issues, describe } from "../config/errors";
+import { Cidr } from "../net";
+// REGEX-IMPORT
+
+// What a request exposes to expressions (implemented by request.ts).
+export abstract class VarSource {
+  // First value of the variable, or null when the request has none.
+  abstract get(name: string): string | null;
+  // Every value (repeated query args / headers); empty when absent.
+  abstract getAll(name: string): Array<string>;
+}
+
+const enum Op { Eq, Ne, Gt, Lt, Ge, Le, In, Has, Match, MatchCi, IpMatch }
+
+const enum Logic { And, Or }
+
+export abstract class Expr {
+  abstract eval(src: VarSource): bool;
+}
+
+class Group extends Expr {
+  constructor(public logic: Logic, public negate: bool, public items: Array<Expr>) { super(); }
+  eval(src: VarSource): bool {
+    let r: bool;
+    if (this.logic == Logic.And) {
+      r = true;
+      for (let i = 0, n = this.items.length; i < n; i++) if (!unchecked(this.items[i]).eval(src)) { r = false; break; }
+    } else {
+      r = false;
+      for (let i = 0, n = this.items.length; i < n; i++) if (unchecked(this.items[i]).eval(src)) { r = true; break; }
+    }
+    return this.negate ? !r : r;
+  }
+}
+
+class Rule extends Expr {
+  name: string = "";
+  op: Op = Op.Eq;
+  negate: bool = false;
+  value: JsonValue = JsonValue.null();
+  // Right side pre-read as a number when it is one.
+  numeric: bool = false;
+  num: f64 = 0;
+  list: Array<string> = new Array<string>();
+  cidrs: Array<Cidr> = new Array<Cidr>();
+
+  eval(src: VarSource): bool {
+    const r = this.test(src);
+    return this.negate ? !r : r;
+  }
+
+  private test(src: VarSource): bool {
+    switch (this.op) {
+      case Op.Has: {
+        const all = src.getAll(this.name);
+        if (all.length < 2) return false;
+        const want = this.value.isString() ? this.value.str : this.value.toJSON();
+        for (let i = 0; i < all.length; i++) if (unchecked(all[i]) == want) return true;
+        return false;
+      }
+      default: break;
+    }
+    const l = src.get(this.name);
+    switch (this.op) {
+      case Op.Eq: {
+        if (l === null) return this.value.isNull();
+        if (this.numeric) { const n = toNumber(l); return !isNaN(n) && n == this.num; }
+        return this.value.isString() && l == this.value.str;
+      }
+      case Op.Ne: {
+        if (l === null) return !this.value.isNull();
+        if (this.numeric) { const n = toNumber(l); return isNaN(n) || n != this.num; }
+        return !(this.value.isString() && l == this.value.str);
+      }
+      case Op.Gt: case Op.Lt: case Op.Ge: case Op.Le: {
+        if (l === null || !this.numeric) return false;
+        const n = toNumber(l);
+        if (isNaN(n)) return false;
+        if (this.op == Op.Gt) return n > this.num;
+        if (this.op == Op.Lt) return n < this.num;
+        if (this.op == Op.Ge) return n >= this.num;
+        return n <= this.num;
+      }
+      case Op.In: {
+        if (l === null) return false;
+        for (let i = 0; i < this.list.length; i++) if (unchecked(this.list[i]) == l) return true;
+        return false;
+      }
+      case Op.Match: case Op.MatchCi: {
+        return false; // REGEX-EVAL
+      }
+      case Op.IpMatch: {
+        if (l === null) return false;
+        for (let i = 0; i < this.cidrs.length; i++) if (unchecked(this.cidrs[i]).contains(l)) return true;
+        return false;
+      }
+      default: return false;
+    }
+  }
+}
+
+
+// Lua's tonumber() on the variable: decimal or hex, surrounding spaces allowed.
+export function toNumber(s: string): f64 {
+  const t = s.trim();
+  if (t.length == 0) return NaN;
+  let i = 0;
+  let neg = false;
+  if (t.charCodeAt(0) == 0x2d) { neg = true; i = 1; }
+  else if (t.charCodeAt(0) == 0x2b) i = 1;
+  if (t.length > i + 2 && t.charCodeAt(i) == 0x30 && (t.charCodeAt(i + 1) | 0x20) == 0x78) {
+    let v: f64 = 0;
+    for (let k = i + 2; k < t.length; k++) {
+      const c = t.charCodeAt(k) | 0x20;
+      let d = -1;
+      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+      else if (c >= 0x61 && c <= 0x66) d = c - 0x61 + 10;
+      if (d < 0) return NaN;
+      v = v * 16 + <f64>d;
+    }
+    return neg ? -v : v;
+  }
+  // Strict decimal: digits, optional fraction, optional exponent.
+  let k = i, digits = 0;
+  while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; digits++; }
+  if (k < t.length && t.charCodeAt(k) == 0x2e) {
+    k++;
+    while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; digits++; }
+  }
+  if (digits == 0) return NaN;
+  if (k < t.length && (t.charCodeAt(k) | 0x20) == 0x65) {
+    k++;
+    if (k < t.length && (t.charCodeAt(k) == 0x2b || t.charCodeAt(k) == 0x2d)) k++;
+    let e = 0;
+    while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; e++; }
+    if (e == 0) return NaN;
+  }
+  if (k != t.length) return NaN;
+  return parseFloat(t);
+}
+
+const OPS: Array<string> = ["==", "~=", ">", "<", ">=", "<=", "in", "has", "~~", "~*", "ipmatch"];
+
+function isLogic(v: JsonValue): bool {
+  if (!v.isString()) return false;
+  const s = v.str;
+  return s == "AND" || s == "OR" || s == "!AND" || s == "!OR";
+}
+
+const MAX_EXPR_DEPTH = 16;
+
+// Compiles a `vars` array; null with errors recorded under `path`.
+export function compileVars(v: JsonValue, path: string, issues: Issues): Expr | null {
+  if (!v.isArray()) { issues.error(path, "expected an array of expressions, got " + v.typeName()); return null; }
+  return compileList(v, path, issues, 0);
+}
+
+function compileList(v: JsonValue, path: string, issues: Issues, depth: i32): Expr | null {
+  if (depth > MAX_EXPR_DEPTH) { issues.error(path, "expressions nested deeper than " + MAX_EXPR_DEPTH.toString()); return null; }
+  let logic = Logic.And;
+  let negate = false;
+  let start = 0;
+  if (v.length > 0 && isLogic(v.at(0))) {
+    const s = v.at(0).str;
+    negate = s.startsWith("!");
+    logic = s.endsWith("OR") ? Logic.Or : Logic.And;
+    start = 1;
+  } else if (v.length > 0 && !v.at(0).isArray()) {
+    // A single rule written without the outer array: ["arg_x", "==", "1"].
+    return compileRule(v, path, issues);
+  }
+  const items = new Array<Expr>();
+  let ok = true;
+  for (let i = start; i < v.length; i++) {
+    const item = v.at(i);
+    const p = path + "[" + i.toString() + "]";
+    if (!item.isArray()) { issues.error(p, "expected an expression array, got " + describe(item)); ok = false; continue; }
+    let e: Expr | null;
+    if (item.length > 0 && (item.at(0).isArray() || isLogic(item.at(0)))) e = compileList(item, p, issues, depth + 1);
+    else e = compileRule(item, p, issues);
+    if (e === null) ok = false; else items.push(e);
+  }
+  if (!ok) return null;
+  return new Group(logic, negate, items);
+}
+
+function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
+  const r = new Rule();
+  if (v.length != 3 && v.length != 4) {
+    issues.error(path, "expected [var, operator, value] or [var, \"!\", operator, value], got " + describe(v));
+    return null;
+  }
+  if (!v.at(0).isString() || v.at(0).str.length == 0) { issues.error(path + "[0]", "variable name must be a non-empty string"); return null; }
+  r.name = v.at(0).str;
+  let opIdx = 1;
+  if (v.length == 4) {
+    if (!v.at(1).isString() || v.at(1).str != "!") { issues.error(path + "[1]", "expected \"!\" in a 4-element expression"); return null; }
+    r.negate = true;
+    opIdx = 2;
+  }
+  const opv = v.at(opIdx);
+  if (!opv.isString() || !OPS.includes(opv.str)) {
+    issues.error(path + "[" + opIdx.toString() + "]", "unknown operator " + describe(opv) + " (supported: " + OPS.join(" ") + ")");
+    return null;
+  }
+  const op = opv.str;
+  const val = v.at(opIdx + 1);
+  r.value = val;
+  if (val.isNumber()) { r.numeric = true; r.num = val.num; }
+  if (op == "==") r.op = Op.Eq;
+  else if (op == "~=") r.op = Op.Ne;
+  else if (op == ">" || op == "<" || op == ">=" || op == "<=") {
+    r.op = op == ">" ? Op.Gt : op == "<" ? Op.Lt : op == ">=" ? Op.Ge : Op.Le;
+    if (val.isString()) {
+      const n = toNumber(val.str);
+      if (!isNaN(n)) { r.numeric = true; r.num = n; }
+    }
+    if (!r.numeric) { issues.error(path, "operator " + op + " needs a number, got " + describe(val)); return null; }
+  } else if (op == "in") {
+    r.op = Op.In;
+    if (!val.isArray()) { issues.error(path, "operator in needs an array, got " + describe(val)); return null; }
+    for (let i = 0; i < val.length; i++) {
+      const item = val.at(i);
+      // Lua compares with ==, so a number never equals the (string) variable.
+      if (item.isString()) r.list.push(item.str);
+    }
+  } else if (op == "has") {
+    r.op = Op.Has;
+  } else if (op == "~~" || op == "~*") {
+    r.op = op == "~~" ? Op.Match : Op.MatchCi;
+    if (!val.isString()) { issues.error(path, "operator " + op + " needs a regex string, got " + describe(val)); return null; }
+    issues.error(path, "regex operators are not supported yet"); return null; // REGEX-COMPILE
+  } else if (op == "ipmatch") {
+    r.op = Op.IpMatch;
+    const list = new Array<string>();
+    if (val.isString()) list.push(val.str);
+    else if (val.isArray()) { for (let i = 0; i < val.length; i++) if (val.at(i).isString()) list.push(val.at(i).str); }
+    for (let i = 0; i < list.length; i++) {
+      const c = Cidr.parse(list[i]);
+      if (c === null) { issues.error(path, "invalid IP or CIDR " + list[i]); return null; }
+      r.cidrs.push(c);
+    }
+    if (list.length == 0) { issues.error(path, "operator ipmatch needs an IP/CIDR or a list of them"); return null; }
+  }
+  if (val.kind == JsonKind.Object) { issues.error(path, "value must not be an object"); return null; }
+  return r;
+}

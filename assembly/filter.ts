@@ -1,0 +1,255 @@
+// Per request, what APISIX's handle_upstream does (apisix/init.lua), ending
+// not in a proxy_pass but in the headers and filter state that make Envoy's
+// own router proxy to the picked node.
+
+import { Context, FilterHeadersStatusValues, RootContext } from "@solo-io/proxy-runtime/assembly";
+import { Config } from "./config/config";
+import { PassHost, Route, Service, Upstream } from "./config/model";
+import { RouteFilter } from "./router";
+import { Header, Request } from "./request";
+import { BalanceCtx } from "./balancer/picker";
+import { afterBalance, pickServer } from "./balancer/index";
+import { Health } from "./balancer/health";
+import * as envoy from "./envoy";
+import { Metrics } from "./metrics";
+
+// The request headers the filter uses to steer Envoy. Whatever a client sent
+// in them is removed before anything else happens.
+export const CLUSTER_HEADER = "x-apisix-upstream";
+export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
+export const TIMEOUT_HEADER = "x-envoy-upstream-rq-timeout-ms";
+
+// Shared by every root context of this VM: node health outlives config reloads.
+export const health = new Health();
+
+export abstract class ConfigHolder extends RootContext {
+  abstract current(): Config | null;
+}
+
+class MatchFilter extends RouteFilter {
+  constructor(public req: Request) { super(); }
+
+  accept(route: Route): bool {
+    if (route.methods != 0) {
+      const bit = methodBitOf(this.req.method);
+      if ((route.methods & bit) == 0) return false;
+    }
+    if (route.remoteAddrs.length) {
+      const ip = this.req.remoteAddr();
+      let any = false;
+      for (let i = 0; i < route.remoteAddrs.length; i++) if (route.remoteAddrs[i].contains(ip)) { any = true; break; }
+      if (!any) return false;
+    }
+    const vars = route.vars;
+    if (vars !== null && !vars.eval(this.req)) return false;
+    return true;
+  }
+}
+
+import { methodBit } from "./config/model";
+function methodBitOf(m: string): u32 { return methodBit(m); }
+
+function statusText(code: u32): string {
+  switch (code) {
+    case 404: return "Not Found";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Temporarily Unavailable";
+    case 504: return "Gateway Time-out";
+    default: return "Error";
+  }
+}
+
+// core.response.exit(code) without a body answers with nginx's error page.
+function errorPage(code: u32): string {
+  const title = code.toString() + " " + statusText(code);
+  return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+    "</h1></center>\r\n<hr><center>APISIX</center>\r\n</body>\r\n</html>\r\n";
+}
+
+// "ip:port" of the client from Envoy's source.address property.
+function remoteAddrFromEnvoy(): string {
+  const a = envoy.property("source.address");
+  if (a === null) return "";
+  if (a.startsWith("[")) {
+    const close = a.indexOf("]");
+    return close > 0 ? a.substring(1, close) : a;
+  }
+  const colon = a.lastIndexOf(":");
+  return colon > 0 && a.indexOf(":") == colon ? a.substring(0, colon) : a;
+}
+
+export class UpstreamFilter extends Context {
+  // Kept for the log phase: the balancer releases the pick and passive
+  // health checks read the response code.
+  private upstream: Upstream | null = null;
+  private balance: BalanceCtx | null = null;
+
+  constructor(context_id: u32, root: ConfigHolder, public metrics: Metrics) {
+    super(context_id, root);
+  }
+
+  private reply(code: u32, details: string, body: string, json: bool): FilterHeadersStatusValues {
+    const headers = new Array<Header>();
+    headers.push(new Header("content-type", json ? "text/plain; charset=utf-8" : "text/html; charset=utf-8"));
+    envoy.sendLocalResponse(code, details, body, headers);
+    this.metrics.localReply(code);
+    // After a local reply Envoy treats any return value as a stop.
+    return FilterHeadersStatusValues.StopIteration;
+  }
+
+  private exit(code: u32, details: string): FilterHeadersStatusValues {
+    return this.reply(code, details, errorPage(code), false);
+  }
+
+  onRequestHeaders(_n: u32, _eos: bool): FilterHeadersStatusValues {
+    const headers = new Array<Header>();
+    envoy.requestHeaderPairs(headers);
+
+    // 1. A client never chooses the cluster or the endpoint.
+    let sawCluster = false, sawDst = false;
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i].name.toLowerCase();
+      if (name == CLUSTER_HEADER) sawCluster = true;
+      else if (name == ORIGINAL_DST_HEADER) sawDst = true;
+    }
+    if (sawCluster) envoy.removeRequestHeader(CLUSTER_HEADER);
+    if (sawDst) envoy.removeRequestHeader(ORIGINAL_DST_HEADER);
+
+    const cfg = (this.root_context as ConfigHolder).current();
+    const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);
+
+    // 2. Route.
+    if (cfg === null) return this.notFound();
+    const route = cfg.router.match(req.host, req.uri, new MatchFilter(req));
+    if (route === null) return this.notFound();
+    return this.handleUpstream(cfg, req, route);
+  }
+
+  private notFound(): FilterHeadersStatusValues {
+    envoy.logDebug("not find any matched route");
+    return this.reply(404, "apisix_route_not_found", "{\"error_msg\":\"404 Route Not Found\"}\n", true);
+  }
+
+  private handleUpstream(cfg: Config, req: Request, route: Route): FilterHeadersStatusValues {
+    if (false) {
+      envoy.logDebug("not find any matched route");
+      return this.reply(404, "apisix_route_not_found", "{\"error_msg\":\"404 Route Not Found\"}\n", true);
+    }
+
+    // Service merge (apisix/plugin.lua merge_service_route).
+    let service: Service | null = null;
+    if (route.serviceId.length) {
+      if (!cfg.services.has(route.serviceId)) {
+        envoy.logError("failed to fetch service configuration by id: " + route.serviceId);
+        return this.exit(404, "apisix_service_not_found");
+      }
+      service = cfg.services.get(route.serviceId);
+    }
+    let enableWebsocket = route.enableWebsocket;
+    if (!route.websocketSet && service !== null) enableWebsocket = service.enableWebsocket;
+
+    // 3. Upstream: an upstream_id wins over an inline upstream.
+    let upId = route.upstreamId;
+    let up: Upstream | null = null;
+    let inline = false;
+    if (upId.length == 0 && route.upstream === null && service !== null) upId = service.upstreamId;
+    if (upId.length) {
+      if (!cfg.upstreams.has(upId)) {
+        envoy.logError("failed to find upstream by id: " + upId);
+        return this.exit(502, "apisix_upstream_not_found");
+      }
+      up = cfg.upstreams.get(upId);
+      if (up.dnsError.length) {
+        envoy.logError("failed to get resolved upstream: " + up.dnsError);
+        return this.exit(502, "apisix_upstream_dns_failed");
+      }
+    } else {
+      up = route.upstream;
+      if (up === null && service !== null) up = service.upstream;
+      inline = true;
+      if (up !== null && up.dnsError.length) {
+        envoy.logError("failed to get resolved route: " + up.dnsError);
+        return this.exit(500, "apisix_route_dns_failed");
+      }
+    }
+    if (up === null) {
+      envoy.logError("failed to set upstream: missing upstream configuration in Route or Service");
+      return this.exit(503, "apisix_missing_upstream");
+    }
+    for (let i = 0; i < up.dnsDropped.length; i++) envoy.logError(up.dnsDropped[i]);
+
+    // 4. Client certificate.
+    if (up.clientCertId.length) {
+      const id = up.clientCertId;
+      if (!cfg.ssls.has(id) || cfg.ssls.get(id).type != "client") {
+        const err = cfg.ssls.has(id) ? "ssl type should be 'client'" : "ssl id [" + id + "] not exits";
+        envoy.logError("failed to get ssl cert: " + err);
+        return this.exit(502, "apisix_upstream_ssl_invalid");
+      }
+      envoy.logInfo("matched ssl: " + id);
+    }
+
+    // 5. Websocket: without enable_websocket the upstream gets neither
+    // Upgrade nor Connection (APISIX sets both variables to '').
+    const upgrade = req.header("upgrade");
+    if (enableWebsocket) {
+      if (upgrade !== null) envoy.logInfo("enabled websocket for route: " + route.id);
+    } else if (upgrade !== null) {
+      envoy.removeRequestHeader("upgrade");
+      envoy.removeRequestHeader("connection");
+    }
+
+    // set_upstream's checks.
+    if (up.nodes.length == 0) {
+      envoy.logError("failed to set upstream: no valid upstream node");
+      return this.exit(503, "apisix_no_valid_upstream_node");
+    }
+
+    // 6. Pick a node.
+    const bctx = new BalanceCtx(req);
+    const node = pickServer(up, bctx, health);
+    if (node === null) {
+      envoy.logError("failed to pick server: " + bctx.error);
+      return this.exit(502, "apisix_pick_server_failed");
+    }
+    this.upstream = up;
+    this.balance = bctx;
+
+    // 7. Steer Envoy's router: the cluster by header (route cluster_header),
+    // the endpoint of that ORIGINAL_DST cluster by filter state.
+    const rc = envoy.setFilterState(envoy.ORIGINAL_DST_KEY, node.address);
+    if (rc != 0) {
+      envoy.logError("failed to set upstream endpoint " + node.address + " in filter state " + envoy.ORIGINAL_DST_KEY + ": result " + rc.toString());
+      afterBalance(up, bctx, health, false);
+      this.upstream = null;
+      return this.exit(503, "apisix_set_endpoint_failed");
+    }
+    envoy.replaceRequestHeader(CLUSTER_HEADER, up.cluster);
+    if (up.passHost == PassHost.Node) envoy.replaceRequestHeader(":authority", node.hostHeader);
+    else if (up.passHost == PassHost.Rewrite) envoy.replaceRequestHeader(":authority", up.upstreamHost);
+
+    // APISIX's read timeout bounds the wait for the response; streams
+    // (websocket, gRPC) are left to the route's stream timeouts.
+    const timeout = route.timeout !== null ? route.timeout : up.timeout;
+    const streaming = (enableWebsocket && upgrade !== null) || up.scheme == "grpc" || up.scheme == "grpcs";
+    if (timeout !== null && !streaming) {
+      envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>Math.ceil(timeout.read * 1000)).toString());
+    }
+    envoy.clearRouteCache();
+    this.metrics.proxied();
+    envoy.logInfo("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
+    return FilterHeadersStatusValues.Continue;
+  }
+
+  onLog(): void {
+    const up = this.upstream;
+    const bctx = this.balance;
+    if (up === null || bctx === null) return;
+    afterBalance(up, bctx, health, false);
+    this.upstream = null;
+  }
+
+  onDone(): bool { return true; }
+  onDelete(): void {}
+}

@@ -1,0 +1,405 @@
+// A small JSON reader for the plugin configuration.
+//
+// The filter parses its configuration once per `proxy_on_configure`, so this
+// favours clear errors over speed tricks, but it reads UTF-8 bytes directly
+// (no intermediate UTF-16 copy of the whole document) because a 10,000-route
+// config is several megabytes. It never traps: every malformed input ends in
+// a `JsonError` with the byte offset.
+
+export const enum JsonKind { Null, Bool, Number, String, Array, Object }
+
+export class JsonValue {
+  kind: JsonKind = JsonKind.Null;
+  bool: bool = false;
+  num: f64 = 0;
+  str: string = "";
+  // Arrays keep items; objects keep keys/values in document order (APISIX's
+  // map-form nodes have an order that matters to round robin).
+  items: Array<JsonValue> | null = null;
+  keys: Array<string> | null = null;
+
+  static null(): JsonValue { return new JsonValue(); }
+
+  isNull(): bool { return this.kind == JsonKind.Null; }
+  isString(): bool { return this.kind == JsonKind.String; }
+  isNumber(): bool { return this.kind == JsonKind.Number; }
+  isBool(): bool { return this.kind == JsonKind.Bool; }
+  isArray(): bool { return this.kind == JsonKind.Array; }
+  isObject(): bool { return this.kind == JsonKind.Object; }
+  isInteger(): bool { return this.kind == JsonKind.Number && isFinite(this.num) && Math.floor(this.num) == this.num; }
+
+  get length(): i32 {
+    const items = this.items;
+    return items === null ? 0 : items.length;
+  }
+
+  at(i: i32): JsonValue {
+    const items = this.items;
+    if (items === null || i < 0 || i >= items.length) return JsonValue.null();
+    return unchecked(items[i]);
+  }
+
+  keyAt(i: i32): string {
+    const keys = this.keys;
+    if (keys === null || i < 0 || i >= keys.length) return "";
+    return unchecked(keys[i]);
+  }
+
+  // Object member lookup; linear, objects in APISIX configs are small.
+  // Returns null when absent so callers can tell absent from JSON null.
+  get(key: string): JsonValue | null {
+    const keys = this.keys;
+    const items = this.items;
+    if (this.kind != JsonKind.Object || keys === null || items === null) return null;
+    for (let i = 0, n = keys.length; i < n; i++) {
+      if (unchecked(keys[i]) == key) return unchecked(items[i]);
+    }
+    return null;
+  }
+
+  has(key: string): bool { return this.get(key) !== null; }
+
+  typeName(): string {
+    switch (this.kind) {
+      case JsonKind.Null: return "null";
+      case JsonKind.Bool: return "boolean";
+      case JsonKind.Number: return this.isInteger() ? "integer" : "number";
+      case JsonKind.String: return "string";
+      case JsonKind.Array: return "array";
+      default: return "object";
+    }
+  }
+
+  // Compact JSON text, used to fingerprint objects (picker caches) and to
+  // log values in error messages.
+  toJSON(): string {
+    const out = new Array<string>();
+    this.write(out);
+    return out.join("");
+  }
+
+  private write(out: Array<string>): void {
+    switch (this.kind) {
+      case JsonKind.Null: out.push("null"); break;
+      case JsonKind.Bool: out.push(this.bool ? "true" : "false"); break;
+      case JsonKind.Number: out.push(formatNumber(this.num)); break;
+      case JsonKind.String: out.push(quote(this.str)); break;
+      case JsonKind.Array: {
+        out.push("[");
+        for (let i = 0; i < this.length; i++) {
+          if (i > 0) out.push(",");
+          this.at(i).write(out);
+        }
+        out.push("]");
+        break;
+      }
+      default: {
+        out.push("{");
+        for (let i = 0; i < this.length; i++) {
+          if (i > 0) out.push(",");
+          out.push(quote(this.keyAt(i)));
+          out.push(":");
+          this.at(i).write(out);
+        }
+        out.push("}");
+      }
+    }
+  }
+}
+
+export function formatNumber(n: f64): string {
+  if (isFinite(n) && Math.floor(n) == n && Math.abs(n) < 9007199254740992) return (<i64>n).toString();
+  return n.toString();
+}
+
+export function quote(s: string): string {
+  let needs = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x22 || c == 0x5c) { needs = true; break; }
+  }
+  if (!needs) return "\"" + s + "\"";
+  const parts = new Array<string>();
+  parts.push("\"");
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) parts.push("\\\"");
+    else if (c == 0x5c) parts.push("\\\\");
+    else if (c == 0x0a) parts.push("\\n");
+    else if (c == 0x0d) parts.push("\\r");
+    else if (c == 0x09) parts.push("\\t");
+    else if (c < 0x20) {
+      const h = c.toString(16);
+      parts.push("\\u" + "0000".substring(0, 4 - h.length) + h);
+    } else parts.push(String.fromCharCode(c));
+  }
+  parts.push("\"");
+  return parts.join("");
+}
+
+export class JsonResult {
+  value: JsonValue | null = null;
+  error: string = "";
+}
+
+const MAX_DEPTH = 128;
+
+class Parser {
+  pos: i32 = 0;
+  error: string = "";
+  constructor(public buf: Uint8Array) {}
+
+  fail(msg: string): JsonValue | null {
+    if (this.error.length == 0) this.error = msg + " at byte " + this.pos.toString();
+    return null;
+  }
+
+  skipWs(): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const n = buf.length;
+    while (p < n) {
+      const c = unchecked(buf[p]);
+      if (c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09) p++;
+      else break;
+    }
+    this.pos = p;
+  }
+
+  peek(): i32 {
+    return this.pos < this.buf.length ? <i32>unchecked(this.buf[this.pos]) : -1;
+  }
+
+  literal(word: string): bool {
+    const n = word.length;
+    if (this.pos + n > this.buf.length) return false;
+    for (let i = 0; i < n; i++) {
+      if (<i32>unchecked(this.buf[this.pos + i]) != word.charCodeAt(i)) return false;
+    }
+    this.pos += n;
+    return true;
+  }
+
+  value(depth: i32): JsonValue | null {
+    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    this.skipWs();
+    const c = this.peek();
+    if (c == 0x7b) return this.object(depth);
+    if (c == 0x5b) return this.array(depth);
+    if (c == 0x22) {
+      const s = this.string();
+      if (s === null) return null;
+      const v = new JsonValue();
+      v.kind = JsonKind.String;
+      v.str = s;
+      return v;
+    }
+    if (c == 0x74) {
+      if (!this.literal("true")) return this.fail("invalid literal");
+      const v = new JsonValue(); v.kind = JsonKind.Bool; v.bool = true; return v;
+    }
+    if (c == 0x66) {
+      if (!this.literal("false")) return this.fail("invalid literal");
+      const v = new JsonValue(); v.kind = JsonKind.Bool; v.bool = false; return v;
+    }
+    if (c == 0x6e) {
+      if (!this.literal("null")) return this.fail("invalid literal");
+      return JsonValue.null();
+    }
+    if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    if (c < 0) return this.fail("unexpected end of input");
+    return this.fail("unexpected character '" + String.fromCharCode(c) + "'");
+  }
+
+  number(): JsonValue | null {
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    const n = buf.length;
+    if (p < n && buf[p] == 0x2d) p++;
+    if (p >= n) { this.pos = p; return this.fail("invalid number"); }
+    if (buf[p] == 0x30) {
+      p++;
+    } else if (buf[p] >= 0x31 && buf[p] <= 0x39) {
+      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
+    } else { this.pos = p; return this.fail("invalid number"); }
+    if (p < n && buf[p] == 0x2e) {
+      p++;
+      const d = p;
+      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
+      if (p == d) { this.pos = p; return this.fail("invalid number"); }
+    }
+    if (p < n && (buf[p] == 0x65 || buf[p] == 0x45)) {
+      p++;
+      if (p < n && (buf[p] == 0x2b || buf[p] == 0x2d)) p++;
+      const d = p;
+      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
+      if (p == d) { this.pos = p; return this.fail("invalid number"); }
+    }
+    const text = String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
+    this.pos = p;
+    const v = new JsonValue();
+    v.kind = JsonKind.Number;
+    v.num = parseFloat(text);
+    return v;
+  }
+
+  hex4(): i32 {
+    if (this.pos + 4 > this.buf.length) return -1;
+    let v = 0;
+    for (let i = 0; i < 4; i++) {
+      const c = <i32>unchecked(this.buf[this.pos + i]);
+      let d = -1;
+      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+      else if (c >= 0x61 && c <= 0x66) d = c - 0x61 + 10;
+      else if (c >= 0x41 && c <= 0x46) d = c - 0x41 + 10;
+      if (d < 0) return -1;
+      v = (v << 4) | d;
+    }
+    this.pos += 4;
+    return v;
+  }
+
+  string(): string | null {
+    const buf = this.buf;
+    const n = buf.length;
+    this.pos++; // opening quote
+    const start = this.pos;
+    let p = start;
+    // Fast path: no escapes.
+    while (p < n) {
+      const c = unchecked(buf[p]);
+      if (c == 0x22 || c == 0x5c || c < 0x20) break;
+      p++;
+    }
+    if (p >= n) { this.pos = p; this.fail("unterminated string"); return null; }
+    if (unchecked(buf[p]) == 0x22) {
+      this.pos = p + 1;
+      return String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
+    }
+    // Slow path with escapes: collect UTF-16 parts.
+    const parts = new Array<string>();
+    if (p > start) parts.push(String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start)));
+    this.pos = p;
+    while (true) {
+      if (this.pos >= n) { this.fail("unterminated string"); return null; }
+      const c = unchecked(buf[this.pos]);
+      if (c == 0x22) { this.pos++; break; }
+      if (c < 0x20) { this.fail("control character in string"); return null; }
+      if (c == 0x5c) {
+        this.pos++;
+        if (this.pos >= n) { this.fail("unterminated string"); return null; }
+        const e = unchecked(buf[this.pos]);
+        this.pos++;
+        if (e == 0x22) parts.push("\"");
+        else if (e == 0x5c) parts.push("\\");
+        else if (e == 0x2f) parts.push("/");
+        else if (e == 0x62) parts.push("\b");
+        else if (e == 0x66) parts.push("\f");
+        else if (e == 0x6e) parts.push("\n");
+        else if (e == 0x72) parts.push("\r");
+        else if (e == 0x74) parts.push("\t");
+        else if (e == 0x75) {
+          const u = this.hex4();
+          if (u < 0) { this.fail("invalid \\u escape"); return null; }
+          parts.push(String.fromCharCode(u));
+        } else { this.fail("invalid escape"); return null; }
+        continue;
+      }
+      let q = this.pos;
+      while (q < n) {
+        const d = unchecked(buf[q]);
+        if (d == 0x22 || d == 0x5c || d < 0x20) break;
+        q++;
+      }
+      parts.push(String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>this.pos, <usize>(q - this.pos)));
+      this.pos = q;
+    }
+    return parts.join("");
+  }
+
+  array(depth: i32): JsonValue | null {
+    this.pos++;
+    const items = new Array<JsonValue>();
+    this.skipWs();
+    if (this.peek() == 0x5d) { this.pos++; return makeArray(items); }
+    while (true) {
+      const v = this.value(depth + 1);
+      if (v === null) return null;
+      items.push(v);
+      this.skipWs();
+      const c = this.peek();
+      if (c == 0x2c) { this.pos++; continue; }
+      if (c == 0x5d) { this.pos++; break; }
+      return this.fail("expected ',' or ']'");
+    }
+    return makeArray(items);
+  }
+
+  object(depth: i32): JsonValue | null {
+    this.pos++;
+    const keys = new Array<string>();
+    const items = new Array<JsonValue>();
+    this.skipWs();
+    if (this.peek() == 0x7d) { this.pos++; return makeObject(keys, items); }
+    while (true) {
+      this.skipWs();
+      if (this.peek() != 0x22) return this.fail("expected object key");
+      const k = this.string();
+      if (k === null) return null;
+      this.skipWs();
+      if (this.peek() != 0x3a) return this.fail("expected ':'");
+      this.pos++;
+      const v = this.value(depth + 1);
+      if (v === null) return null;
+      // Duplicate keys: the last one wins, as in most JSON readers (and Lua's cjson).
+      let replaced = false;
+      for (let i = 0; i < keys.length; i++) {
+        if (unchecked(keys[i]) == k) { unchecked(items[i] = v); replaced = true; break; }
+      }
+      if (!replaced) { keys.push(k); items.push(v); }
+      this.skipWs();
+      const c = this.peek();
+      if (c == 0x2c) { this.pos++; continue; }
+      if (c == 0x7d) { this.pos++; break; }
+      return this.fail("expected ',' or '}'");
+    }
+    return makeObject(keys, items);
+  }
+}
+
+function makeArray(items: Array<JsonValue>): JsonValue {
+  const v = new JsonValue();
+  v.kind = JsonKind.Array;
+  v.items = items;
+  return v;
+}
+
+function makeObject(keys: Array<string>, items: Array<JsonValue>): JsonValue {
+  const v = new JsonValue();
+  v.kind = JsonKind.Object;
+  v.keys = keys;
+  v.items = items;
+  return v;
+}
+
+export function parseJsonBytes(buf: Uint8Array): JsonResult {
+  const p = new Parser(buf);
+  const r = new JsonResult();
+  const v = p.value(0);
+  if (v !== null) {
+    p.skipWs();
+    if (p.pos != buf.length) {
+      p.fail("trailing characters after the document");
+    } else {
+      r.value = v;
+      return r;
+    }
+  }
+  r.error = p.error.length ? p.error : "invalid JSON";
+  return r;
+}
+
+export function parseJson(text: string): JsonResult {
+  return parseJsonBytes(Uint8Array.wrap(String.UTF8.encode(text)));
+}
