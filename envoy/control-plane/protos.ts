@@ -212,7 +212,7 @@ class Walker {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
         const kp = `${p}[${JSON.stringify(k)}]`;
-        const keyType = (field as protobuf.MapField).keyType;
+        const keyType = (field as unknown as protobuf.MapField).keyType;
         if (keyType === "bool" ? !/^(true|false)$/.test(k) : keyType !== "string" && !/^-?\d+$/.test(k))
           this.err(kp, `map key "${k}" is not a valid ${keyType}`);
         if (v === null) { this.err(kp, "null map value"); continue; }

@@ -1,0 +1,85 @@
+// CLI: node --import tsx envoy/control-plane/main.ts --config /etc/apisix/config.yaml --port 18000
+//
+// Options (all optional except --config):
+//   --config PATH         APISIX standalone YAML (routes, upstreams, ssls, services)
+//   --port N              ADS gRPC port (18000)
+//   --host ADDR           ADS bind address (0.0.0.0)
+//   --listener-port N     Envoy's HTTP listener port (9080)
+//   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
+//   --dns-interval SECS   DNS re-resolution interval (30)
+//   --access-log          stdout access log on the Envoy listener
+//   --verbose             log every xDS response
+import { pathToFileURL } from "node:url";
+import { Controller } from "./controller.ts";
+import { AdsServer, consoleLogger, type Logger } from "./server.ts";
+
+export interface CliArgs {
+  config: string;
+  port: number;
+  host: string;
+  listenerPort: number;
+  wasm?: string;
+  dnsInterval: number;
+  accessLog: boolean;
+  verbose: boolean;
+}
+
+export function parseArgs(argv: string[]): CliArgs {
+  const a: CliArgs = { config: "", port: 18000, host: "0.0.0.0", listenerPort: 9080, dnsInterval: 30, accessLog: false, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    const int = (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${k}: not a number: ${v}`);
+      return n;
+    };
+    switch (k) {
+      case "--config": a.config = next(); break;
+      case "--port": a.port = int(next()); break;
+      case "--host": a.host = next(); break;
+      case "--listener-port": a.listenerPort = int(next()); break;
+      case "--wasm": a.wasm = next(); break;
+      case "--dns-interval": a.dnsInterval = int(next()); break;
+      case "--access-log": a.accessLog = true; break;
+      case "--verbose": a.verbose = true; break;
+      default: throw new Error(`unknown argument ${k}`);
+    }
+  }
+  if (!a.config) throw new Error("--config is required");
+  return a;
+}
+
+export async function main(argv: string[]): Promise<{ server: AdsServer; controller: Controller; port: number }> {
+  const args = parseArgs(argv);
+  const log: Logger = args.verbose ? { ...consoleLogger, debug: (m) => console.log(`${new Date().toISOString()} debug ${m}`) } : consoleLogger;
+  const server = new AdsServer({ log });
+  const controller = new Controller({
+    configPath: args.config,
+    server,
+    log,
+    dnsIntervalMs: args.dnsInterval * 1000,
+    translate: { listenerPort: args.listenerPort, wasmPath: args.wasm, accessLog: args.accessLog },
+  });
+  await controller.start();
+  const port = await server.listen(`${args.host}:${args.port}`);
+  const shutdown = (sig: string) => {
+    log.info(`${sig}: shutting down`);
+    controller.stop();
+    void server.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  return { server, controller, port };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(`control-plane: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}

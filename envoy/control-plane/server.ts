@@ -1,0 +1,281 @@
+// ADS server (state of the world) on @grpc/grpc-js.
+//
+// Model (after go-control-plane's snapshot cache): the server holds one
+// snapshot at a time; each stream remembers per type URL what it subscribed
+// to, which version/nonce it was last sent and what it ACKed. A new snapshot
+// is pushed to every open stream for every subscribed type whose version
+// changed, in the order CDS → LDS → RDS → ECDS (clusters before the
+// listener/routes that name them).
+//
+//   ACK   request with the nonce of our last response and no error_detail
+//   NACK  same nonce + error_detail: logged; the client keeps its last good
+//         config, we don't resend that version; the next snapshot is sent.
+//   stale request whose nonce isn't our latest for that type: ignored.
+//   LDS/CDS are wildcard: every response carries the full set.
+//   RDS/ECDS are by name: responses carry the requested names present in
+//         the snapshot; a change of the requested names triggers a response.
+// Delta xDS is not implemented (grpc answers UNIMPLEMENTED; Envoy's bootstrap
+// here uses api_type GRPC).
+import { EventEmitter } from "node:events";
+import grpc from "@grpc/grpc-js";
+import { encodeAny, lookupType, TYPE_URL, type EncodedAny } from "./protos.ts";
+import { KIND_TYPE_URL, type ResourceKind, type Snapshot } from "./translate.ts";
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  debug?(msg: string): void;
+}
+
+export const consoleLogger: Logger = {
+  info: (m) => console.log(`${new Date().toISOString()} info ${m}`),
+  warn: (m) => console.warn(`${new Date().toISOString()} warn ${m}`),
+  error: (m) => console.error(`${new Date().toISOString()} error ${m}`),
+};
+
+/** Push order; also the set of type URLs served. */
+export const PUSH_ORDER: string[] = [TYPE_URL.cluster, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig];
+const WILDCARD_TYPES = new Set<string>([TYPE_URL.cluster, TYPE_URL.listener]);
+
+interface EncodedType {
+  version: string;
+  resources: Map<string, EncodedAny>;
+}
+
+export interface EncodedSnapshot {
+  version: string;
+  types: Map<string, EncodedType>;
+}
+
+/**
+ * Strictly checks and encodes every resource of a snapshot. Throws
+ * (ProtoCheckError) if any resource is not valid for Envoy's protos, so a
+ * bad translation never reaches a client.
+ */
+export function encodeSnapshot(s: Snapshot): EncodedSnapshot {
+  const types = new Map<string, EncodedType>();
+  for (const kind of Object.keys(KIND_TYPE_URL) as ResourceKind[]) {
+    const url = KIND_TYPE_URL[kind];
+    const resources = new Map<string, EncodedAny>();
+    for (const r of s.resources[kind]) resources.set(String(r.name), encodeAny(url, r));
+    types.set(url, { version: s.versions[kind], resources });
+  }
+  return { version: s.version, types };
+}
+
+export interface DiscoveryRequest {
+  version_info: string;
+  node?: { id?: string; cluster?: string; [k: string]: unknown } | null;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: { code?: number; message?: string } | null;
+}
+
+interface TypeState {
+  names: Set<string> | null; // null = wildcard
+  lastNonce?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+  nackedVersion?: string;
+}
+
+interface StreamState {
+  id: number;
+  peer: string;
+  node?: DiscoveryRequest["node"];
+  call: grpc.ServerDuplexStream<DiscoveryRequest, unknown>;
+  types: Map<string, TypeState>;
+}
+
+export interface AdsEvent {
+  stream: number;
+  node?: string;
+  typeUrl: string;
+  version?: string;
+  nonce?: string;
+  error?: string;
+}
+
+/**
+ * Events: "request", "response", "ack", "nack", "stale", "connect",
+ * "disconnect" (all with an AdsEvent), for tests and logs.
+ */
+export class AdsServer extends EventEmitter {
+  private snapshot?: EncodedSnapshot;
+  private readonly streams = new Set<StreamState>();
+  private server?: grpc.Server;
+  private nonce = 0;
+  private streamIds = 0;
+  readonly log: Logger;
+
+  constructor(opts: { log?: Logger } = {}) {
+    super();
+    this.log = opts.log ?? consoleLogger;
+  }
+
+  get version(): string | undefined {
+    return this.snapshot?.version;
+  }
+
+  /** Per stream and type: what was ACKed (for tests/diagnostics). */
+  clientStatus(): { stream: number; node?: string; acked: Record<string, string | undefined> }[] {
+    return [...this.streams].map((s) => ({
+      stream: s.id,
+      node: s.node?.id,
+      acked: Object.fromEntries([...s.types].map(([t, st]) => [t, st.ackedVersion])),
+    }));
+  }
+
+  /** Validates, encodes and pushes a snapshot. Throws (and keeps the old one) if it doesn't encode. */
+  setSnapshot(s: Snapshot): void {
+    const enc = encodeSnapshot(s);
+    this.setEncodedSnapshot(enc);
+  }
+
+  setEncodedSnapshot(enc: EncodedSnapshot): void {
+    this.snapshot = enc;
+    for (const st of this.streams) this.pushAll(st);
+  }
+
+  private pushAll(st: StreamState): void {
+    if (!this.snapshot) return;
+    for (const url of PUSH_ORDER) {
+      const ts = st.types.get(url);
+      const et = this.snapshot.types.get(url);
+      if (ts && et && ts.sentVersion !== et.version) this.respond(st, url);
+    }
+  }
+
+  private respond(st: StreamState, typeUrl: string): void {
+    const et = this.snapshot?.types.get(typeUrl);
+    const ts = st.types.get(typeUrl);
+    if (!et || !ts) return;
+    const resources = ts.names === null ? [...et.resources.values()] : [...ts.names].flatMap((n) => (et.resources.has(n) ? [et.resources.get(n)!] : []));
+    const nonce = String(++this.nonce);
+    ts.lastNonce = nonce;
+    ts.sentVersion = et.version;
+    st.call.write({ version_info: et.version, resources, type_url: typeUrl, nonce });
+    this.emit("response", { stream: st.id, node: st.node?.id, typeUrl, version: et.version, nonce } satisfies AdsEvent);
+    this.log.debug?.(`ads: stream ${st.id} (${st.node?.id ?? "?"}) <- ${short(typeUrl)} version ${et.version} nonce ${nonce} (${resources.length} resources)`);
+  }
+
+  private onRequest(st: StreamState, req: DiscoveryRequest): void {
+    if (!st.node && req.node) st.node = req.node;
+    const typeUrl = req.type_url;
+    const ev: AdsEvent = { stream: st.id, node: st.node?.id, typeUrl, version: req.version_info, nonce: req.response_nonce };
+    this.emit("request", ev);
+    if (!PUSH_ORDER.includes(typeUrl)) {
+      this.log.warn(`ads: stream ${st.id} (${st.node?.id ?? "?"}) asked for unsupported type ${typeUrl}; ignored`);
+      return;
+    }
+    let ts = st.types.get(typeUrl);
+    const isNew = !ts;
+    if (!ts) {
+      ts = { names: null };
+      st.types.set(typeUrl, ts);
+    }
+    if (req.response_nonce) {
+      if (req.response_nonce !== ts.lastNonce) {
+        this.emit("stale", ev);
+        return; // superseded by a newer response; Envoy will answer that one
+      }
+      if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+        ts.nackedVersion = ts.sentVersion;
+        const msg = req.error_detail.message ?? `code ${req.error_detail.code}`;
+        this.log.warn(`ads: NACK from ${st.node?.id ?? st.peer} for ${short(typeUrl)} version ${ts.sentVersion} (keeps ${req.version_info || "nothing"}): ${msg}`);
+        this.emit("nack", { ...ev, version: ts.sentVersion, error: msg });
+        return;
+      }
+      ts.ackedVersion = req.version_info;
+      this.emit("ack", ev);
+    }
+    let namesChanged = false;
+    if (!WILDCARD_TYPES.has(typeUrl)) {
+      const names = new Set(req.resource_names);
+      namesChanged = ts.names === null || names.size !== ts.names.size || [...names].some((n) => !ts!.names!.has(n));
+      ts.names = names;
+    }
+    // First request for a type (also after a reconnect), or a changed name
+    // set: answer with the current snapshot, if there is one yet.
+    if (!req.response_nonce || isNew || namesChanged) this.respond(st, typeUrl);
+  }
+
+  private handleStream = (call: grpc.ServerDuplexStream<DiscoveryRequest, unknown>): void => {
+    const st: StreamState = { id: ++this.streamIds, peer: call.getPeer(), call, types: new Map() };
+    this.streams.add(st);
+    this.emit("connect", { stream: st.id, typeUrl: "" });
+    this.log.info(`ads: stream ${st.id} opened from ${st.peer}`);
+    const close = () => {
+      if (!this.streams.delete(st)) return;
+      this.emit("disconnect", { stream: st.id, node: st.node?.id, typeUrl: "" });
+      this.log.info(`ads: stream ${st.id} (${st.node?.id ?? "?"}) closed`);
+    };
+    call.on("data", (req: DiscoveryRequest) => {
+      try {
+        this.onRequest(st, req);
+      } catch (e) {
+        this.log.error(`ads: stream ${st.id}: ${(e as Error).stack ?? e}`);
+      }
+    });
+    call.on("end", () => {
+      close();
+      call.end();
+    });
+    call.on("error", close);
+    call.on("cancelled", close);
+    call.on("close", close);
+  };
+
+  /** Starts serving; `address` like "0.0.0.0:18000" or "127.0.0.1:0". Resolves to the bound port. */
+  async listen(address: string): Promise<number> {
+    const server = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1, "grpc.http2.min_ping_interval_without_data_ms": 10_000 });
+    server.addService(adsServiceDefinition(), { StreamAggregatedResources: this.handleStream });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.server = server;
+    this.log.info(`ads: listening on ${address.replace(/:\d+$/, "")}:${port}`);
+    return port;
+  }
+
+  /** Closes every stream and the listening socket. */
+  async close(): Promise<void> {
+    for (const st of this.streams) st.call.end();
+    this.streams.clear();
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
+    if (s) s.forceShutdown();
+  }
+}
+
+const short = (url: string) => url.slice(url.lastIndexOf(".") + 1);
+
+/** grpc-js service definition for ADS, serialised with the same proto root as the resources. */
+export function adsServiceDefinition(): grpc.ServiceDefinition {
+  const Req = lookupType("envoy.service.discovery.v3.DiscoveryRequest");
+  const Res = lookupType("envoy.service.discovery.v3.DiscoveryResponse");
+  const conv = { longs: String, enums: String, defaults: true, arrays: true };
+  return {
+    StreamAggregatedResources: {
+      path: "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (v: unknown) => Buffer.from(Req.encode(Req.fromObject(v as Record<string, unknown>)).finish()),
+      requestDeserialize: (b: Buffer) => Req.toObject(Req.decode(b), conv),
+      responseSerialize: (v: unknown) => Buffer.from(Res.encode(Res.fromObject(v as Record<string, unknown>)).finish()),
+      responseDeserialize: (b: Buffer) => Res.toObject(Res.decode(b), conv),
+      originalName: "streamAggregatedResources",
+    },
+  } as grpc.ServiceDefinition;
+}
+
+/** A minimal ADS client stub (tests, operator tools). */
+export function adsClient(target: string): grpc.Client & {
+  StreamAggregatedResources(): grpc.ClientDuplexStream<DiscoveryRequest, Record<string, unknown>>;
+} {
+  const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), "AggregatedDiscoveryService");
+  return new Ctor(target, grpc.credentials.createInsecure()) as never;
+}
