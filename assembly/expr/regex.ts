@@ -22,7 +22,8 @@
 //
 // ─── Supported syntax (PCRE semantics, byte mode) ──────────────────────────
 //   literals; any non-alphanumeric escaped char (\. \\ \/ \- \{ ...)
-//   \t \n \r \f \e \a, \xHH, \x{HH} (≤ 0xFF), \0oo (octal), \cX
+//   \t \n \r \f \e \a, \xHH, \x{HH} (≤ 0xFF), \0oo and \ooo (octal, where
+//       PCRE reads octal rather than a backreference), \cX
 //   \d \D \w \W \s \S (ASCII, C locale; \s includes \v=0x0B), \h \H \v \V, \N
 //   .  (any byte except \n; any byte under (?s))
 //   [abc] [a-z0-9_] [^...] with escapes, POSIX [:alpha:] / [:^alpha:] names;
@@ -251,6 +252,12 @@ class Parser {
   constructor(public p: Uint8Array, ci: bool) {
     this.len = p.length;
     this.ci = ci;
+  }
+
+  parenCount(): i32 {
+    let n = 0;
+    for (let i = 0; i < this.len; i++) if (this.p[i] == 0x28) n++;
+    return n;
   }
 
   fail(msg: string, at: i32): Node | null {
@@ -654,7 +661,26 @@ class Parser {
       if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e) + " in character class", start);
       return e; // escaped literal (any non-alphanumeric byte)
     }
-    if (isDigit(e)) return this.failI("backreferences are not supported", start);
+    if (isDigit(e)) {
+      // PCRE: \N with N < 10, starting with 8/9, or not more than the number of
+      // capture groups is a backreference; otherwise up to 3 octal digits.
+      // '(' count over-approximates the group count, so this never reads a
+      // real backreference as octal under either PCRE1 or PCRE2 rules.
+      let j = this.pos - 1;
+      let num = this.readNum(j);
+      if (num >= 10 && e < 0x38 && num > this.parenCount()) {
+        let v = 0;
+        let k = j;
+        while (k < j + 3 && this.at(k) >= 0x30 && this.at(k) <= 0x37) {
+          v = v * 8 + (this.at(k) - 0x30);
+          k++;
+        }
+        if (v > 0xff) return this.failI("octal value is greater than \\377", start);
+        this.pos = k;
+        return v;
+      }
+      return this.failI("backreferences are not supported", start);
+    }
     switch (e) {
       case 0x62: this.escAssert = A_WORDB; return -1; // b
       case 0x42: this.escAssert = A_NWORDB; return -1; // B
