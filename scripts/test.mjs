@@ -27,7 +27,7 @@ const build = run("npm", ["run", "-s", "build"]);
 if (build.code !== 0) { console.log("build failed"); console.log("0 passed, 1 failed"); process.exit(1); }
 
 // as-pect: "[Tests]: 6 / 6" = passed / total.
-const asp = run("npx", ["asp", "--summary", "--nologo"]);
+const asp = run("npx", ["asp", "--summary", "--no-logo"]);
 const m = asp.out.match(/\[Tests\]:\s*(\d+)\s*\/\s*(\d+)/);
 if (m) { passed += +m[1]; failed += +m[2] - +m[1]; }
 if (!m || asp.code !== 0) { if (!m) failed += 1; }

@@ -14,7 +14,7 @@
 import { JsonValue, JsonKind } from "../json";
 import { Issues, describe } from "../config/errors";
 import { Cidr } from "../net";
-// REGEX-IMPORT
+import { Regex, lastRegexError } from "./regex";
 
 // What a request exposes to expressions (implemented by request.ts).
 export abstract class VarSource {
@@ -56,6 +56,7 @@ class Rule extends Expr {
   numeric: bool = false;
   num: f64 = 0;
   list: Array<string> = new Array<string>();
+  regex: Regex | null = null;
   cidrs: Array<Cidr> = new Array<Cidr>();
 
   eval(src: VarSource): bool {
@@ -101,7 +102,9 @@ class Rule extends Expr {
         return false;
       }
       case Op.Match: case Op.MatchCi: {
-        return false; // REGEX-EVAL
+        if (l === null) return false;
+        const re = this.regex;
+        return re !== null && re.test(l);
       }
       case Op.IpMatch: {
         if (l === null) return false;
@@ -243,7 +246,9 @@ function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
   } else if (op == "~~" || op == "~*") {
     r.op = op == "~~" ? Op.Match : Op.MatchCi;
     if (!val.isString()) { issues.error(path, "operator " + op + " needs a regex string, got " + describe(val)); return null; }
-    issues.error(path, "regex operators are not supported yet"); return null; // REGEX-COMPILE
+    const re = Regex.compile(val.str, op == "~*");
+    if (re === null) { issues.error(path, "invalid regex " + describe(val) + ": " + lastRegexError()); return null; }
+    r.regex = re;
   } else if (op == "ipmatch") {
     r.op = Op.IpMatch;
     const list = new Array<string>();
