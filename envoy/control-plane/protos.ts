@@ -360,7 +360,7 @@ class Walker {
 
 function walkTop(type: protobuf.Type, json: unknown, issues: ProtoIssue[]): Record<string, unknown> | undefined {
   const w = new Walker(issues);
-  if (isPlainObject(json) && "@type" in json) {
+  if (isPlainObject(json) && "@type" in json && typeName(type) !== "google.protobuf.Any") {
     const declared = json["@type"];
     if (declared !== TYPE_PREFIX + typeName(type)) {
       w.err("@type", `"@type" is ${JSON.stringify(declared)}, expected "${TYPE_PREFIX + typeName(type)}"`);

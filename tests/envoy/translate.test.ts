@@ -1,0 +1,273 @@
+// translate(): APISIX objects → LDS/RDS/CDS/ECDS, all strictly proto-valid.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { checkMessage } from "../../envoy/control-plane/protos.ts";
+import { translate, KIND_TYPE_URL, seconds, type Json, type ResourceKind, type Snapshot } from "../../envoy/control-plane/translate.ts";
+import { clusterName, upstreamSites } from "../../envoy/control-plane/names.ts";
+import { ConfigError, dnsHostnames, filterConfigJson, loadApisixYaml } from "../../envoy/control-plane/config.ts";
+
+const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+const HPO = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+function assertAllValid(s: Snapshot) {
+  for (const kind of Object.keys(s.resources) as ResourceKind[])
+    for (const r of s.resources[kind]) assert.deepEqual(checkMessage(KIND_TYPE_URL[kind], r), [], `${kind} ${r.name} must pass the strict proto check`);
+}
+const cluster = (s: Snapshot, name: string) => {
+  const c = s.resources.clusters.find((c) => c.name === name);
+  assert.ok(c, `cluster ${name} emitted (have: ${s.resources.clusters.map((c) => c.name).join(", ")})`);
+  return c as Json & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+const get = (o: unknown, path: string): any => path.split(".").reduce((x: any, k) => (x == null ? undefined : x[k]), o); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+interface Case {
+  name: string;
+  apisix: Record<string, unknown>;
+  check: (s: Snapshot) => void;
+}
+
+const cases: Case[] = [
+  {
+    name: "one ORIGINAL_DST cluster per upstream, inline route, service, traffic-split upstream",
+    apisix: {
+      upstreams: [{ id: "u1", nodes: { "127.0.0.1:1980": 1 } }, { id: 7, nodes: [{ host: "10.0.0.1", port: 80, weight: 1 }] }],
+      services: [{ id: "s1", upstream: { nodes: { "127.0.0.1:1981": 1 } } }],
+      routes: [
+        { id: "r1", uri: "/a", upstream: { nodes: { "127.0.0.1:1982": 1 } } },
+        {
+          id: "r2",
+          uri: "/b",
+          upstream_id: "u1",
+          plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream: { nodes: { "127.0.0.1:1983": 1 } }, weight: 1 }, { weight: 1 }, { upstream_id: 7, weight: 1 }] }] } },
+        },
+      ],
+    },
+    check: (s) => {
+      assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.u1", "upstream.7", "service.s1", "route.r1", "route.r2.split.0.0"]);
+      for (const c of s.resources.clusters) {
+        assert.equal(c.type, "ORIGINAL_DST");
+        assert.equal(c.lb_policy, "CLUSTER_PROVIDED");
+        assert.equal(c.load_assignment, undefined);
+        assert.deepEqual(c.original_dst_lb_config, { use_http_header: false });
+      }
+      assert.deepEqual(s.issues, []);
+    },
+  },
+  {
+    name: "http → explicit HTTP/1.1, no TLS; grpc → HTTP/2 prior knowledge",
+    apisix: { upstreams: [{ id: "h", nodes: { "127.0.0.1:80": 1 } }, { id: "g", scheme: "grpc", nodes: { "127.0.0.1:50051": 1 } }] },
+    check: (s) => {
+      const h = cluster(s, "upstream.h");
+      assert.deepEqual(h.typed_extension_protocol_options[HPO].explicit_http_config, { http_protocol_options: {} });
+      assert.equal(h.transport_socket, undefined);
+      const g = cluster(s, "upstream.g");
+      assert.deepEqual(g.typed_extension_protocol_options[HPO].explicit_http_config, { http2_protocol_options: {} });
+      assert.equal(g.transport_socket, undefined);
+    },
+  },
+  {
+    name: "https/grpcs → UpstreamTlsContext with auto SNI; grpcs also ALPN h2; rewrite gives a static SNI",
+    apisix: {
+      upstreams: [
+        { id: "s", scheme: "https", pass_host: "rewrite", upstream_host: "api.example.com", nodes: { "127.0.0.1:443": 1 } },
+        { id: "gs", scheme: "grpcs", nodes: { "127.0.0.1:443": 1, "127.0.0.2:443": 1 } },
+        { id: "n", scheme: "https", pass_host: "node", nodes: { "backend.internal:8443": 1 } },
+      ],
+    },
+    check: (s) => {
+      const tls = cluster(s, "upstream.s").transport_socket;
+      assert.equal(tls.name, "envoy.transport_sockets.tls");
+      assert.equal(tls.typed_config["@type"], "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
+      assert.equal(tls.typed_config.sni, "api.example.com");
+      assert.equal(tls.typed_config.common_tls_context.validation_context, undefined, "APISIX does not verify upstream certs");
+      assert.deepEqual(cluster(s, "upstream.s").typed_extension_protocol_options[HPO].upstream_http_protocol_options, { auto_sni: true });
+      const gs = cluster(s, "upstream.gs");
+      assert.deepEqual(gs.transport_socket.typed_config.common_tls_context.alpn_protocols, ["h2"]);
+      assert.deepEqual(gs.typed_extension_protocol_options[HPO].explicit_http_config, { http2_protocol_options: {} });
+      assert.equal(gs.transport_socket.typed_config.sni, undefined, "pass_host pass: SNI comes from the request Host");
+      assert.equal(cluster(s, "upstream.n").transport_socket.typed_config.sni, "backend.internal");
+    },
+  },
+  {
+    name: "client certificate from a client ssl (client_cert_id) and inline client_cert/client_key",
+    apisix: {
+      ssls: [
+        { id: "c1", type: "client", cert: CERT, key: KEY },
+        { id: "srv", type: "server", cert: CERT, key: KEY, snis: ["a.example"] },
+      ],
+      upstreams: [
+        { id: "m1", scheme: "https", tls: { client_cert_id: "c1" }, nodes: { "127.0.0.1:443": 1 } },
+        { id: "m2", scheme: "grpcs", tls: { client_cert: CERT, client_key: KEY }, nodes: { "127.0.0.1:443": 1 } },
+        { id: "m3", scheme: "https", tls: { client_cert_id: "missing" }, nodes: { "127.0.0.1:443": 1 } },
+        { id: "m4", scheme: "https", tls: { client_cert_id: "srv" }, nodes: { "127.0.0.1:443": 1 } },
+      ],
+    },
+    check: (s) => {
+      const certs = (n: string) => cluster(s, n).transport_socket.typed_config.common_tls_context.tls_certificates;
+      assert.deepEqual(certs("upstream.m1"), [{ certificate_chain: { inline_string: CERT }, private_key: { inline_string: KEY } }]);
+      assert.deepEqual(certs("upstream.m2"), [{ certificate_chain: { inline_string: CERT }, private_key: { inline_string: KEY } }]);
+      // dangling / wrong-type ssl: cluster still emitted (TLS, no client cert); the filter answers 502
+      assert.equal(certs("upstream.m3"), undefined);
+      assert.equal(certs("upstream.m4"), undefined);
+      assert.deepEqual(s.issues.map((i) => [i.severity, i.path]), [
+        ["warning", "upstreams[2].tls.client_cert_id"],
+        ["warning", "upstreams[3].tls.client_cert_id"],
+      ]);
+      assert.match(s.issues[1].message, /type "server", not "client"/);
+    },
+  },
+  {
+    name: "connect timeout: upstream timeout.connect, route timeout wins for inline upstreams, 60s default",
+    apisix: {
+      upstreams: [{ id: "t", timeout: { connect: 0.25, send: 1, read: 1 }, nodes: { "127.0.0.1:1": 1 } }, { id: "d", nodes: { "127.0.0.1:1": 1 } }],
+      routes: [{ id: "r", uri: "/", timeout: { connect: 2, send: 3, read: 4 }, upstream: { timeout: { connect: 9, send: 9, read: 9 }, nodes: { "127.0.0.1:1": 1 } } }],
+    },
+    check: (s) => {
+      assert.equal(cluster(s, "upstream.t").connect_timeout, "0.250s");
+      assert.equal(cluster(s, "upstream.d").connect_timeout, "60s");
+      assert.equal(cluster(s, "route.r").connect_timeout, "2s");
+    },
+  },
+  {
+    name: "keepalive_pool maps to connection idle timeout, requests per connection and host cleanup",
+    apisix: { upstreams: [{ id: "k", keepalive_pool: { size: 10, idle_timeout: 30, requests: 50 }, nodes: { "127.0.0.1:1": 1 } }, { id: "d", nodes: { "127.0.0.1:1": 1 } }] },
+    check: (s) => {
+      assert.deepEqual(cluster(s, "upstream.k").typed_extension_protocol_options[HPO].common_http_protocol_options, { idle_timeout: "30s", max_requests_per_connection: 50 });
+      assert.equal(cluster(s, "upstream.k").cleanup_interval, "30s");
+      assert.deepEqual(cluster(s, "upstream.d").typed_extension_protocol_options[HPO].common_http_protocol_options, { idle_timeout: "60s", max_requests_per_connection: 1000 });
+    },
+  },
+  {
+    name: "listener: port, websocket upgrade (h1 and h2 CONNECT), path normalisation, header stripping, ECDS then router",
+    apisix: {},
+    check: (s) => {
+      assert.equal(s.resources.listeners.length, 1);
+      const l = s.resources.listeners[0];
+      assert.deepEqual(get(l, "address.socket_address"), { address: "0.0.0.0", port_value: 9080 });
+      const hcm = get(l, "filter_chains.0.filters.0.typed_config");
+      assert.deepEqual(hcm.upgrade_configs, [{ upgrade_type: "websocket" }]);
+      assert.equal(hcm.http2_protocol_options.allow_connect, true);
+      assert.equal(hcm.codec_type, "AUTO");
+      assert.equal(hcm.normalize_path, true);
+      assert.equal(hcm.merge_slashes, true);
+      assert.deepEqual(hcm.rds, { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "apisix" });
+      assert.deepEqual(get(hcm, "early_header_mutation_extensions.0.typed_config.mutations"), [{ remove: "x-apisix-upstream" }, { remove: "x-envoy-original-dst-host" }]);
+      assert.deepEqual(hcm.http_filters.map((f: Json) => f.name), ["apisix-upstream", "envoy.filters.http.router"]);
+      assert.deepEqual(hcm.http_filters[0].config_discovery, {
+        config_source: { ads: {}, resource_api_version: "V3" },
+        type_urls: ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"],
+      });
+      const rc = s.resources.routes[0];
+      assert.equal(rc.name, "apisix");
+      const route = get(rc, "virtual_hosts.0.routes.0");
+      assert.deepEqual(get(rc, "virtual_hosts.0.domains"), ["*"]);
+      assert.deepEqual(route.match, { prefix: "/" });
+      assert.equal(route.route.cluster_header, "x-apisix-upstream");
+      assert.equal(route.route.cluster_not_found_response_code, "SERVICE_UNAVAILABLE");
+      assert.equal(route.route.timeout, "0s");
+      assert.equal(route.route.retry_policy, undefined);
+      assert.deepEqual(route.request_headers_to_remove, ["x-apisix-upstream"]);
+    },
+  },
+  {
+    name: "invalid objects are reported with field paths",
+    apisix: {
+      upstreams: [
+        { id: "bad", scheme: "tcp", nodes: { "127.0.0.1:1": 1 } },
+        { id: "to", timeout: { connect: 0, send: 1, read: 1 }, nodes: { "127.0.0.1:99999": -1 } },
+        { id: "to", nodes: { "127.0.0.1:1": 1 } },
+        { nodes: {} },
+      ],
+      routes: [{ id: "r", uri: "/", upstream_id: "nope", service_id: "gone" }],
+    },
+    check: (s) => {
+      const paths = s.issues.map((i) => `${i.severity} ${i.path}`);
+      for (const p of [
+        "error upstreams[0].scheme",
+        "error upstreams[1].timeout.connect",
+        'error upstreams[1].nodes["127.0.0.1:99999"]',
+        "error upstreams[2].id",
+        "error upstreams[3].id",
+        "warning routes[0].upstream_id",
+        "warning routes[0].service_id",
+      ])
+        assert.ok(paths.includes(p), `expected issue ${p} in ${JSON.stringify(paths, null, 1)}`);
+      // duplicate id: emitted once; tcp: not emitted
+      assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.to"]);
+      assert.equal(cluster(s, "upstream.to").connect_timeout, "60s");
+    },
+  },
+];
+
+for (const c of cases) {
+  test(`translate: ${c.name}`, () => {
+    const s = translate(c.apisix);
+    c.check(s);
+    assertAllValid(s);
+  });
+}
+
+test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM identity is stable", () => {
+  const apisix = { routes: [{ id: "r", uri: "/x", upstream_id: "u" }], upstreams: [{ id: "u", nodes: { "echo:8080": 1 } }], ssls: [], services: [] };
+  const dns = { echo: { addresses: ["10.0.0.5"] } };
+  const health = { "upstream.u": { "10.0.0.5:8080": false as const } };
+  const s1 = translate(apisix, { dns, health, wasmPath: "/w/f.wasm" });
+  assertAllValid(s1);
+  const ext = s1.resources.extensionConfigs[0];
+  assert.equal(ext.name, "apisix-upstream");
+  const wasm = get(ext, "typed_config");
+  assert.equal(wasm["@type"], "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm");
+  assert.equal(wasm.config.root_id, "apisix-upstream");
+  assert.deepEqual(wasm.config.vm_config, { vm_id: "apisix-upstream", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: "/w/f.wasm" } } });
+  assert.equal(wasm.config.configuration["@type"], "type.googleapis.com/google.protobuf.StringValue");
+  const cfg = JSON.parse(wasm.config.configuration.value);
+  assert.deepEqual(Object.keys(cfg), ["routes", "upstreams", "ssls", "services", "dns", "health"]);
+  assert.deepEqual(cfg.routes, apisix.routes);
+  assert.deepEqual(cfg.dns, dns);
+  assert.deepEqual(cfg.health, health);
+
+  // a DNS change only changes the ECDS version; vm_config is untouched
+  const s2 = translate(apisix, { dns: { echo: { addresses: ["10.0.0.6"] } }, health, wasmPath: "/w/f.wasm" });
+  assert.notEqual(s2.version, s1.version);
+  assert.notEqual(s2.versions.extensionConfigs, s1.versions.extensionConfigs);
+  for (const k of ["clusters", "listeners", "routes"] as const) assert.equal(s2.versions[k], s1.versions[k]);
+  assert.deepEqual(get(s2.resources.extensionConfigs[0], "typed_config.config.vm_config"), wasm.config.vm_config);
+  // deterministic
+  assert.deepEqual(translate(apisix, { dns, health, wasmPath: "/w/f.wasm" }), s1);
+});
+
+test("examples/config.yaml translates cleanly", () => {
+  const apisix = loadApisixYaml(fs.readFileSync(new URL("../../examples/config.yaml", import.meta.url), "utf8"));
+  const s = translate(apisix);
+  assert.deepEqual(s.issues, []);
+  assertAllValid(s);
+  assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.echo", "route.echo-rewrite", "route.grpc", "route.ws"]);
+  assert.deepEqual(dnsHostnames(apisix), ["echo-1", "echo-2", "grpc-echo", "ws-echo"]);
+});
+
+test("cluster names: the one function the filter mirrors", () => {
+  assert.equal(clusterName({ kind: "upstream", upstreamId: 1 }), "upstream.1");
+  assert.equal(clusterName({ kind: "route", routeId: "r" }), "route.r");
+  assert.equal(clusterName({ kind: "service", serviceId: "s" }), "service.s");
+  assert.equal(clusterName({ kind: "split", routeId: "r", rule: 2, index: 0 }), "route.r.split.2.0");
+  const sites = upstreamSites({ routes: [{ id: "x", upstream: {} }], upstreams: [{ id: "u" }, { nodes: {} }] });
+  assert.deepEqual(sites.map((s) => [s.cluster, s.path]), [["upstream.u", "upstreams[0]"], ["route.x", "routes[0].upstream"]]);
+});
+
+test("loadApisixYaml: #END trailer, sections, errors; filterConfigJson shape", () => {
+  const a = loadApisixYaml("routes:\n  - id: 1\n    uri: /\nupstreams: []\n#END\n");
+  assert.deepEqual(a.routes, [{ id: 1, uri: "/" }]);
+  assert.deepEqual([a.upstreams, a.ssls, a.services], [[], [], []]);
+  assert.deepEqual(loadApisixYaml("").routes, []);
+  assert.throws(() => loadApisixYaml("routes: [\n"), ConfigError);
+  assert.throws(() => loadApisixYaml("routes: {a: 1}\n"), /"routes" must be a list/);
+  assert.throws(() => loadApisixYaml("- 1\n"), /mapping/);
+  assert.throws(() => loadApisixYaml("a: 1\na: 2\n"), ConfigError);
+  assert.deepEqual(JSON.parse(filterConfigJson(a, { h: { error: "x" } })), { routes: a.routes, upstreams: [], ssls: [], services: [], dns: { h: { error: "x" } }, health: {} });
+});
+
+test("seconds() formats APISIX seconds as a Duration", () => {
+  assert.deepEqual([seconds(60), seconds(0.5), seconds(1.25), seconds(0.0001)], ["60s", "0.500s", "1.250s", "0.001s"]);
+});
