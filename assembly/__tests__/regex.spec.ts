@@ -32,9 +32,7 @@ function bad(pattern: string, message: string, ci: bool = false): void {
 }
 
 function repeat(s: string, n: i32): string {
-  let out = "";
-  for (let i = 0; i < n; i++) out += s;
-  return out;
+  return s.repeat(n);
 }
 
 // Deterministic pseudo-random generator (LCG, high bits).

@@ -950,6 +950,8 @@ class Emitter {
 // ── scratch input buffer (shared by all Regex instances; single-threaded) ──
 
 let scratch = new StaticArray<u8>(256);
+/** Inputs longer than this (UTF-16 units) are encoded into a temporary buffer. */
+const SCRATCH_MAX_CHARS: i32 = 1 << 24;
 
 function ensureScratch(n: i32): void {
   if (scratch.length >= n) return;
@@ -1119,6 +1121,11 @@ export class Regex {
 
   /** Search: true if the pattern matches anywhere in the UTF-8 encoding of input. */
   test(input: string): bool {
+    if (input.length > SCRATCH_MAX_CHARS) {
+      // very large input: encode into a one-off buffer instead of growing the scratch
+      let buf = String.UTF8.encode(input);
+      return this.run(changetype<usize>(buf), buf.byteLength);
+    }
     let n = encodeToScratch(input);
     return this.run(changetype<usize>(scratch), n);
   }
