@@ -35,7 +35,7 @@
 //   * + ? {m} {m,} {m,n}, lazy forms *? +? ?? {..}? (same match/no-match result)
 //   inline flags (?i) (?s) (?m) (?-i) (?i: ...) anywhere (scoped to the
 //       enclosing group, like PCRE); U, J, n flags accepted and ignored
-//   (?# comment )
+//   (?# comment ) — transparent: "a(?#c)+" repeats "a"
 //   '{' that does not start a quantifier (e.g. "/{id}") is a literal, like PCRE.
 //
 // ─── Rejected with an error (never a trap) ─────────────────────────────────
@@ -43,10 +43,14 @@
 //   possessive quantifiers, recursion/subroutines, conditionals, branch reset,
 //   (*VERBS), (?x), \p \P \X \R \G \K \Q \E and other unknown letter escapes,
 //   unbalanced ( ) and [ ], dangling quantifiers, nested quantifiers (a**),
+//   quantifiers on assertions (^* \b? — PCRE2 rejects these too), a{2}{3},
 //   [z-a], {n,m} with n>m, malformed {digits...}, "{,n}" (means {0,n} in new
 //   PCRE2 but a literal in PCRE1: ambiguous), non-ASCII bytes inside [...]
-//   (write them as \xHH if byte semantics are really intended),
-//   POSIX collating elements [[.x.]] [[=x=]].
+//   (write them as \xHH if byte semantics are really intended), octal values
+//   above \377, \N{name}, POSIX collating elements [[.x.]] [[=x=]].
+//   Known stricter-than-PCRE limits: repeat counts ≤ 1000 (PCRE: 65535), and
+//   \NN (NN ≥ 10) is read as octal only if NN exceeds the number of '(' in
+//   the pattern, else rejected as a backreference.
 //
 // ─── Semantics notes ───────────────────────────────────────────────────────
 //   * Matching is over bytes. '.' and [^...] match exactly one byte, so '.'
@@ -67,8 +71,11 @@
 //   closure, so a search costs O(program × input) time and O(program) space,
 //   with no backtracking and no recursion. All buffers (two sparse sets, the
 //   closure stack) are allocated at compile time and reused; test(string)
-//   encodes into a module-level scratch buffer that only grows. Not
-//   re-entrant (Wasm filters are single-threaded).
+//   encodes into a module-level scratch buffer that only grows (inputs over
+//   16M UTF-16 units use a one-off buffer). Not re-entrant (Wasm filters are
+//   single-threaded). For unanchored patterns whose matches cannot be empty,
+//   the set of possible first bytes is precomputed and positions where no
+//   thread is alive are skipped with a bitmap test per byte.
 
 export const MAX_PATTERN_LENGTH: i32 = 4096;
 export const MAX_NESTING_DEPTH: i32 = 100;
