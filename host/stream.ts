@@ -1,0 +1,977 @@
+// One HTTP stream through the Wasm filter, driven as Envoy's HTTP connection
+// manager drives a decoder/encoder filter (Envoy source/extensions/common/wasm/context.cc
+// decodeHeaders/decodeData/encodeHeaders/log/onDestroy, on top of cpp-host
+// src/context.cc onRequestHeaders & co).
+import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult } from "./abi.ts";
+import { ORIGINAL_DST_ADDRESS_KEY } from "./foreign.ts";
+import { HeaderMap, headersToPairs, type HeadersInit } from "./headers.ts";
+import type { CallFrame, CallOutcome, LogEntry, ProxyWasmHost, RootContext } from "./host.ts";
+import { fromUtf8, utf8, type Pair } from "./pairs.ts";
+import { bool, descend, int, splitAddress, str, type PropertyValue } from "./properties.ts";
+
+export interface RequestDescription {
+  method?: string; // default GET
+  /** :path, including the query string. Default "/". */
+  path?: string;
+  /** :authority. Default "localhost". */
+  authority?: string;
+  scheme?: string; // default "http"
+  /** Stream info protocol as request.protocol shows it: "HTTP/1.1" (default), "HTTP/2", "HTTP/3". */
+  protocol?: string;
+  headers?: HeadersInit;
+  body?: string | Uint8Array;
+  trailers?: HeadersInit;
+  /** Downstream remote address "ip:port" (source.address). Default "127.0.0.1:50000". */
+  source?: string;
+  /** Downstream local address (destination.address). Default "127.0.0.1:10000". */
+  destination?: string;
+  connectionId?: number;
+  mtls?: boolean;
+  requestedServerName?: string;
+  /** x-request-id; Envoy generates one when absent. */
+  requestId?: string;
+  /**
+   * Add what the HCM adds before filters run: x-forwarded-proto and x-request-id
+   * (default true). Set false to hand the filter exactly `headers`.
+   */
+  envoyHeaders?: boolean;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers?: HeadersInit;
+  body?: string | Uint8Array;
+  trailers?: HeadersInit;
+  /** The upstream host "ip:port" (upstream.address). Default: the original_dst filter state, if set. */
+  address?: string;
+  attemptCount?: number;
+}
+
+/** What the router forwards, for an upstream function to decide its answer. */
+export interface ForwardedRequest {
+  headers: HeaderMap;
+  header(name: string): string | undefined;
+  body: Uint8Array;
+  trailers: HeaderMap | undefined;
+  filterState: Map<string, string>;
+  /** envoy.network.transport_socket.original_dst_address, request first then connection. */
+  originalDst: string | undefined;
+}
+
+export interface CompletionInfo {
+  /** Overrides response.code (e.g. for a reset or a timeout). */
+  responseCode?: number;
+  codeDetails?: string;
+  /** StreamInfo response flags bitmask (response.flags). Default 0. */
+  responseFlags?: number;
+  /** request.duration; default: clock time since the stream started. */
+  durationMs?: number;
+  upstreamAddress?: string;
+  attemptCount?: number;
+  grpcStatus?: number;
+}
+
+export interface RequestOptions {
+  /** What the upstream answers if the filter let the request through. Default { status: 200 }. */
+  upstream?: UpstreamResponse | ((req: ForwardedRequest) => UpstreamResponse);
+  /** Passed to complete(). */
+  completion?: CompletionInfo;
+}
+
+/** What host.request() returns: the gateway-visible outcome of one request. */
+export interface RequestResult {
+  /** The stream, for anything not summarised here. */
+  stream: HttpStream;
+  contextId: number;
+  /** What the client got: the local reply's :status (200 for a gRPC one) or the upstream's; undefined if stalled. */
+  status: number | undefined;
+  localReply: LocalReply | undefined;
+  /** The request headers as the router saw them after the filter. */
+  requestHeaders: HeaderMap;
+  /** First value of a request header as the router saw it. */
+  header(name: string): string | undefined;
+  /** The response headers the client got (after the filter), if any. */
+  responseHeaders: HeaderMap | undefined;
+  responseHeader(name: string): string | undefined;
+  /** Filter state as strings, e.g. "envoy.network.transport_socket.original_dst_address" → "10.0.0.1:80". */
+  filterState: Map<string, string>;
+  /** The ORIGINAL_DST override the router would use. */
+  originalDst: string | undefined;
+  logs: LogEntry[];
+  routeCacheCleared: number;
+  /** The router received the request. */
+  forwarded: boolean;
+  forwardedBody: Uint8Array;
+  stalled: boolean;
+  /** Answered with 503 wasm_fail_stream. */
+  failed: boolean;
+  reset: boolean;
+  /** Guest callbacks this stream made, in order. */
+  calls: string[];
+}
+
+export interface LocalReply {
+  /** The status the filter asked for (or 503 for wasm_fail_stream). */
+  status: number;
+  body: string;
+  bodyBytes: Uint8Array;
+  /** The reply's response headers (":status", the filter's extra headers, content-type…). */
+  headers: HeaderMap;
+  /** Response code details, whitespace replaced by "_" as Envoy does. */
+  details: string;
+  /** gRPC status passed by the filter if 0..16, else undefined (no grpc-status). */
+  grpcStatus: number | undefined;
+  /** "filter" = proxy_send_local_response; "wasm_fail_stream" = the VM failed. */
+  origin: "filter" | "wasm_fail_stream";
+}
+
+const EMPTY = new Uint8Array(0);
+const asBytes = (v: string | Uint8Array | undefined): Uint8Array =>
+  v === undefined ? EMPTY : typeof v === "string" ? utf8(v) : v;
+
+/** Envoy's Grpc::Utility::httpToGrpcStatus, used when a local reply answers a gRPC request. */
+function httpToGrpcStatus(code: number): number {
+  switch (code) {
+    case 400: return GrpcStatus.Internal;
+    case 401: return GrpcStatus.Unauthenticated;
+    case 403: return GrpcStatus.PermissionDenied;
+    case 404: return GrpcStatus.Unimplemented;
+    case 429: case 502: case 503: case 504: return GrpcStatus.Unavailable;
+    default: return GrpcStatus.Unknown;
+  }
+}
+
+let requestIdCounter = 0;
+
+export class HttpStream {
+  readonly kind = "stream" as const;
+  readonly request: RequestDescription;
+  /** The request header map the filter sees and the router forwards. */
+  readonly requestHeaderMap: HeaderMap;
+  requestTrailerMap: HeaderMap | undefined;
+  responseHeaderMap: HeaderMap | undefined;
+  responseTrailerMap: HeaderMap | undefined;
+  /** Logs emitted while this stream's callbacks ran. */
+  readonly logs: LogEntry[] = [];
+  /** Guest callbacks in order, e.g. "proxy_on_request_headers". */
+  readonly calls: string[] = [];
+  /** Route cache clears: request-header mutations (Envoy onHeadersModified) and clear_route_cache calls. */
+  routeCacheCleared = 0;
+  localReply: LocalReply | undefined;
+  /** The router received the request headers (the filter continued them). */
+  forwarded = false;
+  /** The whole request (headers, body, trailers) went past the filter. */
+  decodeComplete = false;
+  /** Body bytes the router forwarded. */
+  forwardedBody: Uint8Array = EMPTY;
+  /** The filter stopped and never continued (request.run only). */
+  stalled = false;
+  /** The stream was reset (reset(), or a local reply after the response had started). */
+  wasReset = false;
+  completed = false;
+  /** on_context_create ran (cpp-host in_vm_context_created_). */
+  created = false;
+  /** @internal */ inAccessLog = false;
+  /** The upstream's status, once response headers came from upstream. */
+  upstreamStatus: number | undefined;
+
+  private readonly startNs: bigint;
+  private durationNs: bigint | undefined;
+  private responseCode: number | undefined;
+  private codeDetails: string | undefined;
+  private responseFlags = 0;
+  private grpcStatusOverride: number | undefined;
+  private upstreamAddress: string | undefined;
+  private attemptCount: number | undefined;
+  private readonly filterStateMap = new Map<string, { value: Uint8Array; span: number }>();
+
+  // Envoy context.cc keeps raw pointers to the current maps/buffers; a null pointer
+  // makes header calls fail with BadArgument. These flags model those pointers.
+  private reqHeadersLive = false;
+  private reqTrailersLive = false;
+  private respHeadersLive = false;
+  private respTrailersLive = false;
+  private reqBody: Uint8Array | null = null;
+  private respBody: Uint8Array | null = null;
+  private decoderStoppedAt: "headers" | "body" | "trailers" | null = null;
+  private filterBuffering = false;
+  private filterBuffer: Uint8Array = EMPTY;
+  private lastBodyEos = false;
+  private headersEos = false;
+  private headersDelivered = false;
+  private hcmPending: Array<{ body: Uint8Array; eos: boolean } | { trailers: HeadersInit }> = [];
+  private inDecode = false;
+  private continueRequested = false;
+  private failureReplySent = false;
+  private responseStarted = false;
+
+  constructor(
+    private readonly host: ProxyWasmHost,
+    readonly id: number,
+    readonly root: RootContext,
+    request: RequestDescription,
+  ) {
+    this.request = request;
+    this.startNs = host.clock.nowNs();
+    const scheme = request.scheme ?? "http";
+    // Pseudo-headers first, in the order Envoy's request map iterates them.
+    const pairs: Pair[] = [
+      [":authority", request.authority ?? "localhost"],
+      [":path", request.path ?? "/"],
+      [":method", request.method ?? "GET"],
+      [":scheme", scheme],
+    ];
+    const extra = headersToPairs(request.headers);
+    pairs.push(...extra);
+    const m = new HeaderMap(pairs);
+    if (request.envoyHeaders !== false) {
+      if (!m.has("x-forwarded-proto")) m.add("x-forwarded-proto", scheme);
+      const rid = request.requestId ?? m.get("x-request-id") ?? `00000000-0000-4000-8000-${(++requestIdCounter).toString(16).padStart(12, "0")}`;
+      m.set("x-request-id", rid);
+    } else if (request.requestId !== undefined) m.set("x-request-id", request.requestId);
+    this.requestHeaderMap = m;
+  }
+
+  // ---------------------------------------------------------------- results
+
+  /** What the client got: the local reply's status (200 for a gRPC one) or the upstream's. */
+  get status(): number | undefined {
+    if (this.localReply) return Number(this.localReply.headers.get(":status"));
+    return this.upstreamStatus;
+  }
+
+  /** First value of a request header as the router sees it. */
+  header(name: string): string | undefined {
+    return this.requestHeaderMap.get(name);
+  }
+
+  /** Filter state as strings: request-scoped entries over the connection's. */
+  get filterState(): Map<string, string> {
+    const out = new Map<string, string>();
+    const conn = this.host.connectionFilterState.get(this.connectionId);
+    if (conn) for (const [k, v] of conn) out.set(k, fromUtf8(v));
+    for (const [k, v] of this.filterStateMap) out.set(k, fromUtf8(v.value));
+    return out;
+  }
+
+  /** True when the request was answered with wasm_fail_stream. */
+  get failed(): boolean {
+    return this.localReply?.origin === "wasm_fail_stream";
+  }
+
+  get connectionId(): number {
+    return this.request.connectionId ?? this.id;
+  }
+
+  /** The ORIGINAL_DST override an Envoy router would use (request first, then connection). */
+  get originalDst(): string | undefined {
+    const r = this.filterStateMap.get(ORIGINAL_DST_ADDRESS_KEY);
+    if (r) return fromUtf8(r.value);
+    const c = this.host.connectionFilterState.get(this.connectionId)?.get(ORIGINAL_DST_ADDRESS_KEY);
+    return c ? fromUtf8(c) : undefined;
+  }
+
+  // ---------------------------------------------------------------- whole lifecycle
+
+  /** The gateway-visible outcome (see RequestResult). */
+  result(): RequestResult {
+    return {
+      stream: this,
+      contextId: this.id,
+      status: this.status,
+      localReply: this.localReply,
+      requestHeaders: this.requestHeaderMap,
+      header: (n) => this.requestHeaderMap.get(n),
+      responseHeaders: this.responseHeaderMap,
+      responseHeader: (n) => this.responseHeaderMap?.get(n),
+      filterState: this.filterState,
+      originalDst: this.originalDst,
+      logs: this.logs,
+      routeCacheCleared: this.routeCacheCleared,
+      forwarded: this.forwarded,
+      forwardedBody: this.forwardedBody,
+      stalled: this.stalled,
+      failed: this.failed,
+      reset: this.wasReset,
+      calls: this.calls,
+    };
+  }
+
+  /** Headers, body, trailers, upstream answer, then log/done/delete. */
+  run(options: RequestOptions = {}): RequestResult {
+    const body = asBytes(this.request.body);
+    const trailerPairs = headersToPairs(this.request.trailers);
+    const hasBody = body.length > 0;
+    const hasTrailers = trailerPairs.length > 0;
+    this.requestHeaders_(!hasBody && !hasTrailers);
+    if (hasBody) this.requestBody(body, !hasTrailers);
+    if (hasTrailers) this.requestTrailersStep(trailerPairs);
+    if (this.decodeComplete && !this.localReply && !this.wasReset) {
+      const up = typeof options.upstream === "function" ? options.upstream(this.forwardedRequest()) : (options.upstream ?? { status: 200 });
+      if (up.address !== undefined || up.attemptCount !== undefined) this.setUpstream(up.address, up.attemptCount);
+      const upBody = asBytes(up.body);
+      const upTrailers = headersToPairs(up.trailers);
+      this.responseHeadersStep(up.status, up.headers, upBody.length === 0 && upTrailers.length === 0);
+      if (upBody.length && !this.localReply && !this.wasReset) this.responseBody(upBody, upTrailers.length === 0);
+      if (upTrailers.length && !this.localReply && !this.wasReset) this.responseTrailersStep(upTrailers);
+    } else if (!this.localReply && !this.wasReset) {
+      this.stalled = true;
+    }
+    this.complete(options.completion);
+    return this.result();
+  }
+
+  /** The request as the router forwards it. */
+  forwardedRequest(): ForwardedRequest {
+    return {
+      headers: this.requestHeaderMap,
+      header: (n) => this.requestHeaderMap.get(n),
+      body: this.forwardedBody,
+      trailers: this.requestTrailerMap,
+      filterState: this.filterState,
+      originalDst: this.originalDst,
+    };
+  }
+
+  /** Which upstream host the router picked (upstream.address) and how many attempts it made. */
+  setUpstream(address?: string, attemptCount = 1): void {
+    this.upstreamAddress = address ?? this.originalDst;
+    this.attemptCount = attemptCount;
+  }
+
+  // ---------------------------------------------------------------- decode path
+
+  /** Deliver the request headers (decodeHeaders). Returns the status Envoy's HCM gets. */
+  requestHeaders(endOfStream = false): FilterHeadersStatus {
+    return this.requestHeaders_(endOfStream);
+  }
+
+  private requestHeaders_(eos: boolean): FilterHeadersStatus {
+    if (this.headersDelivered) {
+      throw new Error("request headers were already delivered on this stream");
+    }
+    this.headersDelivered = true;
+    this.headersEos = eos;
+    if (this.host.failure && this.host.failurePolicy === "FAIL_OPEN") {
+      this.forwardHeaders(eos);
+      return "Continue";
+    }
+    this.onCreate();
+    this.reqHeadersLive = true;
+    this.inDecode = true;
+    const out = this.call("proxy_on_request_headers", [this.id, this.requestHeaderMap.size, eos ? 1 : 0]);
+    const status = this.checkFail(out) ?? this.headersStatus(out);
+    this.inDecode = false;
+    if (this.localReply || this.wasReset) return status;
+    if (status === "Continue" || status === "ContinueAndEndStream") {
+      this.reqHeadersLive = false;
+      this.forwardHeaders(eos || status === "ContinueAndEndStream");
+    } else {
+      this.decoderStoppedAt = "headers";
+      this.takeContinue();
+    }
+    return status;
+  }
+
+  /**
+   * Deliver a request body chunk (decodeData). While the filter holds the headers
+   * (StopAll…), Envoy buffers the data without calling the filter: "Buffered".
+   */
+  requestBody(data: string | Uint8Array, endOfStream: boolean): FilterDataStatus | "Buffered" {
+    const chunk = asBytes(data);
+    if (this.localReply || this.wasReset || this.decodeComplete) return "Continue";
+    if (!this.forwarded && this.decoderStoppedAt === "headers") {
+      this.hcmPending.push({ body: chunk, eos: endOfStream });
+      return "Buffered";
+    }
+    if (this.decoderStoppedAt === "trailers") throw new Error("body after trailers");
+    if (!this.created || (this.host.failure && this.host.failurePolicy === "FAIL_OPEN")) {
+      this.forwardBody(chunk, endOfStream);
+      return "Continue";
+    }
+    const buffered = this.filterBuffering ? concat(this.filterBuffer, chunk) : chunk;
+    this.reqBody = buffered;
+    this.lastBodyEos = endOfStream;
+    this.inDecode = true;
+    const out = this.call("proxy_on_request_body", [this.id, buffered.length, endOfStream ? 1 : 0]);
+    const status = this.checkFail(out) ? "StopIterationNoBuffer" : this.dataStatus(out);
+    this.inDecode = false;
+    this.filterBuffering = false;
+    if (this.localReply || this.wasReset) return status;
+    const current = this.reqBody ?? buffered;
+    switch (status) {
+      case "Continue":
+        this.reqBody = null;
+        this.decoderStoppedAt = null;
+        this.forwardBody(current, endOfStream);
+        break;
+      case "StopIterationAndBuffer":
+      case "StopIterationAndWatermark":
+        this.filterBuffering = true;
+        this.filterBuffer = current;
+        this.decoderStoppedAt = "body";
+        this.takeContinue();
+        break;
+      case "StopIterationNoBuffer":
+        this.filterBuffer = EMPTY;
+        this.decoderStoppedAt = "body";
+        this.takeContinue();
+        break;
+    }
+    return status;
+  }
+
+  /** Deliver request trailers (decodeTrailers). */
+  requestTrailers(trailers: HeadersInit): FilterTrailersStatus | "Buffered" {
+    return this.requestTrailersStep(headersToPairs(trailers));
+  }
+
+  private requestTrailersStep(pairs: Pair[]): FilterTrailersStatus | "Buffered" {
+    if (this.localReply || this.wasReset || this.decodeComplete) return "Continue";
+    if (this.decoderStoppedAt !== null) {
+      this.hcmPending.push({ trailers: pairs });
+      return "Buffered";
+    }
+    this.requestTrailerMap = new HeaderMap(pairs);
+    if (!this.created || (this.host.failure && this.host.failurePolicy === "FAIL_OPEN")) {
+      this.decodeComplete = true;
+      return "Continue";
+    }
+    this.reqTrailersLive = true;
+    this.inDecode = true;
+    const out = this.call("proxy_on_request_trailers", [this.id, this.requestTrailerMap.size]);
+    const status = this.checkFail(out) ? "StopIteration" : this.trailersStatus(out);
+    this.inDecode = false;
+    if (this.localReply || this.wasReset) return status;
+    if (status === "Continue") {
+      this.reqTrailersLive = false;
+      this.decodeComplete = true;
+    } else {
+      this.decoderStoppedAt = "trailers";
+      this.takeContinue();
+    }
+    return status;
+  }
+
+  private forwardHeaders(eos: boolean): void {
+    this.forwarded = true;
+    if (eos) this.decodeComplete = true;
+  }
+
+  private forwardBody(chunk: Uint8Array, eos: boolean): void {
+    if (chunk.length) this.forwardedBody = concat(this.forwardedBody, chunk);
+    if (eos) this.decodeComplete = true;
+  }
+
+  /** A continue_stream(Request) issued during the callback that just stopped. */
+  private takeContinue(): void {
+    if (this.continueRequested) {
+      this.continueRequested = false;
+      this.continueDecoding();
+    }
+  }
+
+  /** Envoy decoder_callbacks_->continueDecoding(): resume from where the filter stopped. */
+  private continueDecoding(): void {
+    if (this.inDecode) {
+      // Called from inside this stream's own callback: take effect once it returned.
+      this.continueRequested = true;
+      return;
+    }
+    const at = this.decoderStoppedAt;
+    if (at === null || this.localReply || this.wasReset) return;
+    this.decoderStoppedAt = null;
+    if (at === "headers") {
+      this.forwardHeaders(this.headersEos);
+      // Data the HCM held while the filter had stopped everything is delivered now.
+      const pending = this.hcmPending;
+      this.hcmPending = [];
+      for (const p of pending) {
+        if ("body" in p) this.requestBody(p.body, p.eos);
+        else this.requestTrailersStep(headersToPairs(p.trailers));
+      }
+    } else if (at === "body") {
+      const data = this.filterBuffer;
+      this.filterBuffering = false;
+      this.filterBuffer = EMPTY;
+      this.forwardBody(data, this.lastBodyEos);
+      const pending = this.hcmPending;
+      this.hcmPending = [];
+      for (const p of pending) if ("trailers" in p) this.requestTrailersStep(headersToPairs(p.trailers));
+    } else {
+      this.decodeComplete = true;
+    }
+  }
+
+  // ---------------------------------------------------------------- encode path
+
+  /** Deliver the upstream's response headers (encodeHeaders). */
+  responseHeaders(status: number, headers?: HeadersInit, endOfStream = false): FilterHeadersStatus {
+    return this.responseHeadersStep(status, headers, endOfStream);
+  }
+
+  private responseHeadersStep(status: number, headers: HeadersInit | undefined, eos: boolean): FilterHeadersStatus {
+    if (this.localReply) throw new Error("the stream was already answered with a local reply");
+    this.responseHeaderMap = new HeaderMap([[":status", String(status)], ...headersToPairs(headers)]);
+    this.upstreamStatus = status;
+    this.responseCode = status;
+    this.codeDetails = "via_upstream";
+    if (this.upstreamAddress === undefined) this.setUpstream(undefined, this.attemptCount ?? 1);
+    if (!this.created || this.failureReplySent || (this.host.failure && this.host.failurePolicy === "FAIL_OPEN")) {
+      this.responseStarted = true;
+      return "Continue";
+    }
+    this.respHeadersLive = true;
+    const out = this.call("proxy_on_response_headers", [this.id, this.responseHeaderMap.size, eos ? 1 : 0]);
+    const st = this.checkFail(out) ?? this.headersStatus(out);
+    if (this.localReply || this.wasReset) return st;
+    if (st === "Continue" || st === "ContinueAndEndStream") {
+      this.respHeadersLive = false;
+      this.responseStarted = true;
+    }
+    return st;
+  }
+
+  /** Deliver a response body chunk (encodeData). */
+  responseBody(data: string | Uint8Array, endOfStream: boolean): FilterDataStatus {
+    const chunk = asBytes(data);
+    if (!this.created || this.failureReplySent || this.wasReset) return "Continue";
+    this.respBody = chunk;
+    const out = this.call("proxy_on_response_body", [this.id, chunk.length, endOfStream ? 1 : 0]);
+    const st = this.checkFail(out) ? "StopIterationNoBuffer" : this.dataStatus(out);
+    if (st === "Continue") this.respBody = null;
+    return st;
+  }
+
+  /** Deliver response trailers (encodeTrailers). */
+  responseTrailers(trailers: HeadersInit): FilterTrailersStatus {
+    return this.responseTrailersStep(headersToPairs(trailers));
+  }
+
+  private responseTrailersStep(pairs: Pair[]): FilterTrailersStatus {
+    this.responseTrailerMap = new HeaderMap(pairs);
+    if (!this.created || this.failureReplySent || this.wasReset) return "Continue";
+    this.respTrailersLive = true;
+    const out = this.call("proxy_on_response_trailers", [this.id, this.responseTrailerMap.size]);
+    const st = this.checkFail(out) ? "StopIteration" : this.trailersStatus(out);
+    if (st === "Continue") this.respTrailersLive = false;
+    return st;
+  }
+
+  // ---------------------------------------------------------------- end of stream
+
+  /**
+   * The stream ends: Envoy's HCM runs the access log (proxy_on_log) and then
+   * destroys the filter (proxy_on_done, proxy_on_delete), in that order (Envoy
+   * source/common/http/conn_manager_impl.cc doDeferredStreamDestroy; the spec
+   * lists on_done before on_log). A stream the filter never saw still gets
+   * on_context_create from Envoy's log() before on_log.
+   */
+  complete(info: CompletionInfo = {}): void {
+    if (this.completed) return;
+    this.completed = true;
+    if (info.responseCode !== undefined) this.responseCode = info.responseCode;
+    if (info.codeDetails !== undefined) this.codeDetails = info.codeDetails;
+    if (info.responseFlags !== undefined) this.responseFlags = info.responseFlags;
+    if (info.grpcStatus !== undefined) this.grpcStatusOverride = info.grpcStatus;
+    if (info.upstreamAddress !== undefined || info.attemptCount !== undefined) {
+      this.setUpstream(info.upstreamAddress ?? this.upstreamAddress, info.attemptCount ?? this.attemptCount ?? 1);
+    }
+    this.durationNs =
+      info.durationMs !== undefined ? BigInt(Math.round(info.durationMs * 1e6)) : this.host.clock.nowNs() - this.startNs;
+    // Pointers Envoy drops once the callbacks are over.
+    this.reqHeadersLive = this.reqTrailersLive = this.respHeadersLive = this.respTrailersLive = false;
+    this.reqBody = this.respBody = null;
+    if (!(this.host.failure && this.host.failurePolicy === "FAIL_OPEN")) {
+      this.onCreate();
+      this.inAccessLog = true;
+      this.call("proxy_on_log", [this.id]);
+      this.inAccessLog = false;
+      if (this.created) {
+        this.call("proxy_on_done", [this.id]);
+        this.call("proxy_on_delete", [this.id]);
+      }
+    }
+    // Request-scoped filter state goes away with the stream; connection-scoped stays.
+    this.host.streamEnded(this);
+  }
+
+  /** Downstream reset before the stream finished: log, done, delete with response code 0. */
+  reset(): void {
+    if (this.completed) return;
+    this.wasReset = true;
+    this.complete({ responseCode: this.responseCode ?? 0 });
+  }
+
+  // ---------------------------------------------------------------- guest calls
+
+  private onCreate(): void {
+    if (this.created) return;
+    // cpp-host ContextBase::onCreate: no call into a failed VM, but the flag is set.
+    this.call("proxy_on_context_create", [this.id, this.root.id]);
+    this.created = true;
+  }
+
+  private call(name: string, args: number[]): CallOutcome {
+    if (!this.host.failure) this.calls.push(name); // a failed VM is not entered
+    return this.host.callGuest(name, this, args);
+  }
+
+  /** cpp-host CHECK_FAIL_HTTP: a failed VM fails the stream (503 wasm_fail_stream) unless FAIL_OPEN. */
+  private checkFail(out: CallOutcome): FilterHeadersStatus | undefined {
+    if (!this.host.failure) return undefined;
+    if (this.host.failurePolicy === "FAIL_OPEN") return "Continue";
+    void out;
+    this.failStream();
+    return "StopAllIterationAndWatermark";
+  }
+
+  /** cpp-host convertVmCallResultToFilterHeadersStatus. */
+  private headersStatus(out: CallOutcome): FilterHeadersStatus {
+    if (out.missing) return "Continue";
+    const v = out.value ?? 0;
+    if (out.stopped || v < 0 || v > 4) return "StopAllIterationAndWatermark";
+    // 0.2.x: StopIteration pauses the body too (cpp-host#143) unless allow_on_headers_stop_iteration.
+    if (v === 1 && !this.host.allowOnHeadersStopIteration) return "StopAllIterationAndWatermark";
+    return FilterHeadersStatus[v];
+  }
+
+  private dataStatus(out: CallOutcome): FilterDataStatus {
+    if (out.missing) return "Continue";
+    const v = out.value ?? 0;
+    if (out.stopped || v < 0 || v > 3) return "StopIterationNoBuffer";
+    return FilterDataStatus[v];
+  }
+
+  private trailersStatus(out: CallOutcome): FilterTrailersStatus {
+    if (out.missing) return "Continue";
+    const v = out.value ?? 0;
+    if (out.stopped || v < 0 || v > 1) return "StopIteration";
+    return FilterTrailersStatus[v];
+  }
+
+  // ---------------------------------------------------------------- local replies
+
+  /** @internal proxy_send_local_response: deferred until the callback returns (Envoy context.cc sendLocalResponse). */
+  queueLocalReply(frame: CallFrame, code: number, body: Uint8Array, headers: Pair[], grpcStatus: number, details: string): void {
+    const cleanDetails = details.replace(/[ \t\f\v\n\r]/g, "_");
+    const grpc = grpcStatus >= 0 && grpcStatus <= 16 ? grpcStatus : undefined;
+    frame.after.push(() => this.sendLocalReply(code, body, headers, grpc, cleanDetails, "filter"));
+  }
+
+  /** Envoy FilterManager::sendLocalReply, as far as this filter can observe it. */
+  private sendLocalReply(code: number, body: Uint8Array, extra: Pair[], grpc: number | undefined, details: string, origin: LocalReply["origin"]): void {
+    if (this.localReply || this.completed) return;
+    if (this.responseStarted) {
+      // (inferred) The response already went downstream: Envoy can only reset the stream.
+      this.wasReset = true;
+      this.responseCode = code;
+      this.codeDetails = details;
+      return;
+    }
+    const headers = new HeaderMap([[":status", String(code)]]);
+    for (const [k, v] of extra) headers.add(k, v);
+    let replyBody = body;
+    const isGrpc = (this.requestHeaderMap.get("content-type") ?? "").startsWith("application/grpc");
+    if (isGrpc) {
+      // gRPC clients get a trailers-only 200 with grpc-status (Envoy Utility::sendLocalReply).
+      headers.set(":status", "200");
+      headers.set("content-type", "application/grpc");
+      headers.set("grpc-status", String(grpc ?? httpToGrpcStatus(code)));
+      if (body.length) headers.set("grpc-message", encodeURIComponent(fromUtf8(body)));
+      replyBody = EMPTY;
+    } else if (replyBody.length) {
+      headers.set("content-length", String(replyBody.length));
+      if (!headers.has("content-type")) headers.set("content-type", "text/plain");
+    }
+    this.localReply = { status: code, body: fromUtf8(body), bodyBytes: body, headers, details, grpcStatus: grpc, origin };
+    this.responseCode = code;
+    this.codeDetails = details;
+    this.grpcStatusOverride = isGrpc ? Number(headers.get("grpc-status")) : grpc;
+    this.reqHeadersLive = this.reqTrailersLive = false;
+    this.reqBody = null;
+    this.decoderStoppedAt = null;
+    const inEncodeHeaders = this.respHeadersLive;
+    this.responseHeaderMap = headers;
+    this.responseTrailerMap = undefined;
+    // A reply replacing an upstream response that the filter is holding goes straight
+    // to the codec (inferred: FilterManager sendDirectLocalReply); otherwise it runs
+    // through the encoder filters, this one included, unless it is the failure reply.
+    if (inEncodeHeaders || origin === "wasm_fail_stream" || !this.created || this.host.failure) {
+      this.respHeadersLive = false;
+      this.responseStarted = true;
+      return;
+    }
+    this.respHeadersLive = true;
+    const out = this.call("proxy_on_response_headers", [this.id, headers.size, replyBody.length === 0 ? 1 : 0]);
+    if (this.checkFail(out) === undefined) {
+      this.respHeadersLive = false;
+      if (replyBody.length) {
+        this.respBody = replyBody;
+        const o2 = this.call("proxy_on_response_body", [this.id, replyBody.length, 1]);
+        this.checkFail(o2);
+        this.respBody = null;
+      }
+    }
+    this.responseStarted = true;
+  }
+
+  /** Envoy context.cc failStream: 503, no body, gRPC UNAVAILABLE, details wasm_fail_stream; once. */
+  private failStream(): void {
+    if (this.failureReplySent) return;
+    this.failureReplySent = true;
+    if (this.localReply) return;
+    this.sendLocalReply(503, EMPTY, [], GrpcStatus.Unavailable, "wasm_fail_stream", "wasm_fail_stream");
+  }
+
+  // ---------------------------------------------------------------- host-function hooks (internal)
+
+  /** @internal Envoy context.cc getMap (mutable) / getConstMap. */
+  headerMap(type: number, mutable: boolean): HeaderMap | null {
+    switch (type) {
+      case MapType.RequestHeaders:
+        if (this.reqHeadersLive) return this.requestHeaderMap;
+        return this.inAccessLog && !mutable ? this.requestHeaderMap : null;
+      case MapType.RequestTrailers:
+        return this.reqTrailersLive ? (this.requestTrailerMap ?? null) : null;
+      case MapType.ResponseHeaders:
+        if (this.respHeadersLive) return this.responseHeaderMap ?? null;
+        return this.inAccessLog && !mutable ? (this.responseHeaderMap ?? null) : null;
+      case MapType.ResponseTrailers:
+        if (this.respTrailersLive) return this.responseTrailerMap ?? null;
+        return this.inAccessLog && !mutable ? (this.responseTrailerMap ?? null) : null;
+      default:
+        return null;
+    }
+  }
+
+  /** @internal Envoy context.h onHeadersModified: request-header edits clear the route cache (ABI <= 0.2.1). */
+  onHeadersModified(type: number): void {
+    if (type === MapType.RequestHeaders) this.routeCacheCleared++;
+  }
+
+  /** @internal */
+  bodyBuffer(type: number): Uint8Array {
+    return (type === BufferType.HttpRequestBody ? this.reqBody : this.respBody) ?? EMPTY;
+  }
+
+  /** @internal proxy_set_buffer_bytes on a body (Envoy context.cc Buffer::copyFrom). */
+  setBody(type: number, start: number, length: number, data: Uint8Array): number {
+    if (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody) return WasmResult.BadArgument;
+    const cur = type === BufferType.HttpRequestBody ? this.reqBody : this.respBody;
+    if (cur === null) return WasmResult.BadArgument;
+    let next: Uint8Array;
+    if (start === 0) {
+      if (length === 0) next = concat(data, cur);
+      else if (length >= cur.length) next = data.slice();
+      else return WasmResult.BadArgument;
+    } else if (start >= cur.length) next = concat(cur, data);
+    else return WasmResult.BadArgument;
+    if (type === BufferType.HttpRequestBody) this.reqBody = next;
+    else this.respBody = next;
+    return WasmResult.Ok;
+  }
+
+  /** @internal proxy_continue_stream (Envoy context.cc continueStream). */
+  continueStream(type: number, frame: CallFrame): number {
+    switch (type) {
+      case StreamType.Request:
+        // The pointers are dropped right away; continueDecoding runs after the callback.
+        this.reqHeadersLive = this.reqTrailersLive = false;
+        this.reqBody = null;
+        frame.after.push(() => this.continueDecoding());
+        return WasmResult.Ok;
+      case StreamType.Response:
+        frame.after.push(() => {
+          this.respHeadersLive = false;
+          this.responseStarted = true;
+        });
+        this.reqHeadersLive = this.reqTrailersLive = false;
+        this.reqBody = null;
+        return WasmResult.Ok;
+      case StreamType.Downstream:
+        return WasmResult.Ok;
+      default:
+        return WasmResult.Unimplemented;
+    }
+  }
+
+  /** @internal proxy_close_stream: resets the stream after the callback (details wasm_close_stream). */
+  closeStream(type: number, frame: CallFrame): number {
+    if (type === StreamType.Request || type === StreamType.Response) {
+      if (this.codeDetails === undefined) this.codeDetails = "wasm_close_stream";
+      frame.after.push(() => {
+        this.wasReset = true;
+      });
+    }
+    return WasmResult.Ok;
+  }
+
+  /** @internal Filter state write (CelState from set_property, or an object from set_envoy_filter_state). */
+  setFilterState(key: string, value: Uint8Array, span: number): void {
+    if (span === 2) {
+      let m = this.host.connectionFilterState.get(this.connectionId);
+      if (!m) this.host.connectionFilterState.set(this.connectionId, (m = new Map()));
+      m.set(key, value.slice());
+      return;
+    }
+    this.filterStateMap.set(key, { value: value.slice(), span });
+  }
+
+  // ---------------------------------------------------------------- properties
+
+  /** @internal Envoy's attribute tree for an HTTP stream (docs: arch_overview/advanced/attributes). */
+  property(segments: string[]): PropertyValue | undefined {
+    const [top, ...rest] = segments;
+    if (top === undefined) return undefined;
+    const plugin = this.host.pluginProperty(top);
+    if (plugin) return descend(plugin, rest);
+    let v: PropertyValue | undefined;
+    switch (top) {
+      case "request":
+        v = this.lazyMap(["path", "url_path", "host", "scheme", "method", "headers", "referer", "useragent", "time", "id", "protocol", "query", "duration", "size"], (k) => this.requestField(k));
+        break;
+      case "response":
+        v = this.lazyMap(["code", "code_details", "flags", "grpc_status", "headers", "trailers", "size"], (k) => this.responseField(k));
+        break;
+      case "source":
+      case "destination": {
+        const addr = top === "source" ? (this.request.source ?? "127.0.0.1:50000") : (this.request.destination ?? "127.0.0.1:10000");
+        v = this.addressMap(addr);
+        break;
+      }
+      case "upstream":
+        if (this.upstreamAddress === undefined && this.attemptCount === undefined) return undefined;
+        v = this.lazyMap(["address", "port", "request_attempt_count"], (k) => {
+          const a = this.upstreamAddress !== undefined ? splitAddress(this.upstreamAddress) : undefined;
+          if (k === "address") return this.upstreamAddress !== undefined ? str(this.upstreamAddress) : undefined;
+          if (k === "port") return a ? int(a.port) : undefined;
+          if (k === "request_attempt_count") return int(this.attemptCount ?? 1);
+          return undefined;
+        });
+        break;
+      case "connection":
+        v = this.lazyMap(["id", "mtls", "requested_server_name"], (k) => {
+          if (k === "id") return int(this.connectionId);
+          if (k === "mtls") return bool(this.request.mtls ?? false);
+          if (k === "requested_server_name") return str(this.request.requestedServerName ?? "");
+          return undefined;
+        });
+        break;
+      case "connection_id":
+        v = int(this.connectionId);
+        break;
+      default: {
+        // Unknown names fall back to the CelState set_property wrote ("wasm.<name>").
+        const st = this.filterStateMap.get(`wasm.${top}`);
+        v = st ? { t: "bytes", v: st.value } : undefined;
+      }
+    }
+    return descend(v, rest);
+  }
+
+  private lazyMap(keys: string[], get: (k: string) => PropertyValue | undefined): PropertyValue {
+    return {
+      t: "map",
+      get entries() {
+        const out: Array<[string, PropertyValue]> = [];
+        for (const k of keys) {
+          const x = get(k);
+          if (x) out.push([k, x]);
+        }
+        return out;
+      },
+      lookup: get,
+    };
+  }
+
+  private addressMap(addr: string): PropertyValue {
+    const a = splitAddress(addr);
+    return this.lazyMap(["address", "port"], (k) => (k === "address" ? str(addr) : k === "port" && a ? int(a.port) : undefined));
+  }
+
+  private headersProperty(m: HeaderMap): PropertyValue {
+    const joined = m.joined();
+    return {
+      t: "map",
+      entries: joined.map(([k, v]) => [k, str(v)]),
+      lookup: (k) => {
+        const all = m.getAll(k);
+        return all.length ? str(all.join(",")) : undefined;
+      },
+    };
+  }
+
+  private requestField(k: string): PropertyValue | undefined {
+    const h = this.requestHeaderMap;
+    const path = h.get(":path");
+    switch (k) {
+      case "path":
+        return path !== undefined ? str(path) : undefined;
+      case "url_path":
+        return path !== undefined ? str(path.split("?")[0]) : undefined;
+      case "query": {
+        if (path === undefined) return undefined;
+        const i = path.indexOf("?");
+        return str(i < 0 ? "" : path.slice(i + 1));
+      }
+      case "host":
+        return h.get(":authority") !== undefined ? str(h.get(":authority")!) : undefined;
+      case "scheme":
+        return h.get(":scheme") !== undefined ? str(h.get(":scheme")!) : undefined;
+      case "method":
+        return h.get(":method") !== undefined ? str(h.get(":method")!) : undefined;
+      case "headers":
+        return this.headersProperty(h);
+      case "referer":
+        return h.get("referer") !== undefined ? str(h.get("referer")!) : undefined;
+      case "useragent":
+        return h.get("user-agent") !== undefined ? str(h.get("user-agent")!) : undefined;
+      case "id":
+        return h.get("x-request-id") !== undefined ? str(h.get("x-request-id")!) : undefined;
+      case "time":
+        return { t: "timestamp", ns: this.startNs };
+      case "protocol":
+        return str(this.request.protocol ?? "HTTP/1.1");
+      case "duration":
+        return this.durationNs !== undefined ? { t: "duration", ns: this.durationNs } : undefined;
+      case "size": {
+        const cl = h.get("content-length");
+        return int(cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : this.forwardedBody.length);
+      }
+    }
+    return undefined;
+  }
+
+  private responseField(k: string): PropertyValue | undefined {
+    switch (k) {
+      case "code":
+        return this.responseCode !== undefined ? int(this.responseCode) : undefined;
+      case "code_details":
+        return this.codeDetails !== undefined ? str(this.codeDetails) : undefined;
+      case "flags":
+        return int(this.responseFlags);
+      case "grpc_status": {
+        if (this.grpcStatusOverride !== undefined) return int(this.grpcStatusOverride);
+        const g = this.responseTrailerMap?.get("grpc-status") ?? this.responseHeaderMap?.get("grpc-status");
+        return g !== undefined && /^\d+$/.test(g) ? int(Number(g)) : undefined;
+      }
+      case "headers":
+        return this.responseHeaderMap ? this.headersProperty(this.responseHeaderMap) : undefined;
+      case "trailers":
+        return this.responseTrailerMap ? this.headersProperty(this.responseTrailerMap) : undefined;
+      case "size":
+        return this.completed ? int(this.localReply ? this.localReply.bodyBytes.length : 0) : undefined;
+    }
+    return undefined;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
