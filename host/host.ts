@@ -397,12 +397,12 @@ export class ProxyWasmHost {
   private instantiate(): void {
     const instance = new WebAssembly.Instance(this.module, this.buildImports());
     const ex = instance.exports as Exports;
-    if (!(ex.memory instanceof WebAssembly.Memory)) {
-      throw new WasmLoadError(`${this.moduleName}: Wasm module is missing memory export`);
-    }
     // cpp-host src/wasm.cc getFunctions: malloc, else proxy_on_memory_allocate.
     const malloc = (ex.malloc ?? ex.proxy_on_memory_allocate) as GuestFn | undefined;
     if (typeof malloc !== "function") throw new WasmLoadError(`${this.moduleName}: Wasm module is missing malloc function.`);
+    if (!(ex.memory instanceof WebAssembly.Memory)) {
+      throw new WasmLoadError(`${this.moduleName}: Wasm module is missing memory export`);
+    }
     this.exports = ex;
     this.memory = new GuestMemory(ex.memory);
     this.malloc = malloc;
