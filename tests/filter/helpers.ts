@@ -1,0 +1,43 @@
+// Shared set-up for the filter tests: the real release .wasm in the
+// proxy-wasm host, and small helpers to read a request's outcome.
+import assert from "node:assert/strict";
+import { ProxyWasmHost, type RequestDescription, type RequestResult, type RequestOptions } from "../../host/index.ts";
+
+export const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
+export const ORIGINAL_DST = "envoy.network.transport_socket.original_dst_address";
+export const LOG = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, critical: 5 } as const;
+
+export async function filterHost(config?: unknown): Promise<ProxyWasmHost> {
+  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
+  if (config !== undefined) assert.equal(host.configure(JSON.stringify(config)), true, "config accepted: " + errorLogs(host.logs).join("\n"));
+  return host;
+}
+
+export function configure(host: ProxyWasmHost, config: unknown): boolean {
+  return host.configure(typeof config === "string" ? config : JSON.stringify(config));
+}
+
+export function errorLogs(logs: { level: number; message: string }[]): string[] {
+  return logs.filter((l) => l.level >= LOG.error).map((l) => l.message);
+}
+
+export function get(host: ProxyWasmHost, path: string, extra: RequestDescription = {}, options: RequestOptions = {}): RequestResult {
+  return host.request({ method: "GET", path, authority: "example.com", source: "127.0.0.1:40000", ...extra }, options);
+}
+
+/** The node Envoy's ORIGINAL_DST cluster would connect to, or the local reply status. */
+export function outcome(r: RequestResult): string {
+  if (r.localReply) return String(r.localReply.status);
+  return `${r.header("x-apisix-upstream")} ${r.originalDst}`;
+}
+
+export function assertHealthy(host: ProxyWasmHost): void {
+  assert.equal(host.trapped, false, "the VM trapped: " + JSON.stringify(host.failure));
+  assert.ok(host.logs.every((l) => l.level >= 0 && l.level <= 5), "log levels stay within Envoy's 0-5");
+}
+
+export function count<T>(items: T[]): Map<T, number> {
+  const m = new Map<T, number>();
+  for (const i of items) m.set(i, (m.get(i) ?? 0) + 1);
+  return m;
+}
