@@ -16,31 +16,40 @@ export function headersToPairs(init: HeadersInit | undefined): Pair[] {
 }
 
 export class HeaderMap {
-  private entries: Pair[] = [];
+  private list: Pair[] = [];
 
   constructor(init?: HeadersInit) {
     for (const [k, v] of headersToPairs(init)) this.add(k, v);
   }
 
   /** Envoy's Http::LowerCaseString: keys are stored lower-cased. */
+  /** The entries in order (a copy): `for (const [k, v] of map.entries)`. */
+  get entries(): Pair[] {
+    return this.pairs();
+  }
+
+  [Symbol.iterator](): IterableIterator<Pair> {
+    return this.pairs()[Symbol.iterator]();
+  }
+
   static key(k: string): string {
     return k.toLowerCase();
   }
 
   get size(): number {
-    return this.entries.length;
+    return this.list.length;
   }
 
   /** First value only, as Envoy's get_header_map_value returns (context.cc TODO). */
   get(name: string): string | undefined {
     const k = HeaderMap.key(name);
-    for (const [ek, ev] of this.entries) if (ek === k) return ev;
+    for (const [ek, ev] of this.list) if (ek === k) return ev;
     return undefined;
   }
 
   getAll(name: string): string[] {
     const k = HeaderMap.key(name);
-    return this.entries.filter(([ek]) => ek === k).map(([, v]) => v);
+    return this.list.filter(([ek]) => ek === k).map(([, v]) => v);
   }
 
   has(name: string): boolean {
@@ -49,7 +58,7 @@ export class HeaderMap {
 
   /** addCopy: appends another entry, even if the key exists. */
   add(name: string, value: string): void {
-    this.entries.push([HeaderMap.key(name), value]);
+    this.list.push([HeaderMap.key(name), value]);
   }
 
   /** setCopy: every existing value is removed, then one entry is appended. */
@@ -61,16 +70,16 @@ export class HeaderMap {
   /** Removes all values of the key; a no-op if absent. */
   remove(name: string): void {
     const k = HeaderMap.key(name);
-    this.entries = this.entries.filter(([ek]) => ek !== k);
+    this.list = this.list.filter(([ek]) => ek !== k);
   }
 
   /** Replaces the whole map (set_header_map_pairs). */
   replaceAll(pairs: ReadonlyArray<Pair>): void {
-    this.entries = pairs.map(([k, v]) => [HeaderMap.key(k), v]);
+    this.list = pairs.map(([k, v]) => [HeaderMap.key(k), v]);
   }
 
   pairs(): Pair[] {
-    return this.entries.map(([k, v]) => [k, v]);
+    return this.list.map(([k, v]) => [k, v]);
   }
 
   /** Envoy HeaderMapImpl::byteSize(): the sum of key and value lengths in bytes,
@@ -78,7 +87,7 @@ export class HeaderMap {
    *  the pairs-serialized size either). */
   byteSize(): number {
     let n = 0;
-    for (const [k, v] of this.entries) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+    for (const [k, v] of this.list) n += Buffer.byteLength(k) + Buffer.byteLength(v);
     return n;
   }
 
@@ -86,7 +95,7 @@ export class HeaderMap {
   joined(): Pair[] {
     const order: string[] = [];
     const vals = new Map<string, string[]>();
-    for (const [k, v] of this.entries) {
+    for (const [k, v] of this.list) {
       let a = vals.get(k);
       if (!a) vals.set(k, (a = [])), order.push(k);
       a.push(v);
@@ -96,13 +105,13 @@ export class HeaderMap {
 
   clone(): HeaderMap {
     const m = new HeaderMap();
-    m.entries = this.pairs();
+    m.list = this.pairs();
     return m;
   }
 
   toObject(): Record<string, string | string[]> {
     const o: Record<string, string | string[]> = {};
-    for (const [k, v] of this.entries) {
+    for (const [k, v] of this.list) {
       const cur = o[k];
       if (cur === undefined) o[k] = v;
       else if (Array.isArray(cur)) cur.push(v);
