@@ -1,14 +1,15 @@
 // pick_server (apisix/balancer.lua): the single-node fast path, health
 // filtering, priority levels and the pick loop, over pickers cached per
 // upstream so their state (round-robin position, in-flight counts) survives
-// requests and unchanged config reloads.
+// requests and unchanged config reloads. Also the retry plan (RETRIES.md)
+// and the log phase (passive health, ewma feedback, release).
 
 import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { PriorityPicker } from "./priority";
 import { RoundRobinFactory } from "./roundrobin";
-import { Health } from "./health";
-import { log, LogLevelValues } from "@solo-io/proxy-runtime/assembly";
+import { Health, Report } from "./health";
+import { LOG_WARN, balancerLog } from "./hooks";
 
 const roundrobin = new RoundRobinFactory();
 const factories = new Map<string, PickerFactory>();
@@ -23,6 +24,8 @@ function factoryFor(type: string): PickerFactory {
 }
 
 class CachedPicker {
+  // chash only: every node is unhealthy (then none is skipped).
+  allUnhealthy: bool = false;
   constructor(public fingerprint: string, public healthVersion: u32, public picker: Picker) {}
 }
 
@@ -31,6 +34,33 @@ const cache = new Map<string, CachedPicker>();
 
 export function resetBalancers(): void { cache.clear(); }
 
+// One entry per address within a priority level: APISIX turns the nodes into
+// a {"host:port" = weight} map per level, so a repeated address keeps the
+// last weight.
+function dedupe(nodes: Array<Node>): Array<Node> {
+  let dup = false;
+  const seen = new Map<string, i32>();
+  for (let i = 0; i < nodes.length; i++) {
+    const k = nodes[i].address + "#" + nodes[i].priority.toString();
+    if (seen.has(k)) { dup = true; break; }
+    seen.set(k, i);
+  }
+  if (!dup) return nodes;
+  const out = new Array<Node>();
+  const at = new Map<string, i32>();
+  for (let i = 0; i < nodes.length; i++) {
+    const k = nodes[i].address + "#" + nodes[i].priority.toString();
+    if (at.has(k)) out[at.get(k)] = nodes[i];
+    else { at.set(k, out.length); out.push(nodes[i]); }
+  }
+  return out;
+}
+
+function allUnhealthy(up: Upstream, health: Health): bool {
+  for (let i = 0; i < up.nodes.length; i++) if (health.isHealthy(up, up.nodes[i])) return false;
+  return true;
+}
+
 function buildPicker(up: Upstream, health: Health): Picker {
   let nodes = up.nodes;
   // chash keeps unhealthy nodes on the ring so healthy keys never move; the
@@ -38,25 +68,66 @@ function buildPicker(up: Upstream, health: Health): Picker {
   if (up.type != "chash") {
     const healthy = new Array<Node>();
     for (let i = 0; i < nodes.length; i++) if (health.isHealthy(up, nodes[i])) healthy.push(nodes[i]);
-    if (healthy.length == 0) log(LogLevelValues.warn, "all upstream nodes is unhealthy, use default");
+    if (healthy.length == 0) balancerLog(LOG_WARN, "all upstream nodes is unhealthy, use default");
     else nodes = healthy;
   }
+  nodes = dedupe(nodes);
   const factory = factoryFor(up.type);
   let multi = false;
   for (let i = 1; i < nodes.length; i++) if (nodes[i].priority != nodes[0].priority) { multi = true; break; }
   if (multi) return new PriorityPicker(nodes, up, factory);
-  return factory.create(nodes, up);
+  return factory.create(nodes, up, nodes.length ? nodes[0].priority : 0);
+}
+
+function cachedFor(up: Upstream, health: Health): CachedPicker {
+  const hv = health.version(up);
+  if (cache.has(up.cluster)) {
+    const c = cache.get(up.cluster);
+    if (c.fingerprint == up.fingerprint) {
+      if (c.healthVersion == hv) return c;
+      // chash: the ring does not depend on health; only the all-unhealthy
+      // flag does.
+      if (up.type == "chash") {
+        c.healthVersion = hv;
+        c.allUnhealthy = allUnhealthy(up, health);
+        if (c.allUnhealthy) balancerLog(LOG_WARN, "all upstream nodes is unhealthy, use default");
+        return c;
+      }
+    }
+  }
+  const c = new CachedPicker(up.fingerprint, hv, buildPicker(up, health));
+  if (up.type == "chash") {
+    c.allUnhealthy = allUnhealthy(up, health);
+    if (c.allUnhealthy) balancerLog(LOG_WARN, "all upstream nodes is unhealthy, use default");
+  }
+  cache.set(up.cluster, c);
+  return c;
 }
 
 export function pickerFor(up: Upstream, health: Health): Picker {
-  const hv = up.type == "chash" ? 0 : health.version(up);
-  if (cache.has(up.cluster)) {
-    const c = cache.get(up.cluster);
-    if (c.fingerprint == up.fingerprint && c.healthVersion == hv) return c.picker;
+  return cachedFor(up, health).picker;
+}
+
+// The pick loop of pick_server (after the fast path and picker lookup).
+function pickLoop(up: Upstream, ctx: BalanceCtx, health: Health, picker: Picker, skipUnhealthy: bool): Node | null {
+  const n = up.nodes.length;
+  for (let i = 0; i < n; i++) {
+    ctx.error = "";
+    const server = picker.get(ctx);
+    if (server === null) {
+      ctx.error = "failed to find valid upstream server, " + (ctx.error.length ? ctx.error : "no valid upstream node");
+      return null;
+    }
+    if (skipUnhealthy && !health.isHealthy(up, server)) {
+      ctx.server = server;
+      picker.afterBalance(ctx, true);
+      continue;
+    }
+    ctx.server = server;
+    return server;
   }
-  const p = buildPicker(up, health);
-  cache.set(up.cluster, new CachedPicker(up.fingerprint, hv, p));
-  return p;
+  ctx.error = "failed to find valid upstream server, all upstream servers tried";
+  return null;
 }
 
 // Returns the node to proxy to, or null with ctx.error set (the caller logs
@@ -67,29 +138,138 @@ export function pickServer(up: Upstream, ctx: BalanceCtx, health: Health): Node 
     ctx.server = nodes[0];
     return nodes[0];
   }
-  const picker = pickerFor(up, health);
-  for (let i = 0; i < nodes.length; i++) {
-    const server = picker.get(ctx);
-    if (server === null) {
-      ctx.error = "failed to find valid upstream server, " + (ctx.error.length ? ctx.error : "no valid upstream node");
-      return null;
-    }
-    if (up.type == "chash" && !health.isHealthy(up, server)) {
-      ctx.server = server;
-      ctx.markTried(server);
-      continue;
-    }
-    ctx.server = server;
-    return server;
+  if (nodes.length == 0) {
+    ctx.error = "failed to find valid upstream server, no valid upstream node";
+    return null;
   }
-  ctx.error = "failed to find valid upstream server, all upstream servers tried";
-  return null;
+  health.tick(up, ctx.now);
+  const c = cachedFor(up, health);
+  ctx.picker = c.picker;
+  return pickLoop(up, ctx, health, c.picker, up.type == "chash" && !c.allUnhealthy);
 }
 
-// Releases the pick of a finished try (log phase: beforeRetry = false).
+// APISIX's retries: upstream.retries, absent → #nodes - 1.
+export function retriesOf(up: Upstream): i32 {
+  return up.retries < 0 ? up.nodes.length - 1 : up.retries;
+}
+
+// Longest try list the filter hands to Envoy (first pick + retries).
+export const MAX_TRIES: i32 = 32;
+
+// The ordered list [first pick, retry 1, ..., retry N] APISIX would walk if
+// every try failed: after each try the picker releases it (after_balance
+// with before_retry) and picks again, skipping tried nodes. Computed right
+// after pickServer, without touching state that only real tries change
+// (round-robin position, least_conn counts), and stopping where APISIX's
+// next retry would fail with "all upstream servers tried". See RETRIES.md.
+export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<Node> {
+  const list = new Array<Node>();
+  const first = ctx.server;
+  if (first === null) return list;
+  list.push(first);
+  let retries = retriesOf(up);
+  if (retries > MAX_TRIES - 1) retries = MAX_TRIES - 1;
+  if (retries <= 0) return list;
+  const n = up.nodes.length;
+  const picker = ctx.picker;
+  if (picker === null) {
+    // Single-node fast path: every retry lands on the same node.
+    for (let i = 0; i < retries; i++) list.push(first);
+    return list;
+  }
+  const savedIdx = ctx.priorityIdx, savedChash = ctx.chashIdx, savedCount = ctx.triedCount;
+  const savedTried = ctx.tried.slice(0);
+  ctx.planning = true;
+  picker.beginPlan();
+  const skip = up.type == "chash" && cache.has(up.cluster) && !cache.get(up.cluster).allUnhealthy;
+  for (let i = 0; i < retries; i++) {
+    // Marked tried only when another node exists (balancer.lua).
+    picker.afterBalance(ctx, n > 1);
+    const next = pickLoop(up, ctx, health, picker, skip);
+    if (next === null) break;
+    list.push(next);
+  }
+  picker.endPlan();
+  ctx.planning = false;
+  ctx.server = first;
+  ctx.priorityIdx = savedIdx;
+  ctx.chashIdx = savedChash;
+  ctx.triedCount = savedCount;
+  ctx.tried = savedTried;
+  ctx.error = "";
+  return list;
+}
+
+// Envoy response flags (StreamInfo::CoreResponseFlag, `response.flags`).
+export const RF_NO_HEALTHY_UPSTREAM: i64 = 0x2;       // UH
+export const RF_UPSTREAM_TIMEOUT: i64 = 0x4;          // UT
+export const RF_LOCAL_RESET: i64 = 0x8;               // LR
+export const RF_UPSTREAM_RESET: i64 = 0x10;           // UR
+export const RF_UPSTREAM_CONN_FAILURE: i64 = 0x20;    // UF
+export const RF_UPSTREAM_CONN_TERMINATION: i64 = 0x40; // UC
+export const RF_UPSTREAM_OVERFLOW: i64 = 0x80;        // UO
+export const RF_NO_ROUTE: i64 = 0x100;                // NR
+export const RF_DOWNSTREAM_TERMINATION: i64 = 0x4000; // DC
+export const RF_RETRY_LIMIT: i64 = 0x8000;            // URX
+export const RF_NO_CLUSTER: i64 = 0x1000000;          // NC
+
+// What Envoy tells the log phase about the stream.
+export class Outcome {
+  code: i32 = 0;            // response.code (0: none)
+  flags: i64 = 0;           // response.flags
+  attempts: i32 = 0;        // upstream.request_attempt_count (0: unknown)
+  upstreamAddr: string = ""; // upstream.address of the last try ("" unknown)
+  duration: f64 = -1;       // seconds; request.duration or measured
+  now: f64 = 0;             // seconds
+}
+
+function outcomeKind(o: Outcome): i32 {
+  const f = o.flags;
+  if ((f & RF_UPSTREAM_TIMEOUT) != 0) return Report.Timeout;
+  if ((f & (RF_UPSTREAM_CONN_FAILURE | RF_UPSTREAM_CONN_TERMINATION | RF_UPSTREAM_RESET | RF_RETRY_LIMIT)) != 0) return Report.TcpFailure;
+  const notNode = RF_NO_HEALTHY_UPSTREAM | RF_LOCAL_RESET | RF_UPSTREAM_OVERFLOW | RF_NO_ROUTE | RF_DOWNSTREAM_TERMINATION | RF_NO_CLUSTER;
+  if ((f & notNode) != 0) return -1;
+  if (o.code == 503 && o.upstreamAddr.length == 0) return Report.TcpFailure;
+  if (o.code == 504 && o.upstreamAddr.length == 0) return Report.Timeout;
+  if (o.code > 0) return Report.HttpStatus;
+  return -1;
+}
+
+// The log phase: passive health reports, then after_balance(ctx, false)
+// (least_conn releases, ewma learns the latency). `plan` is the try list the
+// request was sent with.
+export function finishRequest(up: Upstream, ctx: BalanceCtx, health: Health, plan: Array<Node>, o: Outcome): void {
+  ctx.now = o.now;
+  let attempts = o.attempts;
+  if (attempts < 1) attempts = 1;
+  // Which node answered the last try: Envoy's upstream.address, else the
+  // plan's entry for that attempt.
+  let last = o.upstreamAddr;
+  const planAt = attempts <= plan.length ? attempts - 1 : plan.length - 1;
+  if (last.length == 0 && planAt >= 0) last = plan[planAt].address;
+  if (up.passive !== null) {
+    // Failed earlier tries (Envoy only retries on connection-level
+    // failures): APISIX reports them before each retry. With the override
+    // host list the tries followed the plan; with ORIGINAL_DST alone all of
+    // them went to the first pick.
+    const followsPlan = planAt >= 0 && plan[planAt].address == last;
+    for (let a = 0; a < attempts - 1 && a < MAX_TRIES; a++) {
+      const addr = followsPlan && a < plan.length ? plan[a].address : last;
+      health.report(up, addr, Report.TcpFailure, 0, o.now);
+    }
+  }
+  const kind = outcomeKind(o);
+  if (up.passive !== null && kind >= 0 && last.length) health.report(up, last, <Report>kind, o.code, o.now);
+  // ewma learns only from tries that reached (or failed at) a node.
+  ctx.upstreamAddr = o.upstreamAddr.length ? o.upstreamAddr : kind >= 0 ? last : "";
+  ctx.rtt = o.duration >= 0 ? o.duration : 0;
+  const picker = ctx.picker;
+  if (picker !== null) picker.afterBalance(ctx, false);
+}
+
+// Releases the pick of a finished try without an outcome (a request that
+// ends before it reaches Envoy's router).
 export function afterBalance(up: Upstream, ctx: BalanceCtx, health: Health, beforeRetry: bool): void {
-  if (up.nodes.length == 1 && up.type != "least_conn") return;
-  const key = up.cluster;
-  if (!cache.has(key)) return;
-  cache.get(key).picker.afterBalance(ctx, beforeRetry);
+  const picker = ctx.picker;
+  if (picker !== null) picker.afterBalance(ctx, beforeRetry);
 }

@@ -13,6 +13,9 @@ export class BalanceCtx {
   // Node indices tried so far (balancer_tried_servers); cleared when the
   // priority picker moves to the next level.
   tried: Array<i32> = new Array<i32>();
+  // balancer_tried_servers_count: bumped on every markTried (even for a node
+  // already in the set), reset only when moving to the next priority level.
+  triedCount: i32 = 0;
   // Index of the priority level in use (priority_balancer_picker_idx).
   priorityIdx: i32 = 0;
   // chash: ring position of the last pick, for walking on retries.
@@ -21,11 +24,34 @@ export class BalanceCtx {
   error: string = "";
   // Consumer name for chash hash_on=consumer (no auth plugins here: empty).
   consumer: string = "";
+  // Current time in seconds (ewma decays scores to it; passive health
+  // revival compares with it). Set by the caller.
+  now: f64 = 0;
+  // Set while the retry plan is computed (see index.ts planTries): pickers
+  // must not change shared state that only a real try would change
+  // (least_conn's in-flight counts).
+  planning: bool = false;
+  // The picker of this request's tries (APISIX: ctx.server_picker), so the
+  // log phase releases on the picker that counted the pick.
+  picker: Picker | null = null;
+  // Log phase inputs for ewma: the upstream that answered the last try
+  // ("ip:port", $upstream_addr) and its latency in seconds.
+  upstreamAddr: string = "";
+  rtt: f64 = 0;
+  // When the request was picked (ns), for measuring latency when Envoy does
+  // not give the request duration.
+  startNs: u64 = 0;
   constructor(public req: Request | null) {}
 
   isTried(n: Node): bool { return this.tried.includes(n.index); }
-  markTried(n: Node): void { if (!this.tried.includes(n.index)) this.tried.push(n.index); }
+  markTried(n: Node): void {
+    if (!this.tried.includes(n.index)) this.tried.push(n.index);
+    this.triedCount++;
+  }
+  // after_balance(ctx, false): the tried table goes, the count stays.
   clearTried(): void { this.tried.length = 0; }
+  // before_retry_next_priority.
+  resetTried(): void { this.tried.length = 0; this.triedCount = 0; }
 }
 
 export abstract class Picker {
@@ -38,10 +64,19 @@ export abstract class Picker {
   }
 
   beforeRetryNextPriority(ctx: BalanceCtx): void {
-    ctx.clearTried();
+    ctx.resetTried();
   }
+
+  // Bracket the computation of a retry plan: a picker whose get() moves
+  // shared state (round robin's position) saves it in beginPlan and puts it
+  // back in endPlan, so planning retries that may never happen does not
+  // change what the next request gets.
+  beginPlan(): void {}
+  endPlan(): void {}
 }
 
 export abstract class PickerFactory {
-  abstract create(nodes: Array<Node>, upstream: Upstream): Picker;
+  // `cluster` and `priority` identify state that outlives one picker
+  // (least_conn's connection counts).
+  abstract create(nodes: Array<Node>, upstream: Upstream, priority: i32): Picker;
 }

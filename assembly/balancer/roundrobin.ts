@@ -6,6 +6,7 @@
 // on from the last node and returns the first with weight >= cw; at the end
 // of the list cw drops by the gcd (wrapping to the max). Over one cycle each
 // node is picked weight/gcd times; weight-0 nodes only when all weights are 0.
+// The node order is the configuration's (Lua's `next` order over the map).
 
 import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
@@ -16,6 +17,11 @@ function gcd(a: i64, b: i64): i64 {
   return a;
 }
 
+// How many plain find() steps to spend when no untried node can ever be
+// found (only weight-0 nodes left untried): APISIX spends Σ(weight+1) steps
+// and returns the last, already tried, node.
+const MAX_BLIND_STEPS: i64 = 4096;
+
 export class RoundRobin extends Picker {
   nodes: Array<Node>;
   last: i32;
@@ -24,8 +30,12 @@ export class RoundRobin extends Picker {
   max: i64;
   // APISIX's safe_limit: Σ(weight + 1) calls of find() to skip tried nodes.
   safeLimit: i64 = 0;
+  private savedLast: i32 = 0;
+  private savedCw: i64 = 0;
 
-  constructor(nodes: Array<Node>) {
+  // `start`: index of the node taken as "last picked" (the first find()
+  // looks at the one after it); -1 = random, as lua-resty-roundrobin does.
+  constructor(nodes: Array<Node>, start: i32 = -1) {
     super();
     this.nodes = nodes;
     let g: i64 = 0, m: i64 = 0;
@@ -38,43 +48,78 @@ export class RoundRobin extends Picker {
     this.step = g;
     this.max = m;
     this.cw = m;
-    this.last = randomInt(nodes.length);
+    this.last = start >= 0 && start < nodes.length ? start : randomInt(nodes.length);
+  }
+
+  // lua-resty-roundrobin find(); with `ctx`, tried nodes are passed over as
+  // if find() had returned them and been called again (the state ends up
+  // exactly where APISIX's skip loop leaves it), without spending one call
+  // per skipped pick: levels where no untried node qualifies are jumped.
+  private scan(ctx: BalanceCtx | null): Node | null {
+    const nodes = this.nodes;
+    const n = nodes.length;
+    if (n == 0) return null;
+    if (n == 1) return unchecked(nodes[0]);
+    // Largest weight among the nodes that may be returned.
+    let cap = this.max;
+    if (ctx !== null) {
+      cap = -1;
+      for (let i = 0; i < n; i++) {
+        const nd = unchecked(nodes[i]);
+        if (!ctx.isTried(nd) && nd.weight > cap) cap = nd.weight;
+      }
+      // Only weight-0 nodes left while others weigh more: never found.
+      if (cap < 0 || (cap == 0 && this.max > 0)) return null;
+    }
+    let i = this.last;
+    let cw = this.cw;
+    // Each pass over the list either returns or lowers cw to a level some
+    // candidate reaches, so two passes suffice (plus one for a stale cw).
+    for (let pass = 0; pass < 4; pass++) {
+      while (true) {
+        i++;
+        if (i >= n) break;
+        const nd = unchecked(nodes[i]);
+        if (nd.weight >= cw && (ctx === null || !ctx.isTried(nd))) {
+          this.cw = cw;
+          this.last = i;
+          return nd;
+        }
+      }
+      i = -1;
+      cw -= this.step;
+      if (cw <= 0) cw = this.max;
+      if (cw > cap) cw = cap;
+    }
+    return null;
   }
 
   find(): Node {
-    const nodes = this.nodes;
-    const n = nodes.length;
-    let i = this.last;
-    let cw = this.cw;
-    // Bounded: at most (max/gcd + 1) passes over the list find a node.
-    while (true) {
-      i++;
-      if (i >= n) {
-        i = 0;
-        cw -= this.step;
-        if (cw <= 0) cw = this.max;
-      }
-      if (unchecked(nodes[i]).weight >= cw) {
-        this.cw = cw;
-        this.last = i;
-        return unchecked(nodes[i]);
-      }
-    }
+    const n = this.scan(null);
+    return n !== null ? n : unchecked(this.nodes[0]);
   }
 
   get(ctx: BalanceCtx): Node | null {
-    if (ctx.tried.length > 0) {
-      let triedHere = 0;
-      for (let i = 0; i < this.nodes.length; i++) if (ctx.isTried(this.nodes[i])) triedHere++;
-      if (triedHere == this.nodes.length) { ctx.error = "all upstream servers tried"; return null; }
+    if (this.nodes.length == 0) { ctx.error = "no valid upstream node"; return null; }
+    if (ctx.tried.length > 0 && ctx.triedCount == this.nodes.length) {
+      ctx.error = "all upstream servers tried";
+      return null;
     }
+    if (ctx.tried.length == 0) return this.find();
+    const found = this.scan(ctx);
+    if (found !== null) return found;
+    // Nothing untried can come out: APISIX gives up after safe_limit
+    // find() calls and returns the last (tried) node.
     let server = this.find();
-    if (ctx.tried.length == 0) return server;
-    for (let i: i64 = 1; i < this.safeLimit && ctx.isTried(server); i++) server = this.find();
+    const limit = this.safeLimit < MAX_BLIND_STEPS ? this.safeLimit : MAX_BLIND_STEPS;
+    for (let i: i64 = 1; i < limit; i++) server = this.find();
     return server;
   }
+
+  beginPlan(): void { this.savedLast = this.last; this.savedCw = this.cw; }
+  endPlan(): void { this.last = this.savedLast; this.cw = this.savedCw; }
 }
 
 export class RoundRobinFactory extends PickerFactory {
-  create(nodes: Array<Node>, upstream: Upstream): Picker { return new RoundRobin(nodes); }
+  create(nodes: Array<Node>, upstream: Upstream, priority: i32): Picker { return new RoundRobin(nodes); }
 }
