@@ -149,12 +149,25 @@ export class UpstreamFilter extends Context {
     let enableWebsocket = route.enableWebsocket;
     if (!route.websocketSet && service !== null) enableWebsocket = service.enableWebsocket;
 
-    // 3. Upstream: an upstream_id wins over an inline upstream.
+    // 3. Upstream: traffic-split's choice (the seed's api_ctx.upstream_id),
+    // else the route's upstream_id, which wins over an inline upstream.
     let upId = route.upstreamId;
     let up: Upstream | null = null;
     let inline = false;
     if (upId.length == 0 && route.upstream === null && service !== null) upId = service.upstreamId;
-    if (upId.length) {
+    const split = route.split;
+    const target = split !== null ? split.choose(req) : null;
+    if (target !== null && !target.useRoute) {
+      upId = target.upstreamId;
+      up = target.upstream;
+    }
+    if (up !== null) {
+      inline = true;
+      if (up.dnsError.length) {
+        envoy.logError("failed to get resolved route: " + up.dnsError);
+        return this.exit(500, "apisix_route_dns_failed");
+      }
+    } else if (upId.length) {
       if (!cfg.upstreams.has(upId)) {
         envoy.logError("failed to find upstream by id: " + upId);
         return this.exit(502, "apisix_upstream_not_found");

@@ -15,7 +15,8 @@ import { METHODS, Route, Service, Ssl, Upstream, methodBit, routeClusterName, se
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { Router } from "../router";
-import { Cidr, isIP } from "../net";
+import { parseTrafficSplit } from "./traffic_split";
+import { Cidr } from "../net";
 
 const TOP_FIELDS: Array<string> = ["routes", "upstreams", "ssls", "services", "dns", "health"];
 // Other apisix.yaml sections are not this filter's job: they are ignored with
@@ -85,21 +86,26 @@ function readHosts(obj: JsonValue, path: string, issues: Issues, out: Array<stri
   }
 }
 
+// Plugins other than traffic-split are not this filter's job: they are
+// ignored with a warning naming them, never a failure.
 function readPlugins(obj: JsonValue, path: string, issues: Issues): void {
   const plugins = obj.get("plugins");
   if (plugins === null) return;
   if (!plugins.isObject()) { issues.error(path + ".plugins", "expected an object {name: config}"); return; }
   for (let i = 0; i < plugins.length; i++) {
+    if (plugins.keyAt(i) == TRAFFIC_SPLIT) continue;
     issues.warn(path + ".plugins." + plugins.keyAt(i), "plugin ignored: plugins are not run by this filter");
   }
 }
+
+const TRAFFIC_SPLIT = "traffic-split";
 
 function readUri(uri: string, path: string, issues: Issues): bool {
   if (uri.length < 1 || uri.length > 4096) { issues.error(path, "uri length must be 1-4096"); return false; }
   return true;
 }
 
-function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, issues: Issues): Route | null {
+function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("routes[" + idx.toString() + "]", "expected a route object, got " + v.typeName()); return null; }
   const r = new Route();
   const idv = v.get("id");
@@ -164,6 +170,9 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, issues:
   if (v.has("script")) issues.error(path + ".script", "Lua scripts cannot run in the filter");
   if (v.has("plugin_config_id")) issues.warn(path + ".plugin_config_id", "ignored: plugins are not run by this filter");
   readPlugins(v, path, issues);
+  const plugins = v.get("plugins");
+  const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
+  if (ts !== null) r.split = parseTrafficSplit(ts, path + ".plugins.traffic-split", r.id, dns, upstreamIds, issues);
 
   r.priority = optInt(v, "priority", path, issues, 0, -9007199254740991, 9007199254740991);
   const status = optInt(v, "status", path, issues, 1, 0, 1);
@@ -304,10 +313,13 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     cfg.services.set(s.id, s);
   }
 
+  const upstreamIds = new Set<string>();
+  const upKeys = cfg.upstreams.keys();
+  for (let i = 0; i < upKeys.length; i++) upstreamIds.add(upKeys[i]);
   const routes = array(root, "routes", issues);
   const seen = new Set<string>();
   if (routes !== null) for (let i = 0; i < routes.length; i++) {
-    const r = parseRoute(routes.at(i), i, dns, issues);
+    const r = parseRoute(routes.at(i), i, dns, upstreamIds, issues);
     if (r === null) continue;
     if (r.id.length == 0) continue; // disabled (status 0)
     if (seen.has(r.id)) { issues.error("routes[" + r.id + "].id", "duplicate id"); continue; }
@@ -338,5 +350,3 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   res.config = cfg;
   return res;
 }
-
-export function isLiteralIP(s: string): bool { return isIP(s); }

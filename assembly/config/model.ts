@@ -6,6 +6,7 @@ import { JsonValue } from "../json";
 import { Expr } from "../expr/vars";
 import { Cidr } from "../net";
 import { PassiveChecks } from "./checks";
+import { TrafficSplit } from "./traffic_split";
 
 export class Node {
   // IP literal Envoy connects to (a domain node carries the address the
@@ -85,6 +86,8 @@ export class Route {
   enableWebsocket: bool = false;
   websocketSet: bool = false;
   timeout: Timeout | null = null;
+  // plugins["traffic-split"], the only plugin the filter runs.
+  split: TrafficSplit | null = null;
   // Document order: ties between equal-priority routes keep it.
   order: i32 = 0;
 }

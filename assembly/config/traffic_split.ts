@@ -1,0 +1,124 @@
+// The traffic-split plugin (apisix/plugins/traffic-split.lua): the one plugin
+// this filter runs, because it decides the upstream (the seed's
+// `api_ctx.upstream_id` path).
+//
+//   plugins:
+//     traffic-split:
+//       rules:
+//         - match: [{vars: [["http_x_canary", "==", "1"]]}]   # any entry may match
+//           weighted_upstreams:
+//             - {upstream_id: canary, weight: 1}
+//             - {weight: 9}                                   # the route's own upstream
+//
+// Rules are tried in order and the first whose `match` holds (or that has no
+// `match`) chooses among its weighted upstreams with APISIX's weighted round
+// robin; an entry without upstream/upstream_id keeps the route's upstream.
+
+import { JsonValue } from "../json";
+import { Issues, checkKeys, describe, optInt, readId } from "./errors";
+import { Node, Upstream } from "./model";
+import { DnsAnswer, parseUpstream } from "./upstream";
+import { Expr, VarSource, compileVars } from "../expr/vars";
+import { RoundRobin } from "../balancer/roundrobin";
+
+export class SplitTarget {
+  weight: i64 = 1;
+  upstreamId: string = "";
+  upstream: Upstream | null = null;
+  // Neither upstream nor upstream_id: the route's own upstream.
+  get useRoute(): bool { return this.upstreamId.length == 0 && this.upstream === null; }
+}
+
+export class SplitRule {
+  // OR of the `match` entries; empty = always.
+  matches: Array<Expr> = new Array<Expr>();
+  targets: Array<SplitTarget> = new Array<SplitTarget>();
+  // Weighted round robin over the targets (nodes stand for targets by index).
+  picker: RoundRobin | null = null;
+
+  applies(src: VarSource): bool {
+    if (this.matches.length == 0) return true;
+    for (let i = 0; i < this.matches.length; i++) if (this.matches[i].eval(src)) return true;
+    return false;
+  }
+
+  choose(): SplitTarget {
+    const p = this.picker!;
+    return this.targets[p.find().index];
+  }
+}
+
+export class TrafficSplit {
+  rules: Array<SplitRule> = new Array<SplitRule>();
+
+  // The target for this request, or null when no rule applies.
+  choose(src: VarSource): SplitTarget | null {
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = this.rules[i];
+      if (r.applies(src)) return r.choose();
+    }
+    return null;
+  }
+}
+
+export function splitClusterName(routeId: string, rule: i32, index: i32): string {
+  return "route." + routeId + ".split." + rule.toString() + "." + index.toString();
+}
+
+export function parseTrafficSplit(v: JsonValue, path: string, routeId: string, dns: Map<string, DnsAnswer>,
+                                  upstreamIds: Set<string>, issues: Issues): TrafficSplit | null {
+  if (!v.isObject()) { issues.error(path, "expected an object {rules: [...]}"); return null; }
+  const before = issues.errors.length;
+  checkKeys(v, ["rules", "_meta"], path, issues);
+  const ts = new TrafficSplit();
+  const rules = v.get("rules");
+  if (rules === null) return ts;
+  if (!rules.isArray()) { issues.error(path + ".rules", "expected an array"); return null; }
+  for (let ri = 0; ri < rules.length; ri++) {
+    const rv = rules.at(ri);
+    const rp = path + ".rules[" + ri.toString() + "]";
+    if (!rv.isObject()) { issues.error(rp, "expected an object {match, weighted_upstreams}"); continue; }
+    checkKeys(rv, ["match", "weighted_upstreams"], rp, issues);
+    const rule = new SplitRule();
+    const match = rv.get("match");
+    if (match !== null) {
+      if (!match.isArray()) issues.error(rp + ".match", "expected an array of {vars: [...]}");
+      else for (let mi = 0; mi < match.length; mi++) {
+        const m = match.at(mi);
+        const mp = rp + ".match[" + mi.toString() + "]";
+        if (!m.isObject()) { issues.error(mp, "expected an object {vars: [...]}"); continue; }
+        checkKeys(m, ["vars"], mp, issues);
+        const vars = m.get("vars");
+        if (vars === null) continue;
+        const e = compileVars(vars, mp + ".vars", issues);
+        if (e !== null) rule.matches.push(e);
+      }
+    }
+    const wus = rv.get("weighted_upstreams");
+    if (wus === null || !wus.isArray() || wus.length < 1) {
+      issues.error(rp + ".weighted_upstreams", "expected a non-empty array of {upstream_id | upstream, weight}");
+      continue;
+    }
+    const nodes = new Array<Node>();
+    for (let wi = 0; wi < wus.length; wi++) {
+      const w = wus.at(wi);
+      const wp = rp + ".weighted_upstreams[" + wi.toString() + "]";
+      if (!w.isObject()) { issues.error(wp, "expected an object"); continue; }
+      checkKeys(w, ["upstream_id", "upstream", "weight"], wp, issues);
+      const t = new SplitTarget();
+      t.weight = optInt(w, "weight", wp, issues, 1, 0, 2147483647);
+      t.upstreamId = readId(w.get("upstream_id"), wp + ".upstream_id", issues);
+      if (t.upstreamId.length && !upstreamIds.has(t.upstreamId)) issues.error(wp + ".upstream_id", "upstream " + describe(w.get("upstream_id")!) + " does not exist");
+      const up = w.get("upstream");
+      if (up !== null) t.upstream = parseUpstream(up, wp + ".upstream", splitClusterName(routeId, ri, wi), dns, issues);
+      const n = new Node();
+      n.weight = t.weight;
+      n.index = rule.targets.length;
+      nodes.push(n);
+      rule.targets.push(t);
+    }
+    if (rule.targets.length) rule.picker = new RoundRobin(nodes);
+    ts.rules.push(rule);
+  }
+  return issues.errors.length == before ? ts : null;
+}
