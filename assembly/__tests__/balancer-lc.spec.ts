@@ -95,7 +95,7 @@ describe("least_conn", () => {
     pickServer(one, ctx, health);
     expect(ports(planTries(one, ctx, health))).toBe("127.0.0.1:1999,127.0.0.1:1999,127.0.0.1:1999");
     expect(inFlight("lc7", 0, "127.0.0.1:1999")).toBe(1);
-    finishRequest(one, ctx, health, [one.nodes[0]], new Outcome());
+    finishRequest(one, ctx, health, new Outcome());
     expect(inFlight("lc7", 0, "127.0.0.1:1999")).toBe(0);
   });
 
@@ -111,7 +111,7 @@ describe("least_conn", () => {
       const ctx = new BalanceCtx(null);
       pickServer(u, ctx, health);
       expect(ports(planTries(u, ctx, health))).toBe("127.0.0.1:1979,127.0.0.2:1979,127.0.0.3:1979,127.0.0.4:1979,127.0.0.1:1980");
-      finishRequest(u, ctx, health, [], new Outcome());
+      finishRequest(u, ctx, health, new Outcome());
     }
     const u2 = up("least_conn", [node("127.0.0.1", 1979, 2, 0, 1), node("127.0.0.2", 1979, 1, 1, 0), node("127.0.0.1", 1979, 2, 2, -1)], "lc-prio2");
     const ctx = new BalanceCtx(null);
@@ -272,21 +272,23 @@ describe("passive health (lua-resty-healthcheck counters)", () => {
     o.attempts = 2;
     o.code = 200;
     o.upstreamAddr = plan[1].address;
-    finishRequest(u, ctx, h, plan, o);
+    finishRequest(u, ctx, h, o);
     expect(h.passiveCounters(u, plan[0].address)[3]).toBe(1);  // tcp failure on try 1
     // final try connect failure (UF) counts as tcp failure, UT as timeout
     const o2 = new Outcome();
     o2.now = 10; o2.code = 503; o2.flags = RF_UPSTREAM_CONN_FAILURE; o2.upstreamAddr = plan[0].address;
     const ctx2 = new BalanceCtx(null);
     pickServer(u, ctx2, h);
-    finishRequest(u, ctx2, h, [ctx2.server!], o2);
+    planTries(u, ctx2, h);
+    finishRequest(u, ctx2, h, o2);
     expect(h.isHealthy(u, plan[0])).toBe(false);
     const o3 = new Outcome();
     o3.now = 10; o3.code = 504; o3.flags = RF_UPSTREAM_TIMEOUT; o3.upstreamAddr = plan[1].address;
     const ctx3 = new BalanceCtx(null);
     pickServer(u, ctx3, h);
     expect(ctx3.server!.address).toBe(plan[1].address);   // only healthy node left
-    finishRequest(u, ctx3, h, [ctx3.server!], o3);
+    planTries(u, ctx3, h);
+    finishRequest(u, ctx3, h, o3);
     expect(h.passiveCounters(u, plan[1].address)[4]).toBe(1);
   });
 

@@ -165,6 +165,7 @@ export const MAX_TRIES: i32 = 32;
 export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<Node> {
   const list = new Array<Node>();
   const first = ctx.server;
+  ctx.plan = list;
   if (first === null) return list;
   list.push(first);
   let retries = retriesOf(up);
@@ -197,6 +198,7 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<
   ctx.triedCount = savedCount;
   ctx.tried = savedTried;
   ctx.error = "";
+  ctx.plan = list;
   return list;
 }
 
@@ -236,9 +238,10 @@ function outcomeKind(o: Outcome): i32 {
 }
 
 // The log phase: passive health reports, then after_balance(ctx, false)
-// (least_conn releases, ewma learns the latency). `plan` is the try list the
-// request was sent with.
-export function finishRequest(up: Upstream, ctx: BalanceCtx, health: Health, plan: Array<Node>, o: Outcome): void {
+// (least_conn releases, ewma learns the latency). ctx.plan is the try list
+// the request was sent with.
+export function finishRequest(up: Upstream, ctx: BalanceCtx, health: Health, o: Outcome): void {
+  const plan = ctx.plan;
   ctx.now = o.now;
   let attempts = o.attempts;
   if (attempts < 1) attempts = 1;

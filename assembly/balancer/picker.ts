@@ -38,6 +38,8 @@ export class BalanceCtx {
   // ("ip:port", $upstream_addr) and its latency in seconds.
   upstreamAddr: string = "";
   rtt: f64 = 0;
+  // The try list sent to Envoy: [first pick, retry 1, ...] (planTries).
+  plan: Array<Node> = new Array<Node>();
   // When the request was picked (ns), for measuring latency when Envoy does
   // not give the request duration.
   startNs: u64 = 0;

@@ -1,0 +1,67 @@
+// The Envoy side of the balancer: the request headers that carry APISIX's
+// retry plan to Envoy's router (see RETRIES.md) and what the log phase reads
+// back from Envoy's stream info. Only the filter imports this module (it
+// calls host functions; the unit-tested balancer modules do not).
+
+import { Node } from "../config/model";
+import { Outcome } from "./index";
+import * as envoy from "../envoy";
+
+// The ordered try list "ip:port,ip:port,..." for Envoy's override_host load
+// balancing policy (header source). Set by the filter on every proxied
+// request; whatever a client sent under this name is removed first.
+export const UPSTREAM_HOSTS_HEADER = "x-apisix-upstream-hosts";
+export const MAX_RETRIES_HEADER = "x-envoy-max-retries";
+export const RETRY_ON_HEADER = "x-envoy-retry-on";
+
+// nginx's proxy_next_upstream default is "error timeout": connection
+// errors and timeouts while connecting, sending or reading the response
+// header, never a response status. Requests with a non-idempotent method
+// (POST, LOCK, PATCH) are not passed on once they were sent upstream.
+export const RETRY_ON = "connect-failure,refused-stream,reset";
+export const RETRY_ON_NON_IDEMPOTENT = "connect-failure,refused-stream,reset-before-request";
+
+export function retryOn(method: string): string {
+  return method == "POST" || method == "LOCK" || method == "PATCH" ? RETRY_ON_NON_IDEMPOTENT : RETRY_ON;
+}
+
+export function hostsValue(plan: Array<Node>): string {
+  let s = "";
+  for (let i = 0; i < plan.length; i++) {
+    if (i) s += ",";
+    s += plan[i].address;
+  }
+  return s;
+}
+
+// Writes the plan into the request: the host list, the retry count (the
+// plan's length - 1: APISIX's retries, cut where its picker would run out)
+// and the retry conditions.
+export function emitTries(plan: Array<Node>, method: string): void {
+  envoy.removeRequestHeader(UPSTREAM_HOSTS_HEADER);
+  envoy.replaceRequestHeader(UPSTREAM_HOSTS_HEADER, hostsValue(plan));
+  const retries = plan.length > 0 ? plan.length - 1 : 0;
+  envoy.replaceRequestHeader(MAX_RETRIES_HEADER, retries.toString());
+  if (retries > 0) envoy.replaceRequestHeader(RETRY_ON_HEADER, retryOn(method));
+  else envoy.removeRequestHeader(RETRY_ON_HEADER);
+}
+
+export function nowSeconds(): f64 {
+  return <f64>envoy.nowNanos() / 1e9;
+}
+
+// Envoy's view of the finished stream (proxy_on_log).
+export function readOutcome(startNs: u64): Outcome {
+  const o = new Outcome();
+  const nowNs = envoy.nowNanos();
+  o.now = <f64>nowNs / 1e9;
+  o.code = <i32>envoy.propertyInt("response.code", 0);
+  o.flags = envoy.propertyInt("response.flags", 0);
+  o.attempts = <i32>envoy.propertyInt("upstream.request_attempt_count", 0);
+  const a = envoy.property("upstream.address");
+  o.upstreamAddr = a !== null ? a : "";
+  const d = envoy.propertyInt("request.duration", -1);
+  if (d >= 0) o.duration = <f64>d / 1e9;
+  else if (startNs > 0 && nowNs >= startNs) o.duration = <f64>(nowNs - startNs) / 1e9;
+  return o;
+}
