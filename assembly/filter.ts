@@ -8,7 +8,8 @@ import { PassHost, Route, Service, Upstream } from "./config/model";
 import { RouteFilter } from "./router";
 import { Header, Request } from "./request";
 import { BalanceCtx } from "./balancer/picker";
-import { afterBalance, pickServer } from "./balancer/index";
+import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
+import { emitTries, readOutcome } from "./balancer/steer";
 import { Health } from "./balancer/health";
 import * as envoy from "./envoy";
 import { Metrics } from "./metrics";
@@ -221,6 +222,8 @@ export class UpstreamFilter extends Context {
 
     // 6. Pick a node.
     const bctx = new BalanceCtx(req);
+    bctx.startNs = envoy.nowNanos();
+    bctx.now = <f64>bctx.startNs / 1e9;
     const node = pickServer(up, bctx, health);
     if (node === null) {
       envoy.logError("failed to pick server: " + bctx.error);
@@ -228,6 +231,10 @@ export class UpstreamFilter extends Context {
     }
     this.upstream = up;
     this.balance = bctx;
+    // APISIX's retries become Envoy retries over the try list APISIX would
+    // walk (balancer/RETRIES.md): x-apisix-upstream-hosts for the
+    // override_host policy, x-envoy-max-retries, x-envoy-retry-on.
+    emitTries(planTries(up, bctx, health), req.method);
 
     // 7. Steer Envoy's router: the cluster by header (route cluster_header),
     // the endpoint of that ORIGINAL_DST cluster by filter state.
@@ -255,12 +262,15 @@ export class UpstreamFilter extends Context {
     return FilterHeadersStatusValues.Continue;
   }
 
+  // Log phase: passive health reports from Envoy's view of the stream, then
+  // after_balance(ctx, false) (least_conn releases, ewma learns the
+  // latency). Envoy runs it for every stream, local replies and resets too.
   onLog(): void {
     const up = this.upstream;
     const bctx = this.balance;
     if (up === null || bctx === null) return;
-    afterBalance(up, bctx, health, false);
     this.upstream = null;
+    finishRequest(up, bctx, health, readOutcome(bctx.startNs));
   }
 
   onDone(): bool { return true; }
