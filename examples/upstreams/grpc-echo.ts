@@ -20,8 +20,8 @@ export function echoPackage(): any {
 export function startGrpcEcho(opts: { name: string; port?: number; host?: string }): Promise<{ port: number; close(): Promise<void> }> {
   const pkg = echoPackage();
   const server = new grpc.Server();
-  const authority = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) =>
-    String(call.metadata.get(":authority")[0] ?? "");
+  // grpc-js keeps :authority out of the metadata; getHost() returns it
+  const authority = (call: { getHost(): string }) => call.getHost();
   server.addService(pkg.Echo.service, {
     Echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) => {
       cb(null, { message: call.request.message, server: opts.name, authority: authority(call) });
