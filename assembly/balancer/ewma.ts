@@ -77,23 +77,35 @@ export class EwmaPicker extends Picker {
     const nodes = this.nodes;
     if (nodes.length == 0) { ctx.error = "up_nodes empty"; return null; }
     if (ctx.tried.length > 0 && ctx.triedCount == nodes.length) { ctx.error = "all upstream servers tried"; return null; }
-    let cand = nodes;
-    if (ctx.tried.length > 0) {
-      cand = new Array<Node>();
-      for (let i = 0; i < nodes.length; i++) if (!ctx.isTried(nodes[i])) cand.push(nodes[i]);
+    const anyTried = ctx.tried.length > 0;
+    let count = nodes.length;
+    if (anyTried) {
+      count = 0;
+      for (let i = 0; i < nodes.length; i++) if (!ctx.isTried(unchecked(nodes[i]))) count++;
       // The count may say otherwise when a node was marked twice.
-      if (cand.length == 0) { ctx.error = "all upstream servers tried"; return null; }
+      if (count == 0) { ctx.error = "all upstream servers tried"; return null; }
     }
-    let endpoint = cand[0];
-    if (cand.length > 1) {
-      const a = randomInt(cand.length);
-      let b = randomInt(cand.length - 1);
-      if (b >= a) b++;
-      endpoint = cand[a];
-      const other = cand[b];
-      if (ewmaScore(endpoint.address, ctx.now) > ewmaScore(other.address, ctx.now)) endpoint = other;
-    }
+    if (count == 1) return this.candidate(ctx, anyTried, 0);
+    const a = randomInt(count);
+    let b = randomInt(count - 1);
+    if (b >= a) b++;
+    let endpoint = this.candidate(ctx, anyTried, a);
+    const other = this.candidate(ctx, anyTried, b);
+    if (ewmaScore(endpoint.address, ctx.now) > ewmaScore(other.address, ctx.now)) endpoint = other;
     return endpoint;
+  }
+
+  // The k-th node not tried yet, in node order.
+  private candidate(ctx: BalanceCtx, anyTried: bool, k: i32): Node {
+    const nodes = this.nodes;
+    if (!anyTried) return unchecked(nodes[k]);
+    for (let i = 0; i < nodes.length; i++) {
+      const n = unchecked(nodes[i]);
+      if (ctx.isTried(n)) continue;
+      if (k == 0) return n;
+      k--;
+    }
+    return unchecked(nodes[0]);
   }
 
   afterBalance(ctx: BalanceCtx, beforeRetry: bool): void {

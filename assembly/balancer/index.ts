@@ -195,8 +195,7 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<
   ctx.server = first;
   ctx.priorityIdx = savedIdx;
   ctx.chashIdx = savedChash;
-  ctx.triedCount = savedCount;
-  ctx.tried = savedTried;
+  ctx.restoreTried(savedTried, savedCount);
   ctx.error = "";
   ctx.plan = list;
   return list;

@@ -54,42 +54,41 @@ export class RoundRobin extends Picker {
   // lua-resty-roundrobin find(); with `ctx`, tried nodes are passed over as
   // if find() had returned them and been called again (the state ends up
   // exactly where APISIX's skip loop leaves it), without spending one call
-  // per skipped pick: levels where no untried node qualifies are jumped.
+  // per skipped pick: once a full pass has shown the heaviest untried node,
+  // levels that no untried node reaches are jumped.
   private scan(ctx: BalanceCtx | null): Node | null {
     const nodes = this.nodes;
     const n = nodes.length;
     if (n == 0) return null;
     if (n == 1) return unchecked(nodes[0]);
-    // Largest weight among the nodes that may be returned.
-    let cap = this.max;
-    if (ctx !== null) {
-      cap = -1;
-      for (let i = 0; i < n; i++) {
-        const nd = unchecked(nodes[i]);
-        if (!ctx.isTried(nd) && nd.weight > cap) cap = nd.weight;
-      }
-      // Only weight-0 nodes left while others weigh more: never found.
-      if (cap < 0 || (cap == 0 && this.max > 0)) return null;
-    }
     let i = this.last;
     let cw = this.cw;
-    // Each pass over the list either returns or lowers cw to a level some
-    // candidate reaches, so two passes suffice (plus one for a stale cw).
-    for (let pass = 0; pass < 4; pass++) {
+    // Pass 0 runs from after the last pick to the end of the list; pass 1 is
+    // a full pass (it measures the heaviest untried weight); pass 2 runs at
+    // a level that weight reaches, so it finds it.
+    for (let pass = 0; pass < 3; pass++) {
+      let heaviest: i64 = -1;
       while (true) {
         i++;
         if (i >= n) break;
         const nd = unchecked(nodes[i]);
-        if (nd.weight >= cw && (ctx === null || !ctx.isTried(nd))) {
+        if (ctx !== null && ctx.isTried(nd)) continue;
+        if (nd.weight >= cw) {
           this.cw = cw;
           this.last = i;
           return nd;
         }
+        if (nd.weight > heaviest) heaviest = nd.weight;
       }
       i = -1;
       cw -= this.step;
       if (cw <= 0) cw = this.max;
-      if (cw > cap) cw = cap;
+      if (pass >= 1 && ctx !== null) {
+        // Nothing untried, or only weight-0 nodes while others weigh more:
+        // they are never found.
+        if (heaviest < 0 || (heaviest == 0 && this.max > 0)) return null;
+        if (cw > heaviest) cw = heaviest;
+      }
     }
     return null;
   }
