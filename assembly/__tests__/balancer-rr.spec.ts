@@ -191,3 +191,38 @@ describe("priority (priority-balancer/sanity.t, roundrobin)", () => {
     for (let i = 1; i < 6; i++) expect(got[i]).not.toBe(got[i - 1]);
   });
 });
+
+import { nextRandom, seedRandom } from "../balancer/random";
+
+describe("roundrobin skip equivalence (property)", () => {
+  it("matches APISIX's find()-until-untried loop for random weights and tried sets", () => {
+    seedRandom(12345);
+    for (let round = 0; round < 300; round++) {
+      const n = 2 + <i32>(nextRandom() % 5);
+      const w = new Array<i64>();
+      for (let i = 0; i < n; i++) w.push(<i64>(nextRandom() % 4) * (round % 3 == 0 ? 1 : 2));
+      const names = new Array<string>();
+      for (let i = 0; i < n; i++) names.push("n" + i.toString());
+      const start = <i32>(nextRandom() % <u64>n);
+      const ref = new RoundRobin(named(names, w), start);
+      const fast = new RoundRobin(named(names, w), start);
+      // advance both a little
+      const warm = <i32>(nextRandom() % 7);
+      for (let i = 0; i < warm; i++) { ref.find(); fast.find(); }
+      const ctx = new BalanceCtx(null);
+      for (let i = 0; i < n; i++) if (nextRandom() % 3 == 0) ctx.markTried(fast.nodes[i]);
+      if (ctx.tried.length == 0) continue;
+      // Reference: APISIX's loop, up to safe_limit find() calls.
+      let r = ref.find();
+      for (let k: i64 = 1; k < ref.safeLimit && ctx.isTried(r); k++) r = ref.find();
+      const f = fast.get(ctx);
+      if (ctx.triedCount == n) { expect(f).toBeNull(); continue; }
+      expect(f).not.toBeNull();
+      expect(f!.index).toBe(r.index);
+      if (!ctx.isTried(r)) {
+        expect(fast.cw).toBe(ref.cw);
+        expect(fast.last).toBe(ref.last);
+      }
+    }
+  });
+});
