@@ -40,6 +40,7 @@ export class Controller {
   private debounce?: NodeJS.Timeout;
   private dnsTimer?: NodeJS.Timeout;
   private lastText?: string;
+  private lastSeenText?: string;
   private issuesLoggedFor?: ApisixConfig;
   private reloading: Promise<void> = Promise.resolve();
 
@@ -104,7 +105,9 @@ export class Controller {
       this.log.error(`config: cannot read ${this.o.configPath}: ${(e as Error).message}; keeping the last snapshot`);
       return false;
     }
-    if (text === this.lastText && reason === "file change") return true;
+    // fs.watch and the stat poll both fire for one edit: handle each content once
+    if (reason === "file change" && text === this.lastSeenText) return this.lastText === text;
+    this.lastSeenText = text;
     let apisix: ApisixConfig;
     try {
       apisix = loadApisixYaml(text);
