@@ -26,6 +26,8 @@ import {
 export const FILTER_NAME = "apisix-upstream";
 export const CLUSTER_HEADER = "x-apisix-upstream";
 export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
+/** The filter's retry plan (ip:port list), read by an override_host LB policy if one is configured. */
+export const PLAN_HEADER = "x-apisix-upstream-hosts";
 
 const T = {
   hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -168,7 +170,8 @@ function listener(o: typeof DEFAULTS & TranslateOptions): Json {
     // headers from clients are dropped before any filter runs.
     use_remote_address: true,
     // Defence in depth: a client must never choose the cluster or (should a
-    // header-based ORIGINAL_DST ever be configured) the endpoint. Early header
+    // header-based ORIGINAL_DST or an override_host policy reading the
+    // filter's x-apisix-upstream-hosts plan ever be configured) the endpoint. Early header
     // mutation runs before route matching and before every HTTP filter, so
     // the only x-apisix-upstream the router can see is the one the wasm
     // filter wrote.
@@ -177,7 +180,7 @@ function listener(o: typeof DEFAULTS & TranslateOptions): Json {
         name: "envoy.http.early_header_mutation.header_mutation",
         typed_config: {
           "@type": T.earlyHeaderMutation,
-          mutations: [{ remove: CLUSTER_HEADER }, { remove: ORIGINAL_DST_HEADER }],
+          mutations: [{ remove: CLUSTER_HEADER }, { remove: ORIGINAL_DST_HEADER }, { remove: PLAN_HEADER }],
         },
       },
     ],

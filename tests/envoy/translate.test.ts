@@ -153,7 +153,7 @@ const cases: Case[] = [
       assert.equal(hcm.normalize_path, true);
       assert.equal(hcm.merge_slashes, true);
       assert.deepEqual(hcm.rds, { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "apisix" });
-      assert.deepEqual(get(hcm, "early_header_mutation_extensions.0.typed_config.mutations"), [{ remove: "x-apisix-upstream" }, { remove: "x-envoy-original-dst-host" }]);
+      assert.deepEqual(get(hcm, "early_header_mutation_extensions.0.typed_config.mutations"), [{ remove: "x-apisix-upstream" }, { remove: "x-envoy-original-dst-host" }, { remove: "x-apisix-upstream-hosts" }]);
       assert.deepEqual(hcm.http_filters.map((f: Json) => f.name), ["apisix-upstream", "envoy.filters.http.router"]);
       assert.deepEqual(hcm.http_filters[0].config_discovery, {
         config_source: { ads: {}, resource_api_version: "V3" },
