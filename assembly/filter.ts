@@ -9,7 +9,7 @@ import { RouteFilter } from "./router";
 import { Header, Request } from "./request";
 import { BalanceCtx } from "./balancer/picker";
 import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
-import { emitTries, readOutcome } from "./balancer/steer";
+import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
 import { Health } from "./balancer/health";
 import * as envoy from "./envoy";
 import { Metrics } from "./metrics";
@@ -19,6 +19,7 @@ import { Metrics } from "./metrics";
 export const CLUSTER_HEADER = "x-apisix-upstream";
 export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
 export const TIMEOUT_HEADER = "x-envoy-upstream-rq-timeout-ms";
+const STEERING_HEADERS: Array<string> = [CLUSTER_HEADER, ORIGINAL_DST_HEADER, UPSTREAM_HOSTS_HEADER];
 
 // Shared by every root context of this VM: node health outlives config reloads.
 export const health = new Health();
@@ -107,15 +108,13 @@ export class UpstreamFilter extends Context {
     const headers = new Array<Header>();
     envoy.requestHeaderPairs(headers);
 
-    // 1. A client never chooses the cluster or the endpoint.
-    let sawCluster = false, sawDst = false;
+    // 1. A client never chooses the cluster, the endpoint or the retry hosts.
+    let seen = 0;
     for (let i = 0; i < headers.length; i++) {
       const name = headers[i].name.toLowerCase();
-      if (name == CLUSTER_HEADER) sawCluster = true;
-      else if (name == ORIGINAL_DST_HEADER) sawDst = true;
+      for (let k = 0; k < STEERING_HEADERS.length; k++) if (name == STEERING_HEADERS[k]) seen |= 1 << k;
     }
-    if (sawCluster) envoy.removeRequestHeader(CLUSTER_HEADER);
-    if (sawDst) envoy.removeRequestHeader(ORIGINAL_DST_HEADER);
+    for (let k = 0; k < STEERING_HEADERS.length; k++) if (seen & (1 << k)) envoy.removeRequestHeader(STEERING_HEADERS[k]);
 
     const cfg = (this.root_context as ConfigHolder).current();
     const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);

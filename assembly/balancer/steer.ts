@@ -38,7 +38,6 @@ export function hostsValue(plan: Array<Node>): string {
 // plan's length - 1: APISIX's retries, cut where its picker would run out)
 // and the retry conditions.
 export function emitTries(plan: Array<Node>, method: string): void {
-  envoy.removeRequestHeader(UPSTREAM_HOSTS_HEADER);
   envoy.replaceRequestHeader(UPSTREAM_HOSTS_HEADER, hostsValue(plan));
   const retries = plan.length > 0 ? plan.length - 1 : 0;
   envoy.replaceRequestHeader(MAX_RETRIES_HEADER, retries.toString());

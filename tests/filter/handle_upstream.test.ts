@@ -12,17 +12,19 @@ describe("1. steering headers from the client never survive", () => {
     const host = await filterHost({
       routes: [{ id: "r1", uri: "/api/*", upstream: { nodes: NODE } }],
     });
-    const evil = { "x-apisix-upstream": "upstream.admin", "x-envoy-original-dst-host": "169.254.169.254:80" };
+    const evil = { "x-apisix-upstream": "upstream.admin", "x-envoy-original-dst-host": "169.254.169.254:80", "x-apisix-upstream-hosts": "169.254.169.254:80" };
     const proxied = get(host, "/api/x", { headers: evil });
     assert.equal(proxied.header("x-apisix-upstream"), "route.r1");
     assert.equal(proxied.requestHeaders.getAll("x-apisix-upstream").length, 1);
     assert.equal(proxied.header("x-envoy-original-dst-host"), undefined);
     assert.equal(proxied.originalDst, "10.0.0.1:8080");
+    assert.deepEqual(proxied.requestHeaders.getAll("x-apisix-upstream-hosts"), ["10.0.0.1:8080"]);
 
     const notFound = get(host, "/elsewhere", { headers: evil });
     assert.equal(notFound.localReply?.status, 404);
     assert.equal(notFound.header("x-apisix-upstream"), undefined);
     assert.equal(notFound.header("x-envoy-original-dst-host"), undefined);
+    assert.equal(notFound.header("x-apisix-upstream-hosts"), undefined);
     assertHealthy(host);
   });
 
