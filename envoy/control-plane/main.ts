@@ -7,11 +7,15 @@
 //   --listener-port N     Envoy's HTTP listener port (9080)
 //   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
 //   --dns-interval SECS   DNS re-resolution interval (30)
+//   --lb-mode MODE        original-dst (default, any Envoy; retries stay on the
+//                         first node) | override-host (Envoy >= 1.35: clusters
+//                         with endpoints + override_host, APISIX retry order)
 //   --access-log          stdout access log on the Envoy listener
 //   --verbose             log every xDS response
 import { pathToFileURL } from "node:url";
 import { Controller } from "./controller.ts";
 import { AdsServer, consoleLogger, type Logger } from "./server.ts";
+import { LB_MODES, type LbMode } from "./translate.ts";
 
 export interface CliArgs {
   config: string;
@@ -20,12 +24,13 @@ export interface CliArgs {
   listenerPort: number;
   wasm?: string;
   dnsInterval: number;
+  lbMode: LbMode;
   accessLog: boolean;
   verbose: boolean;
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "0.0.0.0", listenerPort: 9080, dnsInterval: 30, accessLog: false, verbose: false };
+  const a: CliArgs = { config: "", port: 18000, host: "0.0.0.0", listenerPort: 9080, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -45,6 +50,12 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--listener-port": a.listenerPort = int(next()); break;
       case "--wasm": a.wasm = next(); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
+      case "--lb-mode": {
+        const v = next();
+        if (!(LB_MODES as readonly string[]).includes(v)) throw new Error(`--lb-mode: ${v} is not one of ${LB_MODES.join(", ")}`);
+        a.lbMode = v as LbMode;
+        break;
+      }
       case "--access-log": a.accessLog = true; break;
       case "--verbose": a.verbose = true; break;
       default: throw new Error(`unknown argument ${k}`);
@@ -63,9 +74,10 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     server,
     log,
     dnsIntervalMs: args.dnsInterval * 1000,
-    translate: { listenerPort: args.listenerPort, wasmPath: args.wasm, accessLog: args.accessLog },
+    translate: { listenerPort: args.listenerPort, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
   });
   await controller.start();
+  log.info(`control-plane: cluster mode ${args.lbMode}`);
   const port = await server.listen(`${args.host}:${args.port}`);
   const shutdown = (sig: string) => {
     log.info(`${sig}: shutting down`);

@@ -45,6 +45,9 @@ const ENTRY_PROTOS = [
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
+  // override-host mode's fallback policy (the OverrideHost message itself is
+  // newer than this snapshot and travels as an xds TypedStruct)
+  "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",
   "google/protobuf/wrappers.proto",
   "google/protobuf/struct.proto",
   "google/protobuf/timestamp.proto",

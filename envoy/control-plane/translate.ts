@@ -3,20 +3,32 @@
 // Shape of what Envoy gets (design notes in envoy/README-control-plane.md):
 //   LDS  one listener, HCM: path normalisation, websocket upgrades (h1 and
 //        RFC 8441 over h2), early header mutation stripping client-sent
-//        x-apisix-upstream / x-envoy-original-dst-host, then the wasm filter
+//        x-apisix-upstream / x-envoy-original-dst-host / x-apisix-upstream-hosts,
+//        then the wasm filter
 //        (ECDS "apisix-upstream") and the router. Routes come from RDS via ADS.
 //   RDS  one catch-all route: cluster from the `x-apisix-upstream` header the
 //        filter sets; unknown/missing cluster → 503; no route timeout.
-//   CDS  one ORIGINAL_DST cluster per APISIX upstream definition; the filter
-//        pins the endpoint with the original_dst_address filter state.
+//   CDS  one cluster per APISIX upstream definition, in one of two modes
+//        (opts.lbMode):
+//          original-dst  ORIGINAL_DST, no endpoints; the filter pins the
+//                        endpoint with the original_dst_address filter state
+//                        (any Envoy; retries go back to that same node).
+//          override-host STATIC with the upstream's nodes as endpoints and the
+//                        override_host LB policy reading the filter's try
+//                        plan x-apisix-upstream-hosts (Envoy >= 1.35; retries
+//                        walk APISIX's order).
 //   ECDS the wasm filter with the APISIX objects (+dns, +health) as its JSON.
 import { createHash } from "node:crypto";
+import net from "node:net";
 import { TYPE_URL } from "./protos.ts";
 import { clusterName, upstreamSites, type UpstreamSite } from "./names.ts";
 import {
+  DEFAULT_PORTS,
   filterConfigJson,
+  hostPort,
   isIpLiteral,
   splitHostPort,
+  stripBrackets,
   upstreamNodes,
   type ApisixConfig,
   type DnsTable,
@@ -34,13 +46,27 @@ const T = {
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
   wasm: "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
   earlyHeaderMutation: "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+  typedStruct: "type.googleapis.com/xds.type.v3.TypedStruct",
+  overrideHost: "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+  roundRobin: "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin",
   httpProtocolOptions: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
   upstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
   stringValue: "type.googleapis.com/google.protobuf.StringValue",
   stdoutLog: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
 };
 
+/** How clusters pick the endpoint; see envoy/README-control-plane.md "Cluster modes". */
+export type LbMode = "original-dst" | "override-host";
+export const LB_MODES: readonly LbMode[] = ["original-dst", "override-host"];
+
 export interface TranslateOptions {
+  /**
+   * "original-dst" (default): ORIGINAL_DST clusters, endpoint pinned by the
+   * filter state; works on any Envoy, retries stay on the first pick.
+   * "override-host": STATIC clusters with the nodes as endpoints and the
+   * override_host LB policy (Envoy >= 1.35); retries follow APISIX's order.
+   */
+  lbMode?: LbMode;
   /** Listener port; APISIX's default HTTP port. */
   listenerPort?: number;
   listenerAddress?: string;
@@ -84,6 +110,7 @@ export const KIND_TYPE_URL: Record<ResourceKind, string> = {
 };
 
 export const DEFAULTS = {
+  lbMode: "original-dst" as LbMode,
   listenerPort: 9080,
   listenerAddress: "0.0.0.0",
   wasmPath: "/etc/envoy/filter.wasm",
@@ -115,6 +142,7 @@ function hashOf(v: unknown): string {
 
 export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions = {}): Snapshot {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TranslateOptions;
+  if (!LB_MODES.includes(o.lbMode)) throw new Error(`unknown lbMode ${JSON.stringify(o.lbMode)} (one of ${LB_MODES.join(", ")})`);
   const issues: Issue[] = [];
   validateReferences(apisix, issues);
 
@@ -169,12 +197,13 @@ function listener(o: typeof DEFAULTS & TranslateOptions): Json {
     // X-Real-IP/X-Forwarded-For come from $remote_addr), and x-envoy-* request
     // headers from clients are dropped before any filter runs.
     use_remote_address: true,
-    // Defence in depth: a client must never choose the cluster or (should a
-    // header-based ORIGINAL_DST or an override_host policy reading the
-    // filter's x-apisix-upstream-hosts plan ever be configured) the endpoint. Early header
-    // mutation runs before route matching and before every HTTP filter, so
-    // the only x-apisix-upstream the router can see is the one the wasm
-    // filter wrote.
+    // Defence in depth: a client must never choose the cluster or the
+    // endpoint (the override_host policy of lbMode "override-host" reads the
+    // filter's x-apisix-upstream-hosts plan; a header-based ORIGINAL_DST is
+    // never configured). Early header mutation runs before route matching
+    // and before every HTTP filter, so the only x-apisix-upstream(-hosts)
+    // the router can see is what the wasm filter wrote (the filter also
+    // replaces the plan header on every proxied request).
     early_header_mutation_extensions: [
       {
         name: "envoy.http.early_header_mutation.header_mutation",
@@ -313,19 +342,33 @@ function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof
   // $upstream_host), so it follows pass_host in every mode.
   if (tls) protocolOptions.upstream_http_protocol_options = { auto_sni: true };
 
+  const endpointChoice: Json =
+    o.lbMode === "override-host"
+      ? {
+          // The filter picks; Envoy only needs to know the nodes so that
+          // override_host can find the plan's addresses (it skips addresses
+          // not in the endpoint set). Endpoints change with the config or
+          // DNS, and then CDS is re-sent (the cluster is rebuilt).
+          type: "STATIC",
+          load_assignment: loadAssignment(site, o, issues),
+          load_balancing_policy: overrideHostPolicy(),
+        }
+      : {
+          type: "ORIGINAL_DST",
+          lb_policy: "CLUSTER_PROVIDED",
+          // The endpoint comes from the filter state
+          // envoy.network.transport_socket.original_dst_address set by the filter;
+          // the x-envoy-original-dst-host header is never trusted.
+          original_dst_lb_config: { use_http_header: false },
+          // Hosts unused for this long are dropped with their connection pools:
+          // keep them as long as APISIX keeps idle keepalive connections.
+          cleanup_interval: seconds(Math.max(idle, 5)),
+        };
   const cluster: Json = {
     "@type": TYPE_URL.cluster,
     name: site.cluster,
-    type: "ORIGINAL_DST",
-    lb_policy: "CLUSTER_PROVIDED",
+    ...endpointChoice,
     connect_timeout: seconds(connect),
-    // The endpoint comes from the filter state
-    // envoy.network.transport_socket.original_dst_address set by the filter;
-    // the x-envoy-original-dst-host header is never trusted.
-    original_dst_lb_config: { use_http_header: false },
-    // Hosts unused for this long are dropped with their connection pools:
-    // keep them as long as APISIX keeps idle keepalive connections.
-    cleanup_interval: seconds(Math.max(idle, 5)),
     // nginx has no per-upstream concurrency cap; Envoy's default is 1024.
     circuit_breakers: {
       thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000 }],
@@ -337,6 +380,136 @@ function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof
   else if (isObj(u.tls) && (u.tls.client_cert !== undefined || u.tls.client_cert_id !== undefined))
     issues.push({ severity: "warning", path: `${p}.tls`, message: `client certificate ignored: scheme ${scheme} is not TLS` });
   return cluster;
+}
+
+// ---------------------------------------------------------------------------
+// override-host mode: endpoints and the LB policy
+
+/**
+ * The cluster's `load_balancing_policy` in override-host mode:
+ * envoy.load_balancing_policies.override_host reading the filter's try plan
+ * (`x-apisix-upstream-hosts: ip:port,ip:port,...`, first = the filter's pick),
+ * falling back to round robin when the header is absent or its addresses run
+ * out. Per Envoy's override_host.proto, "the request is forwarded to the first
+ * address and subsequent addresses are used for request retries", so no route
+ * retry host predicate is needed: Envoy reads the list once (first pick) into
+ * request filter state and each retry consumes the next address.
+ *
+ * The OverrideHost message (Envoy >= 1.35) is newer than the protos vendored
+ * by @grpc/grpc-js-xds, so it travels as an xds.type.v3.TypedStruct (Envoy
+ * looks the factory up by TypedStruct.type_url and converts `value` through
+ * JSON). The strict proto check validates the TypedStruct wrapper only; the
+ * inner `value` is a free-form Struct to it. Its shape was checked by hand
+ * against envoyproxy/envoy api/envoy/extensions/load_balancing_policies/
+ * override_host/v3/override_host.proto (override_host_sources[{header}],
+ * selected_host_key, fallback_policy: config.cluster.v3.LoadBalancingPolicy,
+ * required) and is asserted in tests/envoy/translate.test.ts.
+ */
+export function overrideHostPolicy(): Json {
+  return {
+    policies: [
+      {
+        typed_extension_config: {
+          name: "envoy.load_balancing_policies.override_host",
+          typed_config: {
+            "@type": T.typedStruct,
+            type_url: T.overrideHost,
+            value: {
+              override_host_sources: [{ header: PLAN_HEADER }],
+              fallback_policy: {
+                policies: [{ typed_extension_config: { name: "envoy.load_balancing_policies.round_robin", typed_config: { "@type": T.roundRobin } } }],
+              },
+            },
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Upper bound for an endpoint weight (Envoy: per-locality sum must fit in uint32). */
+const MAX_ENDPOINT_WEIGHT = 1_000_000;
+
+/**
+ * The upstream's nodes as endpoints: IP nodes as given, domain nodes with the
+ * first resolved address (the address the filter uses). Same ip:port twice →
+ * listed once (the first). APISIX priorities (higher = first) become Envoy
+ * priority levels 0, 1, ... in descending order; weight-0 nodes (never picked
+ * by APISIX's balancers) go to one extra, last level with weight 1, so the
+ * round-robin fallback won't reach them while higher levels are healthy but
+ * override_host (which searches every level) still finds them. A domain that
+ * did not resolve gives no endpoint and a warning; the filter drops that node
+ * too.
+ */
+function loadAssignment(site: UpstreamSite, o: typeof DEFAULTS & TranslateOptions, issues: Issue[]): Json {
+  const dns = o.dns ?? {};
+  const eps: { addr: string; ip: string; port: number; weight: number; priority: number }[] = [];
+  const seen = new Set<string>();
+  for (const n of nodeEntries(site.upstream, site.path)) {
+    if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) continue; // reported by checkNodes
+    let ip = n.host;
+    if (!isIpLiteral(n.host)) {
+      const ans = dns[n.host];
+      const why = ans === undefined ? "not resolved by the control plane (yet)" : "error" in ans ? ans.error : ans.addresses.length === 0 ? "no address" : "";
+      if (why) {
+        issues.push({ severity: "warning", path: n.path, message: `host ${n.host}: ${why}; no endpoint in cluster ${site.cluster} (the filter drops this node too)` });
+        continue;
+      }
+      ip = (ans as { addresses: string[] }).addresses[0];
+    } else if (net.isIPv6(ip)) {
+      // override_host matches the plan's "[v6]:port" text against Envoy's
+      // own formatting of the endpoint address, which is canonical.
+      const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+      if (canonical !== ip.toLowerCase())
+        issues.push({ severity: "warning", path: n.path, message: `IPv6 address ${ip} is not in canonical form (${canonical}); override_host will not find it in the filter's plan, so tries to it use the round-robin fallback` });
+    }
+    const addr = hostPort(ip, n.port);
+    if (seen.has(addr)) continue;
+    seen.add(addr);
+    eps.push({ addr, ip, port: n.port, weight: n.weight, priority: n.priority });
+  }
+  const levels = [...new Set(eps.filter((e) => e.weight > 0).map((e) => e.priority))].sort((a, b) => b - a);
+  const zeroLevel = levels.length;
+  const byLevel = new Map<number, Json[]>();
+  for (const e of eps) {
+    const level = e.weight > 0 ? levels.indexOf(e.priority) : zeroLevel;
+    const list = byLevel.get(level) ?? [];
+    list.push({
+      endpoint: { address: { socket_address: { address: e.ip, port_value: e.port } } },
+      load_balancing_weight: Math.min(Math.max(1, Math.floor(e.weight)), MAX_ENDPOINT_WEIGHT),
+    });
+    byLevel.set(level, list);
+  }
+  const endpoints = [...byLevel.keys()]
+    .sort((a, b) => a - b)
+    .map((level, i) => ({ ...(i > 0 ? { priority: i } : {}), lb_endpoints: byLevel.get(level)! }));
+  return { cluster_name: site.cluster, endpoints };
+}
+
+/** upstreamNodes() with each node's APISIX field path (for issues). */
+function nodeEntries(u: Json, p: string): { path: string; host: string; port: number; weight: number; priority: number }[] {
+  const scheme = typeof u.scheme === "string" ? u.scheme : "http";
+  const defPort = DEFAULT_PORTS[scheme] ?? 80;
+  const out: { path: string; host: string; port: number; weight: number; priority: number }[] = [];
+  if (Array.isArray(u.nodes)) {
+    u.nodes.forEach((n, i) => {
+      if (!isObj(n) || typeof n.host !== "string" || !n.host) return;
+      out.push({
+        path: `${p}.nodes[${i}]`,
+        host: stripBrackets(n.host),
+        port: n.port === undefined ? defPort : (n.port as number),
+        weight: typeof n.weight === "number" ? n.weight : 1,
+        priority: typeof n.priority === "number" ? n.priority : 0,
+      });
+    });
+  } else if (isObj(u.nodes)) {
+    for (const [k, w] of Object.entries(u.nodes)) {
+      const { host, port } = splitHostPort(k);
+      if (!host) continue;
+      out.push({ path: `${p}.nodes[${JSON.stringify(k)}]`, host, port: port ?? defPort, weight: typeof w === "number" ? w : 1, priority: 0 });
+    }
+  }
+  return out;
 }
 
 function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: boolean, issues: Issue[]): Json {

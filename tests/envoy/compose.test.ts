@@ -78,6 +78,12 @@ test("compose: envoy ↔ control plane ↔ envoy.yaml agree (xDS address, listen
   assert.ok(services.envoy.depends_on["control-plane"]);
 });
 
+test("compose: override-host cluster mode, which needs Envoy >= 1.35", () => {
+  assert.equal(cpArgs().lbMode, "override-host");
+  const m = /envoyproxy\/envoy:v1\.(\d+)/.exec(read("envoy/Dockerfile.envoy"));
+  assert.ok(m && Number(m[1]) >= 35, "Envoy image supports envoy.load_balancing_policies.override_host");
+});
+
 test("compose: the control plane's --config is examples/config.yaml, whose nodes are compose services on their ports", () => {
   const args = cpArgs();
   const m = mounts(services["control-plane"]).find((m) => args.config.startsWith(m.target + "/") || args.config === m.target)!;

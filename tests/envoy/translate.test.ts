@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { checkMessage } from "../../envoy/control-plane/protos.ts";
+import { checkMessage, encodeAny } from "../../envoy/control-plane/protos.ts";
 import { translate, KIND_TYPE_URL, seconds, type Json, type ResourceKind, type Snapshot } from "../../envoy/control-plane/translate.ts";
 import { clusterName, upstreamSites } from "../../envoy/control-plane/names.ts";
 import { ConfigError, dnsHostnames, filterConfigJson, loadApisixYaml } from "../../envoy/control-plane/config.ts";
@@ -270,4 +270,162 @@ test("loadApisixYaml: #END trailer, sections, errors; filterConfigJson shape", (
 
 test("seconds() formats APISIX seconds as a Duration", () => {
   assert.deepEqual([seconds(60), seconds(0.5), seconds(1.25), seconds(0.0001)], ["60s", "0.500s", "1.250s", "0.001s"]);
+});
+
+// ---------------------------------------------------------------------------
+// lbMode "override-host": STATIC clusters + the override_host LB policy
+
+const OVERRIDE_HOST_URL = "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost";
+const lbEndpoints = (c: Json) =>
+  ((c as any).load_assignment.endpoints as Json[]).map((e: any) => ({ // eslint-disable-line @typescript-eslint/no-explicit-any
+    priority: e.priority ?? 0,
+    eps: e.lb_endpoints.map((l: any) => `${l.endpoint.address.socket_address.address}:${l.endpoint.address.socket_address.port_value}/${l.load_balancing_weight}`), // eslint-disable-line @typescript-eslint/no-explicit-any
+  }));
+
+/**
+ * Hand check of the OverrideHost value carried in the TypedStruct: the
+ * vendored protos predate the message, so the strict checker sees only a
+ * Struct. Field set per envoyproxy/envoy api/envoy/extensions/
+ * load_balancing_policies/override_host/v3/override_host.proto:
+ * override_host_sources (min 1; each exactly one of header|metadata),
+ * selected_host_key (optional), fallback_policy (required LoadBalancingPolicy,
+ * which the vendored protos do have, so it gets the strict check).
+ */
+function assertOverrideHostShape(policy: unknown): Json {
+  const p = policy as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(checkMessage("envoy.config.cluster.v3.LoadBalancingPolicy", p), [], "load_balancing_policy (TypedStruct wrapper) passes the strict check");
+  assert.equal(p.policies.length, 1);
+  const ext = p.policies[0].typed_extension_config;
+  assert.equal(ext.name, "envoy.load_balancing_policies.override_host");
+  assert.equal(ext.typed_config["@type"], "type.googleapis.com/xds.type.v3.TypedStruct");
+  assert.equal(ext.typed_config.type_url, OVERRIDE_HOST_URL);
+  const v = ext.typed_config.value;
+  for (const k of Object.keys(v)) assert.ok(["override_host_sources", "selected_host_key", "fallback_policy"].includes(k), `OverrideHost has no field ${k}`);
+  assert.ok(Array.isArray(v.override_host_sources) && v.override_host_sources.length >= 1, "override_host_sources: at least one");
+  for (const src of v.override_host_sources) {
+    for (const k of Object.keys(src)) assert.ok(["header", "metadata"].includes(k), `OverrideHostSource has no field ${k}`);
+    assert.equal(Object.keys(src).length, 1, "exactly one of header/metadata");
+    if ("header" in src) assert.ok(typeof src.header === "string" && src.header.length > 0);
+  }
+  assert.ok(v.fallback_policy, "fallback_policy is required");
+  assert.deepEqual(checkMessage("envoy.config.cluster.v3.LoadBalancingPolicy", v.fallback_policy), [], "fallback_policy passes the strict check (RoundRobin is in the vendored protos)");
+  return v;
+}
+
+test("override-host: STATIC clusters with the nodes as endpoints and the override_host policy (TypedStruct) reading x-apisix-upstream-hosts", () => {
+  const apisix = {
+    upstreams: [
+      { id: "map", nodes: { "127.0.0.1:1980": 2, "127.0.0.2:1980": 1 } },
+      { id: "tls", scheme: "https", nodes: [{ host: "127.0.0.3", weight: 1 }] },
+    ],
+    routes: [{ id: "r", uri: "/", upstream: { scheme: "grpc", nodes: { "[::1]:50051": 1 } } }],
+  };
+  const s = translate(apisix, { lbMode: "override-host" });
+  assertAllValid(s);
+  assert.deepEqual(s.issues, []);
+  assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.map", "upstream.tls", "route.r"]);
+  for (const c of s.resources.clusters) {
+    assert.equal(c.type, "STATIC");
+    for (const k of ["lb_policy", "original_dst_lb_config", "cleanup_interval"]) assert.equal(c[k], undefined, `${c.name}: no ${k}`);
+    assert.equal((c as any).load_assignment.cluster_name, c.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const v = assertOverrideHostShape(c.load_balancing_policy);
+    assert.deepEqual(v.override_host_sources, [{ header: "x-apisix-upstream-hosts" }]);
+    assert.deepEqual(v.fallback_policy, {
+      policies: [{ typed_extension_config: { name: "envoy.load_balancing_policies.round_robin", typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" } } }],
+    });
+  }
+  // encodes (what the ADS server sends): TypedStruct → protobuf bytes, value as a Struct
+  for (const c of s.resources.clusters) assert.ok(encodeAny(KIND_TYPE_URL.clusters, c).value.length > 0);
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.map")), [{ priority: 0, eps: ["127.0.0.1:1980/2", "127.0.0.2:1980/1"] }]);
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.tls")), [{ priority: 0, eps: ["127.0.0.3:443/1"] }], "scheme default port");
+  assert.deepEqual(lbEndpoints(cluster(s, "route.r")), [{ priority: 0, eps: ["::1:50051/1"] }]);
+
+  // everything but the endpoint choice is the same as in original-dst mode
+  const od = translate(apisix);
+  const strip = (c: Json) => Object.fromEntries(Object.entries(c).filter(([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k)));
+  assert.deepEqual(s.resources.clusters.map(strip), od.resources.clusters.map(strip));
+  for (const k of ["listeners", "routes", "extensionConfigs"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
+  // same route in both modes: cluster by header, no retry policy or host predicate (override_host walks the plan itself)
+  assert.equal(get(s.resources.routes[0], "virtual_hosts.0.routes.0.route.retry_policy"), undefined);
+});
+
+test("override-host: priorities become Envoy levels (highest first), weight-0 nodes a last level, duplicate addresses listed once", () => {
+  const s = translate(
+    {
+      upstreams: [
+        {
+          id: "p",
+          nodes: [
+            { host: "127.0.0.1", port: 1, weight: 1, priority: -1 },
+            { host: "127.0.0.2", port: 1, weight: 5, priority: 10 },
+            { host: "127.0.0.3", port: 1, weight: 0 },
+            { host: "127.0.0.4", port: 1, weight: 1 },
+            { host: "127.0.0.2", port: 1, weight: 1, priority: 0 },
+            { host: "[::1]", port: 1, weight: 1 },
+          ],
+        },
+      ],
+    },
+    { lbMode: "override-host" },
+  );
+  assertAllValid(s);
+  assert.deepEqual(s.issues, []);
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.p")), [
+    { priority: 0, eps: ["127.0.0.2:1/5"] },
+    { priority: 1, eps: ["127.0.0.4:1/1", "::1:1/1"] },
+    { priority: 2, eps: ["127.0.0.1:1/1"] },
+    { priority: 3, eps: ["127.0.0.3:1/1"] },
+  ]);
+});
+
+test("override-host: domain nodes take the DNS table's first address; unresolved or failed names give no endpoint and a warning", () => {
+  const apisix = {
+    upstreams: [
+      { id: "d", nodes: { "echo-1:8080": 1, "echo-2:8080": 1, "gone:8080": 1, "new:8080": 1, "127.0.0.9:8080": 1 } },
+      { id: "all-failed", nodes: [{ host: "gone", port: 80, weight: 1 }] },
+      { id: "v6", nodes: { "[0:0::1]:80": 1 } },
+    ],
+  };
+  const dns = { "echo-1": { addresses: ["127.0.0.11", "127.0.0.12"] }, "echo-2": { addresses: ["127.0.0.12"] }, gone: { error: "queryA ENOTFOUND gone" } };
+  const s = translate(apisix, { lbMode: "override-host", dns });
+  assertAllValid(s);
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.d")), [{ priority: 0, eps: ["127.0.0.11:8080/1", "127.0.0.12:8080/1", "127.0.0.9:8080/1"] }]);
+  assert.deepEqual((cluster(s, "upstream.all-failed") as any).load_assignment, { cluster_name: "upstream.all-failed", endpoints: [] }); // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(s.issues.map((i) => [i.severity, i.path]), [
+    ["warning", 'upstreams[0].nodes["gone:8080"]'],
+    ["warning", 'upstreams[0].nodes["new:8080"]'],
+    ["warning", "upstreams[1].nodes[0]"],
+    ["warning", 'upstreams[2].nodes["[0:0::1]:80"]'],
+  ]);
+  assert.match(s.issues[0].message, /ENOTFOUND/);
+  assert.match(s.issues[1].message, /not resolved/);
+  assert.match(s.issues[3].message, /canonical form \(::1\)/);
+  // the endpoint is still emitted as written (the filter's plan uses the same text)
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.v6")), [{ priority: 0, eps: ["0:0::1:80/1"] }]);
+  // original-dst mode doesn't care about DNS for clusters
+  assert.deepEqual(translate(apisix, { dns }).issues, []);
+});
+
+test("override-host: a DNS change re-sends the affected clusters (and ECDS); a health change only ECDS", () => {
+  const apisix = { upstreams: [{ id: "u", nodes: { "echo:8080": 1 } }, { id: "ip", nodes: { "127.0.0.1:1": 1 } }] };
+  const h0 = {};
+  const s1 = translate(apisix, { lbMode: "override-host", dns: { echo: { addresses: ["127.0.0.5"] } }, health: h0 });
+  const s2 = translate(apisix, { lbMode: "override-host", dns: { echo: { addresses: ["127.0.0.6"] } }, health: h0 });
+  assert.notEqual(s2.versions.clusters, s1.versions.clusters);
+  assert.notEqual(s2.versions.extensionConfigs, s1.versions.extensionConfigs);
+  assert.deepEqual(cluster(s2, "upstream.ip"), cluster(s1, "upstream.ip"));
+  assert.deepEqual(lbEndpoints(cluster(s2, "upstream.u")), [{ priority: 0, eps: ["127.0.0.6:8080/1"] }]);
+  const s3 = translate(apisix, { lbMode: "override-host", dns: { echo: { addresses: ["127.0.0.6"] } }, health: { "upstream.u": { "127.0.0.6:8080": false } } });
+  assert.equal(s3.versions.clusters, s2.versions.clusters, "unhealthy nodes stay endpoints: the filter leaves them out of its plan");
+  assert.notEqual(s3.versions.extensionConfigs, s2.versions.extensionConfigs);
+});
+
+test("override-host: examples/config.yaml with a DNS table translates cleanly; an unknown lbMode throws", () => {
+  const apisix = loadApisixYaml(fs.readFileSync(new URL("../../examples/config.yaml", import.meta.url), "utf8"));
+  const dns = Object.fromEntries(dnsHostnames(apisix).map((h, i) => [h, { addresses: [`127.0.0.${i + 10}`] }]));
+  const s = translate(apisix, { lbMode: "override-host", dns });
+  assert.deepEqual(s.issues, []);
+  assertAllValid(s);
+  assert.deepEqual(lbEndpoints(cluster(s, "upstream.echo")), [{ priority: 0, eps: ["127.0.0.10:8080/1", "127.0.0.11:8080/1"] }]);
+  assert.throws(() => translate(apisix, { lbMode: "eds" as never }), /unknown lbMode "eds"/);
 });
