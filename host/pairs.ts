@@ -28,9 +28,9 @@ export function pairsSize(pairs: ReadonlyArray<Pair>): number {
 /** Serialize. An empty list encodes as just the count (4 bytes); callers that must
  *  hand the guest "nothing" for an empty map (cpp-host get_header_map_pairs) check
  *  for emptiness themselves. */
-export function encodePairs(pairs: ReadonlyArray<Pair>): Uint8Array {
+export function encodePairs(pairs: ReadonlyArray<Pair>, encodeValue: (v: string) => Uint8Array = utf8): Uint8Array {
   const keys = pairs.map(([k]) => enc.encode(k));
-  const vals = pairs.map(([, v]) => enc.encode(v));
+  const vals = pairs.map(([, v]) => encodeValue(v));
   let size = 4 + 8 * pairs.length;
   for (let i = 0; i < pairs.length; i++) size += keys[i].length + vals[i].length + 2;
   const out = new Uint8Array(size);

@@ -42,28 +42,7 @@ export function serialize(p: PropertyValue): Uint8Array {
 
 /** encodePairs, but values given as latin1 strings holding raw bytes. */
 function encodePairsBinary(pairs: Pair[]): Uint8Array {
-  const allText = pairs.every(([, v]) => /^[\x00-\x7f]*$/.test(v));
-  if (allText) return encodePairs(pairs);
-  const keys = pairs.map(([k]) => utf8(k));
-  const vals = pairs.map(([, v]) => Buffer.from(v, "latin1"));
-  let size = 4 + 8 * pairs.length;
-  for (let i = 0; i < pairs.length; i++) size += keys[i].length + vals[i].length + 2;
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, pairs.length, true);
-  let p = 4;
-  for (let i = 0; i < pairs.length; i++) {
-    dv.setUint32(p, keys[i].length, true);
-    dv.setUint32(p + 4, vals[i].length, true);
-    p += 8;
-  }
-  for (let i = 0; i < pairs.length; i++) {
-    out.set(keys[i], p);
-    p += keys[i].length + 1;
-    out.set(vals[i], p);
-    p += vals[i].length + 1;
-  }
-  return out;
+  return encodePairs(pairs, (v) => Buffer.from(v, "latin1"));
 }
 
 /** Walk the remaining path segments into map values (Envoy: map lookup per segment;
