@@ -233,7 +233,7 @@ export class UpstreamFilter extends Context {
     // APISIX's retries become Envoy retries over the try list APISIX would
     // walk (balancer/RETRIES.md): x-apisix-upstream-hosts for the
     // override_host policy, x-envoy-max-retries, x-envoy-retry-on.
-    emitTries(planTries(up, bctx, health), req.method);
+    emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method);
 
     // 7. Steer Envoy's router: the cluster by header (route cluster_header),
     // the endpoint of that ORIGINAL_DST cluster by filter state.

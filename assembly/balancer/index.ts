@@ -162,7 +162,13 @@ export const MAX_TRIES: i32 = 32;
 // after pickServer, without touching state that only real tries change
 // (round-robin position, least_conn counts), and stopping where APISIX's
 // next retry would fail with "all upstream servers tried". See RETRIES.md.
-export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<Node> {
+//
+// `envoyFollowsPlan` is false when Envoy's clusters are ORIGINAL_DST (the
+// control plane's default lb_mode): a retry there can only return to the
+// first pick, so only the single-node case (where APISIX retries the same
+// node too) gets retries; a multi-node upstream gets none rather than N tries
+// of one possibly dead node.
+export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFollowsPlan: bool = true): Array<Node> {
   const list = new Array<Node>();
   const first = ctx.server;
   ctx.plan = list;
@@ -178,6 +184,7 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health): Array<
     for (let i = 0; i < retries; i++) list.push(first);
     return list;
   }
+  if (!envoyFollowsPlan) return list;
   const savedIdx = ctx.priorityIdx, savedChash = ctx.chashIdx, savedCount = ctx.triedCount;
   const savedTried = ctx.tried.slice(0);
   ctx.planning = true;

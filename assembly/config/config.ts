@@ -10,7 +10,7 @@
 // it, and the caller keeps serving the previous configuration.
 
 import { JsonValue, parseJsonBytes } from "../json";
-import { Issues, checkKeys, describe, optBool, optInt, readId } from "./errors";
+import { Issues, checkKeys, describe, enumString, optBool, optInt, readId } from "./errors";
 import { METHODS, Route, Service, Ssl, Upstream, methodBit, routeClusterName, serviceClusterName, upstreamClusterName } from "./model";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
@@ -18,7 +18,7 @@ import { Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
 import { Cidr } from "../net";
 
-const TOP_FIELDS: Array<string> = ["routes", "upstreams", "ssls", "services", "dns", "health"];
+const TOP_FIELDS: Array<string> = ["routes", "upstreams", "ssls", "services", "dns", "health", "envoy"];
 // Other apisix.yaml sections are not this filter's job: they are ignored with
 // a warning rather than rejected, so one file can feed APISIX and Envoy.
 const FOREIGN_SECTIONS: Array<string> = [
@@ -47,6 +47,10 @@ export class Config {
   // Nodes the control plane's active checks found unhealthy: cluster → addresses.
   unhealthy: Map<string, Set<string>> = new Map<string, Set<string>>();
   router: Router = new Router();
+  // The `envoy` section: whether Envoy's retries follow the filter's try list
+  // (control plane lb_mode "override-host") or return to the first pick
+  // (lb_mode "original-dst", the default).
+  envoyFollowsPlan: bool = false;
 }
 
 export class ConfigResult {
@@ -278,7 +282,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     const k = root.keyAt(i);
     if (TOP_FIELDS.includes(k)) continue;
     if (FOREIGN_SECTIONS.includes(k)) issues.warn(k, "ignored: not used for upstream selection");
-    else issues.error(k, "unknown section (expected routes, upstreams, ssls, services, dns, health)");
+    else issues.error(k, "unknown section (expected routes, upstreams, ssls, services, dns, health, envoy)");
   }
   const cfg = new Config();
   const dns = parseDns(root.get("dns"), issues);
@@ -327,6 +331,14 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     cfg.routes.push(r);
   }
   parseHealth(root.get("health"), cfg, issues);
+  const envoy = root.get("envoy");
+  if (envoy !== null) {
+    if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode}");
+    else {
+      checkKeys(envoy, ["lb_mode"], "envoy", issues);
+      cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", ["original-dst", "override-host"], "envoy", issues, "original-dst") == "override-host";
+    }
+  }
   if (!issues.ok) return res;
 
   // Dangling references are not errors (APISIX answers them per request:

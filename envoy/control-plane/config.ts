@@ -50,8 +50,16 @@ export function loadApisixYaml(text: string): ApisixConfig {
   return out;
 }
 
+/** What the filter must know about the Envoy side (the filter config's `envoy` section). */
+export interface EnvoySide {
+  /** The control plane's cluster mode: with "override-host" Envoy's retries follow the
+   *  filter's x-apisix-upstream-hosts list; with "original-dst" they would return to the
+   *  first node, so the filter asks for retries only when they target that node anyway. */
+  lb_mode: "original-dst" | "override-host";
+}
+
 /** The JSON string the filter reads in proxy_on_configure. */
-export function filterConfigJson(apisix: Partial<ApisixConfig>, dns: DnsTable = {}, health: HealthTable = {}): string {
+export function filterConfigJson(apisix: Partial<ApisixConfig>, dns: DnsTable = {}, health: HealthTable = {}, envoy?: EnvoySide): string {
   return JSON.stringify({
     routes: apisix.routes ?? [],
     upstreams: apisix.upstreams ?? [],
@@ -59,6 +67,7 @@ export function filterConfigJson(apisix: Partial<ApisixConfig>, dns: DnsTable = 
     services: apisix.services ?? [],
     dns,
     health,
+    ...(envoy ? { envoy } : {}),
   });
 }
 

@@ -290,7 +290,7 @@ function extensionConfig(apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & Tra
           runtime: "envoy.wasm.runtime.v8",
           code: { local: { filename: o.wasmPath } },
         },
-        configuration: { "@type": T.stringValue, value: filterConfigJson(apisix, o.dns ?? {}, o.health ?? {}) },
+        configuration: { "@type": T.stringValue, value: filterConfigJson(apisix, o.dns ?? {}, o.health ?? {}, { lb_mode: o.lbMode }) },
       },
     },
   };

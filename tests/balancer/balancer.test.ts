@@ -4,12 +4,18 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { ProxyWasmHost, ManualClock, type RequestDescription, type RequestOptions, type RequestResult } from "../../host/index.ts";
 
+// These suites exercise the retry plan, which Envoy follows with the control
+// plane's override-host clusters (envoy.lb_mode); original-dst is tested apart.
+function overrideHost(config: unknown): unknown {
+  return { ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } };
+}
+
 const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 const WARN = 3;
 
 async function load(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
-  const ok = host.configure(JSON.stringify(config));
+  const ok = host.configure(JSON.stringify(overrideHost(config)));
   assert.equal(ok, true, "config accepted: " + host.logs.filter((l) => l.level >= 4).map((l) => l.message).join("\n"));
   return host;
 }
@@ -86,7 +92,7 @@ describe("chash", () => {
     const host = await load(cfg);
     const before = Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`)));
     assert.deepEqual(before, Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`))));
-    host.configure(JSON.stringify({ ...cfg, health: { "upstream.u1": { "10.0.0.2:80": false } } }));
+    host.configure(JSON.stringify(overrideHost({ ...cfg, health: { "upstream.u1": { "10.0.0.2:80": false } } })));
     const after = Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`)));
     for (let i = 0; i < 60; i++) {
       assert.notEqual(after[i], "10.0.0.2:80");
@@ -144,7 +150,7 @@ describe("least_conn", () => {
     const host = await load(cfg);
     const held = [0, 1, 2, 3].map(() => { const s = host.stream({ path: "/" }); s.requestHeaders(true); return s; });
     assert.deepEqual(counts(held.map((s) => s.originalDst!)), { "127.0.0.1:1980": 2, "127.0.0.1:1981": 2 });
-    host.configure(JSON.stringify(oneUpstream({ type: "least_conn", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1, "127.0.0.1:1982": 1 } })));
+    host.configure(JSON.stringify(overrideHost(oneUpstream({ type: "least_conn", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1, "127.0.0.1:1982": 1 } }))));
     const a = host.stream({ path: "/" }); a.requestHeaders(true);
     const b = host.stream({ path: "/" }); b.requestHeaders(true);
     assert.deepEqual([a.originalDst, b.originalDst], ["127.0.0.1:1982", "127.0.0.1:1982"]);

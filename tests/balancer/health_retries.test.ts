@@ -3,13 +3,19 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { ProxyWasmHost, ManualClock, type RequestDescription, type RequestOptions, type RequestResult } from "../../host/index.ts";
 
+// These suites exercise the retry plan, which Envoy follows with the control
+// plane's override-host clusters (envoy.lb_mode); original-dst is tested apart.
+function overrideHost(config: unknown): unknown {
+  return { ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } };
+}
+
 const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 const WARN = 3;
 const UF = 0x20;
 
 async function load(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
-  assert.equal(host.configure(JSON.stringify(config)), true, host.logs.map((l) => l.message).join("\n"));
+  assert.equal(host.configure(JSON.stringify(overrideHost(config))), true, host.logs.map((l) => l.message).join("\n"));
   return host;
 }
 
@@ -142,6 +148,29 @@ describe("retry plan headers", () => {
     assert.equal(r.header("x-envoy-max-retries"), "2");
     const lc = await load(oneUpstream({ type: "least_conn", nodes: { "10.0.0.9:8080": 1 }, retries: 2 }));
     assert.equal(get(lc).header("x-apisix-upstream-hosts"), "10.0.0.9:8080,10.0.0.9:8080,10.0.0.9:8080");
+  });
+
+  test("original-dst clusters (the default lb_mode): Envoy can only retry the first pick, so only single-node retries are asked for", async () => {
+    const plain = async (config: Record<string, unknown>) => {
+      const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
+      assert.equal(host.configure(JSON.stringify(config)), true);
+      return host;
+    };
+    let host = await plain(oneUpstream({ nodes: THREE }));
+    let r = get(host);
+    assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
+    assert.equal(r.header("x-envoy-max-retries"), "0");
+    assert.equal(r.header("x-envoy-retry-on"), undefined);
+    host = await plain(oneUpstream({ nodes: THREE }, { envoy: { lb_mode: "original-dst" } }));
+    assert.equal(get(host).header("x-envoy-max-retries"), "0");
+    host = await plain(oneUpstream({ nodes: { "10.0.0.9:8080": 1 }, retries: 2 }));
+    r = get(host);
+    assert.equal(r.header("x-apisix-upstream-hosts"), "10.0.0.9:8080,10.0.0.9:8080,10.0.0.9:8080");
+    assert.equal(r.header("x-envoy-max-retries"), "2");
+    assert.equal(r.header("x-envoy-retry-on"), "connect-failure,refused-stream,reset");
+    const bad = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
+    assert.equal(bad.configure(JSON.stringify(oneUpstream({ nodes: THREE }, { envoy: { lb_mode: "eds" } }))), false);
+    assert.ok(bad.logs.some((l) => l.message === 'invalid configuration: envoy.lb_mode: "eds" matches none of the enum values [original-dst, override-host]'));
   });
 
   test("a client cannot choose the upstream list or the retry policy", async () => {

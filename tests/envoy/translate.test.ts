@@ -223,7 +223,8 @@ test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM id
   assert.deepEqual(wasm.config.vm_config, { vm_id: "apisix-upstream", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: "/w/f.wasm" } } });
   assert.equal(wasm.config.configuration["@type"], "type.googleapis.com/google.protobuf.StringValue");
   const cfg = JSON.parse(wasm.config.configuration.value);
-  assert.deepEqual(Object.keys(cfg), ["routes", "upstreams", "ssls", "services", "dns", "health"]);
+  assert.deepEqual(Object.keys(cfg), ["routes", "upstreams", "ssls", "services", "dns", "health", "envoy"]);
+  assert.deepEqual(cfg.envoy, { lb_mode: "original-dst" });
   assert.deepEqual(cfg.routes, apisix.routes);
   assert.deepEqual(cfg.dns, dns);
   assert.deepEqual(cfg.health, health);
@@ -344,7 +345,11 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   const od = translate(apisix);
   const strip = (c: Json) => Object.fromEntries(Object.entries(c).filter(([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k)));
   assert.deepEqual(s.resources.clusters.map(strip), od.resources.clusters.map(strip));
-  for (const k of ["listeners", "routes", "extensionConfigs"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
+  for (const k of ["listeners", "routes"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
+  // the filter config differs only in telling the filter which mode Envoy runs
+  const filterCfg = (x: typeof s) => JSON.parse(get(x.resources.extensionConfigs[0], "typed_config.config.configuration.value"));
+  assert.deepEqual({ ...filterCfg(s), envoy: undefined }, { ...filterCfg(od), envoy: undefined });
+  assert.deepEqual(filterCfg(s).envoy, { lb_mode: "override-host" });
   // same route in both modes: cluster by header, no retry policy or host predicate (override_host walks the plan itself)
   assert.equal(get(s.resources.routes[0], "virtual_hosts.0.routes.0.route.retry_policy"), undefined);
 });

@@ -18,7 +18,7 @@ const INVALID: [string, unknown, string][] = [
   ["unsupported scheme", { upstreams: [{ id: "k", scheme: "tcp", nodes: { "10.0.0.1:9092": 1 } }] }, 'invalid configuration: upstreams[k].scheme: "tcp" is a stream (L4) scheme; this filter handles HTTP routes (use http, https, grpc or grpcs)'],
   ["bad vars", { routes: [{ id: "v", uri: "/", vars: [["arg_x", "~~", "(a|b"]], upstream_id: "u1" }] }, 'invalid configuration: routes[v].vars[0]: invalid regex "(a|b": missing closing parenthesis at offset 0'],
   ["chash without key", { upstreams: [{ id: "c", type: "chash", hash_on: "header", nodes: { "10.0.0.1:80": 1 } }] }, "invalid configuration: upstreams[c].key: missing key (required for type chash unless hash_on is consumer)"],
-  ["unknown section", { route: [] }, "invalid configuration: route: unknown section (expected routes, upstreams, ssls, services, dns, health)"],
+  ["unknown section", { route: [] }, "invalid configuration: route: unknown section (expected routes, upstreams, ssls, services, dns, health, envoy)"],
   ["bad passive checks", { upstreams: [{ id: "h", nodes: { "10.0.0.1:80": 1 }, checks: { active: {}, passive: { unhealthy: { http_failures: 300 } } } }] }, "invalid configuration: upstreams[h].checks.passive.unhealthy.http_failures: expected 300 to be at most 254"],
   ["lua filter_func", { routes: [{ id: "f", uri: "/", filter_func: "function(vars) return true end", upstream_id: "u1" }] }, "invalid configuration: routes[f].filter_func: Lua filter functions cannot run in the filter; express the condition with vars"],
 ];
