@@ -26,9 +26,11 @@ export interface CliIo {
 const USAGE = `usage:
   apisix-wasm validate <config.yaml|config.json> [--wasm build/filter.wasm] [--resolve]
   apisix-wasm try <config.yaml|config.json> "<METHOD> <path>" [-H "Name: value"]... [--from <client ip>] [--wasm file] [--resolve]
+                [--lb-mode original-dst|override-host]
 
   --resolve   resolve domain nodes with this machine's DNS, as the control plane does
-              (without it they stay unresolved: requests to them get the filter's DNS errors)`;
+              (without it they stay unresolved: requests to them get the filter's DNS errors)
+  --lb-mode   the control plane's cluster mode the filter is told about (default original-dst)`;
 
 interface Args {
   command: string;
@@ -38,12 +40,13 @@ interface Args {
   from: string;
   wasm: string;
   resolve: boolean;
+  lbMode: "original-dst" | "override-host";
 }
 
 function parseArgs(argv: string[]): Args {
   const [command, file, ...rest] = argv;
   if (!command || !file || (command !== "validate" && command !== "try")) throw new UsageError(USAGE);
-  const a: Args = { command, file, headers: [], from: "127.0.0.1", wasm: DEFAULT_WASM, resolve: false };
+  const a: Args = { command, file, headers: [], from: "127.0.0.1", wasm: DEFAULT_WASM, resolve: false, lbMode: "original-dst" };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const value = () => {
@@ -58,6 +61,11 @@ function parseArgs(argv: string[]): Args {
     } else if (arg === "--from") a.from = value();
     else if (arg === "--wasm") a.wasm = value();
     else if (arg === "--resolve") a.resolve = true;
+    else if (arg === "--lb-mode") {
+      const m = value();
+      if (m !== "original-dst" && m !== "override-host") throw new UsageError(`--lb-mode is original-dst or override-host, got ${JSON.stringify(m)}`);
+      a.lbMode = m;
+    }
     else if (a.command === "try" && a.request === undefined) a.request = arg;
     else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
   }
@@ -67,13 +75,13 @@ function parseArgs(argv: string[]): Args {
 
 class UsageError extends Error {}
 
-async function filterConfig(file: string, resolve: boolean): Promise<string> {
+async function filterConfig(file: string, resolve: boolean, lbMode: Args["lbMode"]): Promise<string> {
   const text = readFileSync(file, "utf8");
   // A .json file is taken as the filter's own JSON; anything else as apisix.yaml.
   if (file.endsWith(".json")) return text;
   const apisix = loadApisixYaml(text);
   const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(apisix)) : {};
-  return filterConfigJson(apisix, dns);
+  return filterConfigJson(apisix, dns, {}, { lb_mode: lbMode });
 }
 
 function printLogs(io: CliIo, logs: LogEntry[], minLevel = 0): void {
@@ -90,7 +98,7 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   }
   let config: string;
   try {
-    config = await filterConfig(args.file, args.resolve);
+    config = await filterConfig(args.file, args.resolve, args.lbMode);
   } catch (e) {
     io.err(`${args.file}: ${e instanceof ConfigError ? e.message : (e as Error).message}`);
     return 1;

@@ -70,3 +70,14 @@ test("usage errors exit 2", async () => {
   assert.equal((await run(["frobnicate"])).code, 2);
   assert.equal((await run(["try", good])).code, 2);
 });
+
+test("try --lb-mode override-host: the retry plan Envoy would follow", async () => {
+  const multi = join(dir, "multi.yaml");
+  writeFileSync(multi, `routes:\n  - {id: r, uri: /*, upstream: {nodes: {"10.0.0.1:80": 1, "10.0.0.2:80": 1}}}\n`);
+  const od = await run(["try", multi, "GET /"]);
+  assert.match(od.out, /^  x-envoy-max-retries: 0$/m);
+  const oh = await run(["try", multi, "GET /", "--lb-mode", "override-host"]);
+  assert.match(oh.out, /^  x-envoy-max-retries: 1$/m);
+  assert.match(oh.out, /^  x-apisix-upstream-hosts: 10\.0\.0\.[12]:80,10\.0\.0\.[12]:80$/m);
+  assert.equal((await run(["try", multi, "GET /", "--lb-mode", "eds"])).code, 2);
+});
