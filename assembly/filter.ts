@@ -6,7 +6,7 @@ import { Context, FilterHeadersStatusValues, RootContext } from "@solo-io/proxy-
 import { Config } from "./config/config";
 import { PassHost, Route, Service, Upstream } from "./config/model";
 import { RouteFilter } from "./router";
-import { Header, Request } from "./request";
+import { Header, Request, nameIs } from "./request";
 import { BalanceCtx } from "./balancer/picker";
 import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
 import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
@@ -111,8 +111,8 @@ export class UpstreamFilter extends Context {
     // 1. A client never chooses the cluster, the endpoint or the retry hosts.
     let seen = 0;
     for (let i = 0; i < headers.length; i++) {
-      const name = headers[i].name.toLowerCase();
-      for (let k = 0; k < STEERING_HEADERS.length; k++) if (name == STEERING_HEADERS[k]) seen |= 1 << k;
+      const name = headers[i].name;
+      for (let k = 0; k < STEERING_HEADERS.length; k++) if (nameIs(name, STEERING_HEADERS[k])) seen |= 1 << k;
     }
     for (let k = 0; k < STEERING_HEADERS.length; k++) if (seen & (1 << k)) envoy.removeRequestHeader(STEERING_HEADERS[k]);
 

@@ -87,6 +87,21 @@ export function normalizePath(p: string): string {
   return r;
 }
 
+// ASCII case-insensitive equality against an already lower-case name,
+// without allocating (Envoy lower-cases header names, so the first compare
+// almost always decides).
+export function nameIs(name: string, lower: string): bool {
+  const n = lower.length;
+  if (name.length != n) return false;
+  if (name == lower) return true;
+  for (let i = 0; i < n; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c != lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 export class Request extends VarSource {
   headers: Array<Header> = new Array<Header>();
   method: string = "";
@@ -139,7 +154,7 @@ export class Request extends VarSource {
   header(name: string): string | null {
     for (let i = 0, n = this.headers.length; i < n; i++) {
       const h = unchecked(this.headers[i]);
-      if (h.name.length == name.length && (h.name == name || h.name.toLowerCase() == name)) return h.value;
+      if (nameIs(h.name, name)) return h.value;
     }
     return null;
   }
@@ -181,7 +196,7 @@ export class Request extends VarSource {
       c = new Array<Header>();
       for (let i = 0; i < this.headers.length; i++) {
         const h = this.headers[i];
-        if (h.name.toLowerCase() != "cookie") continue;
+        if (!nameIs(h.name, "cookie")) continue;
         const parts = h.value.split(";");
         for (let k = 0; k < parts.length; k++) {
           const p = parts[k].trim();
@@ -234,7 +249,7 @@ export class Request extends VarSource {
     }
     if (name.startsWith("http_")) {
       const key = headerName(name.substring(5));
-      for (let i = 0; i < this.headers.length; i++) if (this.headers[i].name.toLowerCase() == key) out.push(this.headers[i].value);
+      for (let i = 0; i < this.headers.length; i++) if (nameIs(this.headers[i].name, key)) out.push(this.headers[i].value);
       return out;
     }
     const v = this.get(name);
