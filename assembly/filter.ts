@@ -253,7 +253,10 @@ export class UpstreamFilter extends Context {
     const timeout = route.timeout !== null ? route.timeout : up.timeout;
     const streaming = (enableWebsocket && upgrade !== null) || up.scheme == "grpc" || up.scheme == "grpcs";
     if (timeout !== null && !streaming) {
-      envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>Math.ceil(timeout.read * 1000)).toString());
+      // Envoy keeps the value as milliseconds in a std::chrono duration; cap it
+      // (at ~24.8 days) so an absurd `read` cannot overflow Envoy's arithmetic.
+      const ms = Math.min(Math.ceil(timeout.read * 1000), 2147483647);
+      envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>ms).toString());
     }
     envoy.clearRouteCache();
     this.metrics.proxied();

@@ -16,6 +16,10 @@ import "./balancer/registry";
 
 const PLUGIN_CONFIGURATION = 7;
 let metrics: Metrics | null = null;
+// Envoy gives every configuration update a new root context and keeps the
+// old one serving when the new one is rejected, so "is something serving"
+// is a property of the VM, not of the root context being configured.
+let accepted = false;
 
 function getMetrics(): Metrics {
   let m = metrics;
@@ -62,11 +66,12 @@ class ApisixUpstreamRoot extends ConfigHolder {
     if (cfg === null) {
       for (let i = 0; i < issues.errors.length; i++) log(LogLevelValues.error, "invalid configuration: " + issues.errors[i]);
       log(LogLevelValues.error, "configuration rejected (" + issues.errors.length.toString() + " error(s)); " +
-        (this.config !== null ? "the previous configuration keeps serving" : "no configuration is active"));
+        (this.config !== null || accepted ? "the previous configuration keeps serving" : "no configuration is active"));
       getMetrics().configured(false, 0);
       return false;
     }
     this.config = cfg;
+    accepted = true;
     health.setActive(cfg.unhealthy);
     getMetrics().configured(true, cfg.routes.length);
     log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +

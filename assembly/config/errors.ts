@@ -33,6 +33,9 @@ export function readId(v: JsonValue | null, path: string, issues: Issues): strin
   if (v === null) return "";
   if (v.isInteger()) {
     if (v.num < 1) { issues.error(path, "expected an integer id >= 1, got " + describe(v)); return ""; }
+    // Beyond 2^53 a JSON number no longer names one integer (Lua's doubles
+    // have the same limit), so two different ids could collide.
+    if (v.num > 9007199254740991) { issues.error(path, "integer id " + describe(v) + " is too large (max 2^53-1); use a string id"); return ""; }
     return (<i64>v.num).toString();
   }
   if (!v.isString()) { issues.error(path, "expected a string or integer id, got " + v.typeName()); return ""; }
