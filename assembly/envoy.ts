@@ -26,6 +26,25 @@ function takeBuffer(): ArrayBuffer | null {
 
 function utf8(s: string): ArrayBuffer { return String.UTF8.encode(s); }
 
+// Header names, property paths and foreign function names are a small fixed
+// set: encode each once instead of allocating a buffer per call per request.
+const encoded = new Map<string, ArrayBuffer>();
+function utf8Name(s: string): ArrayBuffer {
+  if (encoded.has(s)) return encoded.get(s);
+  const b = utf8(s);
+  if (encoded.size < 256) encoded.set(s, b);
+  return b;
+}
+
+// Property paths are segments joined by NUL (Envoy context.cc getProperty).
+const propertyPaths = new Map<string, ArrayBuffer>();
+function propertyPath(path: string): ArrayBuffer {
+  if (propertyPaths.has(path)) return propertyPaths.get(path);
+  const b = utf8(path.replaceAll(".", "\0"));
+  if (propertyPaths.size < 64) propertyPaths.set(path, b);
+  return b;
+}
+
 export function requestHeaderPairs(out: Array<Header>): bool {
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_get_header_map_pairs(REQUEST_HEADERS, outPtr, outLen);
@@ -37,20 +56,19 @@ export function requestHeaderPairs(out: Array<Header>): bool {
 }
 
 export function replaceRequestHeader(name: string, value: string): u32 {
-  const k = utf8(name), v = utf8(value);
+  const k = utf8Name(name), v = utf8(value);
   return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
 }
 
 export function removeRequestHeader(name: string): u32 {
-  const k = utf8(name);
+  const k = utf8Name(name);
   return imports.proxy_remove_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength);
 }
 
 // A property as a string (Envoy's string-typed properties are raw bytes);
 // null when Envoy does not have it.
 export function property(path: string): string | null {
-  // Property paths are segments joined by NUL (Envoy context.cc getProperty).
-  const p = utf8(path.replaceAll(".", "\0"));
+  const p = propertyPath(path);
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
   if (r != WasmResultValues.Ok) return null;
@@ -61,7 +79,7 @@ export function property(path: string): string | null {
 
 // Integer properties are 8-byte little-endian (Envoy serializeValue).
 export function propertyInt(path: string, def: i64): i64 {
-  const p = utf8(path.replaceAll(".", "\0"));
+  const p = propertyPath(path);
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
   if (r != WasmResultValues.Ok) return def;
@@ -71,7 +89,7 @@ export function propertyInt(path: string, def: i64): i64 {
 }
 
 function foreign(name: string, args: ArrayBuffer): u32 {
-  const n = utf8(name);
+  const n = utf8Name(name);
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, outPtr, outLen);
   if (r == WasmResultValues.Ok) takeBuffer();
@@ -83,37 +101,46 @@ export const ORIGINAL_DST_KEY = "envoy.network.transport_socket.original_dst_add
 // Filter-state life span in Envoy's SetEnvoyFilterStateArguments.
 const SPAN_DOWNSTREAM_REQUEST: u8 = 1;
 
-function varint(out: Array<u8>, v: u32): void {
-  while (v >= 0x80) { out.push(<u8>((v & 0x7f) | 0x80)); v >>= 7; }
-  out.push(<u8>v);
+function varintSize(v: u32): i32 {
+  let n = 1;
+  while (v >= 0x80) { v >>= 7; n++; }
+  return n;
 }
 
-function bytesField(out: Array<u8>, tag: u8, s: ArrayBuffer): void {
-  out.push(tag);
-  varint(out, s.byteLength);
-  const b = Uint8Array.wrap(s);
-  for (let i = 0; i < b.length; i++) out.push(b[i]);
+function putVarint(p: usize, v: u32): usize {
+  while (v >= 0x80) { store<u8>(p++, <u8>((v & 0x7f) | 0x80)); v >>= 7; }
+  store<u8>(p++, <u8>v);
+  return p;
+}
+
+function putBytes(p: usize, tag: u8, b: ArrayBuffer): usize {
+  store<u8>(p++, tag);
+  p = putVarint(p, b.byteLength);
+  memory.copy(p, changetype<usize>(b), b.byteLength);
+  return p + b.byteLength;
 }
 
 // set_envoy_filter_state (Envoy source/extensions/common/wasm/foreign.cc):
 // the argument is envoy.source.extensions.common.wasm.SetEnvoyFilterStateArguments
 // {string path = 1; string value = 2; LifeSpan span = 3}, protobuf-encoded.
 export function setFilterState(key: string, value: string): u32 {
-  const out = new Array<u8>();
-  bytesField(out, 0x0a, utf8(key));
-  bytesField(out, 0x12, utf8(value));
-  out.push(0x18);
-  out.push(SPAN_DOWNSTREAM_REQUEST);
-  const buf = new ArrayBuffer(out.length);
-  for (let i = 0; i < out.length; i++) store<u8>(changetype<usize>(buf) + i, out[i]);
+  const k = utf8Name(key), v = utf8(value);
+  const size = 1 + varintSize(k.byteLength) + k.byteLength + 1 + varintSize(v.byteLength) + v.byteLength + 2;
+  const buf = new ArrayBuffer(size);
+  let p = putBytes(changetype<usize>(buf), 0x0a, k);
+  p = putBytes(p, 0x12, v);
+  store<u8>(p, 0x18);
+  store<u8>(p + 1, SPAN_DOWNSTREAM_REQUEST);
   return foreign("set_envoy_filter_state", buf);
 }
+
+const EMPTY = new ArrayBuffer(0);
 
 // Envoy ≥ 1.33: re-run route matching after our header edits. For ABI 0.2.x
 // modules Envoy already clears the route cache on every header edit; older
 // Envoys answer NotFound, which is fine.
 export function clearRouteCache(): u32 {
-  return foreign("clear_route_cache", new ArrayBuffer(0));
+  return foreign("clear_route_cache", EMPTY);
 }
 
 function serializePairs(headers: Array<Header>): ArrayBuffer {
