@@ -240,6 +240,32 @@ log("4. balancer pick cost");
   };
 }
 
+// ---------------------------------------------------------------- 4b. regex vars (ReDoS shape)
+
+// A route condition a backtracking engine takes exponential time on:
+// `(a+)+$` against "aaa…ac". The filter's Pike VM is linear in the input, so
+// the cost per request grows with the argument's length, not 2^length.
+log("4b. regex vars: (a+)+$ against a^n c");
+{
+  const config = { routes: [{ id: "re", uri: "/*", vars: [["arg_q", "~~", "(a+)+$"]], upstream: { nodes: { "10.0.0.1:80": 1 } } },
+                            { id: "eq", uri: "/eq", vars: [["arg_q", "==", "x"]], upstream: { nodes: { "10.0.0.1:80": 1 } } }] };
+  const rows: Record<string, unknown>[] = [];
+  const h = filterHost(config);
+  for (const n of [16, 256, 4096]) {
+    const req = { method: "GET", path: `/r?q=${"a".repeat(n)}c`, authority: "example.com" };
+    const miss = h.request(req);
+    if (!miss.localReply || miss.localReply.status !== 404) throw new Error("regex route should not match a^n c");
+    const iters = n >= 4096 ? 200 : 2000;
+    for (let i = 0; i < iters / 10; i++) h.request(req);
+    const t = now();
+    for (let i = 0; i < iters; i++) h.request(req);
+    const ns = ((now() - t) / iters) * 1e6;
+    rows.push({ n, wallNsPerRequest: ns });
+    log(`  n=${n}: ${ns.toFixed(0)} ns/request`);
+  }
+  results.regex = { pattern: "(a+)+$", input: "a^n c in ?q=", rows, note: "wall through the host, 404 (no match); linear growth = no backtracking" };
+}
+
 // ---------------------------------------------------------------- 5. memory
 
 // The named re-compile (section 6) runs in a child process while the memory
@@ -438,6 +464,8 @@ function printTable(r: Record<string, any>) {
     if (b.na) row(`balancer ${b.type} × ${b.nodes}`, "n/a", String(b.na).slice(0, 60));
     else row(`balancer ${b.type} × ${b.nodes} (pick guest / req wall)`, `${f(b.pickGuestNs)} / ${f(b.wallNs)} ns`, `first request (builds picker) ${f(b.firstRequestMs, 2)} ms`);
   }
+  lines.push("");
+  if (r.regex) for (const x of r.regex.rows) row(`regex (a+)+$ vs a^${x.n}c (wall)`, f(x.wallNsPerRequest) + " ns", "linear in n: no backtracking");
   lines.push("");
   const m = r.memory;
   if (m.error) row("wasm memory", "n/a", String(m.error).slice(0, 80));
