@@ -4,7 +4,7 @@
 
 import { Context, FilterHeadersStatusValues, RootContext } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
-import { PassHost, Route, Service, Upstream } from "./config/model";
+import { PassHost, Route, Service, Upstream, methodBit } from "./config/model";
 import { RouteFilter } from "./router";
 import { Header, Request, nameIs } from "./request";
 import { BalanceCtx } from "./balancer/picker";
@@ -33,7 +33,7 @@ class MatchFilter extends RouteFilter {
 
   accept(route: Route): bool {
     if (route.methods != 0) {
-      const bit = methodBitOf(this.req.method);
+      const bit = methodBit(this.req.method);
       if ((route.methods & bit) == 0) return false;
     }
     if (route.remoteAddrs.length) {
@@ -48,8 +48,6 @@ class MatchFilter extends RouteFilter {
   }
 }
 
-import { methodBit } from "./config/model";
-function methodBitOf(m: string): u32 { return methodBit(m); }
 
 function statusText(code: u32): string {
   switch (code) {
