@@ -182,6 +182,18 @@ export function nowNanos(): u64 {
   return load<u64>(p);
 }
 
+// @ts-ignore: decorator
+@external("env", "proxy_get_log_level")
+declare function proxy_get_log_level(level: usize): u32;
+
+// Envoy's current log level for wasm (ABI 0.2.1). Callers skip building a
+// per-request line Envoy would drop; if the host cannot say, assume trace.
+export function logLevel(): i32 {
+  const p = memory.data(4);
+  if (proxy_get_log_level(p) != WasmResultValues.Ok) return LogLevelValues.trace;
+  return load<i32>(p);
+}
+
 export function logError(msg: string): void { log(LogLevelValues.error, msg); }
 export function logWarn(msg: string): void { log(LogLevelValues.warn, msg); }
 export function logInfo(msg: string): void { log(LogLevelValues.info, msg); }

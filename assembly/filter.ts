@@ -2,7 +2,7 @@
 // not in a proxy_pass but in the headers and filter state that make Envoy's
 // own router proxy to the picked node.
 
-import { Context, FilterHeadersStatusValues, RootContext } from "@solo-io/proxy-runtime/assembly";
+import { Context, FilterHeadersStatusValues, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
 import { PassHost, Route, Service, Upstream, methodBit } from "./config/model";
 import { RouteFilter } from "./router";
@@ -258,7 +258,9 @@ export class UpstreamFilter extends Context {
     }
     envoy.clearRouteCache();
     this.metrics.proxied();
-    envoy.logInfo("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
+    if (envoy.logLevel() <= LogLevelValues.info) {
+      envoy.logInfo("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
+    }
     return FilterHeadersStatusValues.Continue;
   }
 

@@ -13,7 +13,7 @@ test("imports only what Envoy provides: env.proxy_* and WASI", () => {
     assert.ok(ok, `unexpected import ${i.module}.${i.name}`);
   }
   const exports = WebAssembly.Module.exports(mod).map((e) => e.name);
-  for (const name of ["proxy_abi_version_0_2_0", "malloc", "_initialize", "memory", "proxy_on_context_create", "proxy_on_vm_start",
+  for (const name of ["proxy_abi_version_0_2_1", "malloc", "_initialize", "memory", "proxy_on_context_create", "proxy_on_vm_start",
     "proxy_on_configure", "proxy_on_request_headers", "proxy_on_log", "proxy_on_done", "proxy_on_delete"]) {
     assert.ok(exports.includes(name), `missing export ${name}`);
   }

@@ -309,3 +309,35 @@ describe("7. Envoy steering", () => {
     assert.equal(r.localReply?.status, 404);
   });
 });
+
+describe("8. logs", () => {
+  test("one info line per proxied request, not even built when Envoy's wasm level is warn", async () => {
+    const { ProxyWasmHost } = await import("../../host/index.ts");
+    const { FILTER_WASM } = await import("./helpers.ts");
+    const { readFileSync } = await import("node:fs");
+    // Count the guest's proxy_log calls, whatever the host then keeps: the
+    // host drops below-level lines itself, so its log list can't tell.
+    let logCalls = 0;
+    class Counting extends ProxyWasmHost {}
+    const base = ProxyWasmHost.prototype as any;
+    (Counting.prototype as any).hostFunctions = function () {
+      const fns = base.hostFunctions.call(this);
+      const log = fns.proxy_log;
+      return { ...fns, proxy_log: (...a: number[]) => { logCalls++; return log(...a); } };
+    };
+    const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
+    const config = JSON.stringify({ routes: [{ id: "r", uri: "/*", upstream: { nodes: NODE } }] });
+    const info = new Counting(module, { rootId: "apisix-upstream" });
+    info.configure(config);
+    logCalls = 0;
+    assert.deepEqual(get(info, "/").logs.map((l) => [l.level, l.message]), [[LOG.info, "proxy request to 10.0.0.1:8080 (route r, cluster route.r, inline upstream)"]]);
+    assert.equal(logCalls, 1);
+    const warn = new Counting(module, { rootId: "apisix-upstream", logLevel: LOG.warn });
+    warn.configure(config);
+    logCalls = 0;
+    const r = get(warn, "/");
+    assert.equal(r.originalDst, "10.0.0.1:8080");
+    assert.equal(logCalls, 0);
+    assertHealthy(warn);
+  });
+});

@@ -49,7 +49,7 @@ test("a module without an ABI version export, or without malloc, is refused", as
 
 test("build/noop.wasm: configure, request, nothing trapped", async () => {
   const host = await ProxyWasmHost.load(noop, { rootId: "noop" });
-  assert.equal(host.abiVersion, "0.2.0");
+  assert.equal(host.abiVersion, "0.2.1");
   assert.equal(host.configure("{}"), true);
   assert.equal(host.rootContextId, 1);
   const r = host.request({ path: "/x" }, { upstream: { status: 204 } });
