@@ -5,7 +5,7 @@
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { log, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
-import { Header, decodePairs } from "./request";
+import { Header, HeaderBlock, encodePairs } from "./request";
 
 const REQUEST_HEADERS = 0;
 
@@ -45,14 +45,12 @@ function propertyPath(path: string): ArrayBuffer {
   return b;
 }
 
-export function requestHeaderPairs(out: Array<Header>): bool {
+// The request header map in one host call, indexed lazily (HeaderBlock).
+export function requestHeaders(): HeaderBlock {
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_get_header_map_pairs(REQUEST_HEADERS, outPtr, outLen);
-  if (r != WasmResultValues.Ok) return false;
-  const buf = takeBuffer();
-  if (buf === null) return false;
-  decodePairs(buf, out);
-  return true;
+  const buf = r == WasmResultValues.Ok ? takeBuffer() : null;
+  return new HeaderBlock(buf !== null ? buf : new ArrayBuffer(0));
 }
 
 export function replaceRequestHeader(name: string, value: string): u32 {
@@ -143,35 +141,10 @@ export function clearRouteCache(): u32 {
   return foreign("clear_route_cache", EMPTY);
 }
 
-function serializePairs(headers: Array<Header>): ArrayBuffer {
-  let size = 4;
-  const keys = new Array<ArrayBuffer>(), vals = new Array<ArrayBuffer>();
-  for (let i = 0; i < headers.length; i++) {
-    const k = utf8(headers[i].name), v = utf8(headers[i].value);
-    keys.push(k); vals.push(v);
-    size += 8 + k.byteLength + v.byteLength + 2;
-  }
-  const buf = new ArrayBuffer(size);
-  const base = changetype<usize>(buf);
-  store<u32>(base, headers.length);
-  let data = base + 4 + <usize>headers.length * 8;
-  for (let i = 0; i < headers.length; i++) {
-    store<u32>(base + 4 + <usize>i * 8, keys[i].byteLength);
-    store<u32>(base + 8 + <usize>i * 8, vals[i].byteLength);
-    memory.copy(data, changetype<usize>(keys[i]), keys[i].byteLength);
-    data += keys[i].byteLength;
-    store<u8>(data++, 0);
-    memory.copy(data, changetype<usize>(vals[i]), vals[i].byteLength);
-    data += vals[i].byteLength;
-    store<u8>(data++, 0);
-  }
-  return buf;
-}
-
 // A local reply; Envoy sends it after the current callback returns and the
 // router never runs for this request. grpc_status -1: none.
 export function sendLocalResponse(status: u32, details: string, body: string, headers: Array<Header>): u32 {
-  const d = utf8(details), b = utf8(body), h = serializePairs(headers);
+  const d = utf8(details), b = utf8(body), h = encodePairs(headers);
   return imports.proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(b), b.byteLength,
     changetype<usize>(h), h.byteLength, <u32>-1);
 }

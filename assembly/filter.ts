@@ -6,7 +6,7 @@ import { Context, FilterHeadersStatusValues, LogLevelValues, RootContext } from 
 import { Config } from "./config/config";
 import { PassHost, Route, Service, Upstream, methodBit } from "./config/model";
 import { RouteFilter } from "./router";
-import { Header, Request, nameIs } from "./request";
+import { Header, Request } from "./request";
 import { BalanceCtx } from "./balancer/picker";
 import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
 import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
@@ -103,16 +103,12 @@ export class UpstreamFilter extends Context {
   }
 
   onRequestHeaders(_n: u32, _eos: bool): FilterHeadersStatusValues {
-    const headers = new Array<Header>();
-    envoy.requestHeaderPairs(headers);
+    const headers = envoy.requestHeaders();
 
     // 1. A client never chooses the cluster, the endpoint or the retry hosts.
-    let seen = 0;
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i].name;
-      for (let k = 0; k < STEERING_HEADERS.length; k++) if (nameIs(name, STEERING_HEADERS[k])) seen |= 1 << k;
+    for (let k = 0; k < STEERING_HEADERS.length; k++) {
+      if (headers.find(STEERING_HEADERS[k]) >= 0) envoy.removeRequestHeader(STEERING_HEADERS[k]);
     }
-    for (let k = 0; k < STEERING_HEADERS.length; k++) if (seen & (1 << k)) envoy.removeRequestHeader(STEERING_HEADERS[k]);
 
     const cfg = (this.root_context as ConfigHolder).current();
     const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);

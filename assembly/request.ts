@@ -7,26 +7,96 @@ export class Header {
   constructor(public name: string, public value: string) {}
 }
 
-// Decodes the proxy-wasm pairs format (u32 count, u32 key/value sizes, then
-// NUL-terminated keys and values). Malformed input yields what could be read.
-export function decodePairs(buf: ArrayBuffer, out: Array<Header>): void {
-  const len = buf.byteLength;
-  if (len < 4) return;
-  const base = changetype<usize>(buf);
-  const count = load<u32>(base);
-  if (<u64>count * 8 + 4 > <u64>len) return;
-  let data = base + 4 + <usize>count * 8;
-  const end = base + <usize>len;
-  for (let i: u32 = 0; i < count; i++) {
-    const ks = load<u32>(base + 4 + <usize>i * 8);
-    const vs = load<u32>(base + 8 + <usize>i * 8);
-    if (data + <usize>ks + <usize>vs + 2 > end) return;
-    const k = String.UTF8.decodeUnsafe(data, ks);
-    data += <usize>ks + 1;
-    const v = String.UTF8.decodeUnsafe(data, vs);
-    data += <usize>vs + 1;
-    out.push(new Header(k, v));
+// Envoy's request header map as one proxy-wasm pairs buffer (u32 count, u32
+// key/value sizes, then NUL-terminated keys and values), indexed but not
+// decoded: most requests only need a few headers, so names are compared as
+// bytes and a value becomes a string only when asked for. A malformed buffer
+// yields the entries that could be read.
+export class HeaderBlock {
+  private buf: ArrayBuffer;
+  // name offset, name length, value offset, value length per entry.
+  private offs: StaticArray<u32>;
+  count: i32 = 0;
+
+  constructor(buf: ArrayBuffer) {
+    this.buf = buf;
+    const len = buf.byteLength;
+    const base = changetype<usize>(buf);
+    let count: u32 = len >= 4 ? load<u32>(base) : 0;
+    if (<u64>count * 8 + 4 > <u64>len) count = 0;
+    this.offs = new StaticArray<u32>(<i32>count * 4);
+    let data: u32 = 4 + count * 8;
+    let n = 0;
+    for (let i: u32 = 0; i < count; i++) {
+      const ks = load<u32>(base + 4 + <usize>i * 8);
+      const vs = load<u32>(base + 8 + <usize>i * 8);
+      if (<u64>data + <u64>ks + <u64>vs + 2 > <u64>len) break;
+      unchecked(this.offs[n * 4] = data);
+      unchecked(this.offs[n * 4 + 1] = ks);
+      unchecked(this.offs[n * 4 + 2] = data + ks + 1);
+      unchecked(this.offs[n * 4 + 3] = vs);
+      data += ks + vs + 2;
+      n++;
+    }
+    this.count = n;
   }
+
+  static fromHeaders(headers: Array<Header>): HeaderBlock {
+    return new HeaderBlock(encodePairs(headers));
+  }
+
+  // ASCII case-insensitive name comparison against a lower-case name.
+  nameIs(i: i32, lower: string): bool {
+    const n = lower.length;
+    if (<i32>unchecked(this.offs[i * 4 + 1]) != n) return false;
+    const p = changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4]);
+    for (let k = 0; k < n; k++) {
+      let c = <i32>load<u8>(p + k);
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c != lower.charCodeAt(k)) return false;
+    }
+    return true;
+  }
+
+  // Index of the first entry with this (lower-case) name, or -1.
+  find(lower: string, from: i32 = 0): i32 {
+    for (let i = from; i < this.count; i++) if (this.nameIs(i, lower)) return i;
+    return -1;
+  }
+
+  name(i: i32): string {
+    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4]), <usize>unchecked(this.offs[i * 4 + 1]));
+  }
+
+  value(i: i32): string {
+    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]), <usize>unchecked(this.offs[i * 4 + 3]));
+  }
+}
+
+// The pairs format, for local-reply headers (and tests building a HeaderBlock).
+export function encodePairs(headers: Array<Header>): ArrayBuffer {
+  let size = 4;
+  const keys = new Array<ArrayBuffer>(), vals = new Array<ArrayBuffer>();
+  for (let i = 0; i < headers.length; i++) {
+    const k = String.UTF8.encode(headers[i].name), v = String.UTF8.encode(headers[i].value);
+    keys.push(k); vals.push(v);
+    size += 8 + k.byteLength + v.byteLength + 2;
+  }
+  const buf = new ArrayBuffer(size);
+  const base = changetype<usize>(buf);
+  store<u32>(base, headers.length);
+  let data = base + 4 + <usize>headers.length * 8;
+  for (let i = 0; i < headers.length; i++) {
+    store<u32>(base + 4 + <usize>i * 8, keys[i].byteLength);
+    store<u32>(base + 8 + <usize>i * 8, vals[i].byteLength);
+    memory.copy(data, changetype<usize>(keys[i]), keys[i].byteLength);
+    data += keys[i].byteLength;
+    store<u8>(data++, 0);
+    memory.copy(data, changetype<usize>(vals[i]), vals[i].byteLength);
+    data += vals[i].byteLength;
+    store<u8>(data++, 0);
+  }
+  return buf;
 }
 
 function hexDigit(c: i32): i32 {
@@ -87,23 +157,8 @@ export function normalizePath(p: string): string {
   return r;
 }
 
-// ASCII case-insensitive equality against an already lower-case name,
-// without allocating (Envoy lower-cases header names, so the first compare
-// almost always decides).
-export function nameIs(name: string, lower: string): bool {
-  const n = lower.length;
-  if (name.length != n) return false;
-  if (name == lower) return true;
-  for (let i = 0; i < n; i++) {
-    let c = name.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) c += 0x20;
-    if (c != lower.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 export class Request extends VarSource {
-  headers: Array<Header> = new Array<Header>();
+  headers: HeaderBlock = new HeaderBlock(new ArrayBuffer(0));
   method: string = "";
   // :path as received (APISIX's $request_uri).
   requestUri: string = "";
@@ -121,20 +176,19 @@ export class Request extends VarSource {
   private args: Array<Header> | null = null;
   private cookies: Array<Header> | null = null;
 
-  static fromHeaders(headers: Array<Header>, remoteFetcher: () => string): Request {
+  static fromHeaders(headers: HeaderBlock, remoteFetcher: () => string): Request {
     const r = new Request();
     r.headers = headers;
     r.remoteFetcher = remoteFetcher;
-    for (let i = 0, n = headers.length; i < n; i++) {
-      const h = unchecked(headers[i]);
-      const name = h.name;
-      if (name.length == 0 || name.charCodeAt(0) != 0x3a) continue;
-      // First value wins, like Envoy's get_header_map_value.
-      if (name == ":method") { if (r.method.length == 0) r.method = h.value; }
-      else if (name == ":path") { if (r.requestUri.length == 0) r.requestUri = h.value; }
-      else if (name == ":authority") { if (r.authority.length == 0) r.authority = h.value; }
-      else if (name == ":scheme") { if (r.scheme.length == 0) r.scheme = h.value; }
-    }
+    // First value wins, like Envoy's get_header_map_value.
+    let i = headers.find(":method");
+    if (i >= 0) r.method = headers.value(i);
+    i = headers.find(":path");
+    if (i >= 0) r.requestUri = headers.value(i);
+    i = headers.find(":authority");
+    if (i >= 0) r.authority = headers.value(i);
+    i = headers.find(":scheme");
+    if (i >= 0) r.scheme = headers.value(i);
     if (r.authority.length == 0) {
       const host = r.header("host");
       if (host !== null) r.authority = host;
@@ -152,11 +206,8 @@ export class Request extends VarSource {
 
   // First value of a header (case-insensitive name).
   header(name: string): string | null {
-    for (let i = 0, n = this.headers.length; i < n; i++) {
-      const h = unchecked(this.headers[i]);
-      if (nameIs(h.name, name)) return h.value;
-    }
-    return null;
+    const i = this.headers.find(name);
+    return i >= 0 ? this.headers.value(i) : null;
   }
 
   hasHeader(name: string): bool { return this.header(name) !== null; }
@@ -194,10 +245,8 @@ export class Request extends VarSource {
     let c = this.cookies;
     if (c === null) {
       c = new Array<Header>();
-      for (let i = 0; i < this.headers.length; i++) {
-        const h = this.headers[i];
-        if (!nameIs(h.name, "cookie")) continue;
-        const parts = h.value.split(";");
+      for (let i = this.headers.find("cookie"); i >= 0; i = this.headers.find("cookie", i + 1)) {
+        const parts = this.headers.value(i).split(";");
         for (let k = 0; k < parts.length; k++) {
           const p = parts[k].trim();
           const eq = p.indexOf("=");
@@ -249,7 +298,7 @@ export class Request extends VarSource {
     }
     if (name.startsWith("http_")) {
       const key = headerName(name.substring(5));
-      for (let i = 0; i < this.headers.length; i++) if (nameIs(this.headers[i].name, key)) out.push(this.headers[i].value);
+      for (let i = this.headers.find(key); i >= 0; i = this.headers.find(key, i + 1)) out.push(this.headers.value(i));
       return out;
     }
     const v = this.get(name);

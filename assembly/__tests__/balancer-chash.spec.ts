@@ -1,5 +1,5 @@
 import { Node, Upstream } from "../config/model";
-import { Header, Request } from "../request";
+import { Header, HeaderBlock, Request } from "../request";
 import { BalanceCtx } from "../balancer/picker";
 import { crc32 } from "../balancer/crc32";
 import { ChashFactory, ChashPicker, Ring, chashKey, resolveTemplate } from "../balancer/chash";
@@ -16,7 +16,7 @@ function req(path: string, extra: Array<Header> = []): Request {
   h.push(new Header(":path", path));
   h.push(new Header(":authority", "localhost"));
   for (let i = 0; i < extra.length; i++) h.push(extra[i]);
-  return Request.fromHeaders(h, remote);
+  return Request.fromHeaders(HeaderBlock.fromHeaders(h), remote);
 }
 
 function node(host: string, port: i32, weight: i64, index: i32, priority: i32 = 0): Node {

@@ -1,4 +1,4 @@
-import { Request, Header, normalizePath, unescape, hostOf } from "../request";
+import { Request, Header, HeaderBlock, normalizePath, unescape, hostOf } from "../request";
 
 function req(path: string, authority: string, extra: Array<Header> = []): Request {
   const h = new Array<Header>();
@@ -7,7 +7,7 @@ function req(path: string, authority: string, extra: Array<Header> = []): Reques
   h.push(new Header(":authority", authority));
   h.push(new Header(":scheme", "http"));
   for (let i = 0; i < extra.length; i++) h.push(extra[i]);
-  return Request.fromHeaders(h, (): string => "10.0.0.9");
+  return Request.fromHeaders(HeaderBlock.fromHeaders(h), (): string => "10.0.0.9");
 }
 
 describe("request variables", () => {
@@ -28,6 +28,30 @@ describe("request variables", () => {
     expect(r.get("http_x_env")!).toBe("beta");
     expect(r.get("cookie_session")!).toBe("xyz");
     expect(r.get("http_x_missing")).toBeNull();
+  });
+
+  it("indexes a pairs buffer without decoding it; malformed buffers keep what could be read", () => {
+    const h = new Array<Header>();
+    h.push(new Header("X-Env", "beta"));
+    h.push(new Header("accept", "*/*"));
+    h.push(new Header("x-env", "é"));
+    const b = HeaderBlock.fromHeaders(h);
+    expect(b.count).toBe(3);
+    expect(b.find("x-env")).toBe(0);
+    expect(b.find("x-env", 1)).toBe(2);
+    expect(b.value(2)).toBe("é");
+    expect(b.name(1)).toBe("accept");
+    expect(b.find("missing")).toBe(-1);
+    const buf = HeaderBlock.fromHeaders(h);
+    const raw = new ArrayBuffer(40);
+    store<u32>(changetype<usize>(raw), 1000000);
+    expect(new HeaderBlock(raw).count).toBe(0);
+    expect(new HeaderBlock(new ArrayBuffer(2)).count).toBe(0);
+    const truncated = new ArrayBuffer(4 + 8 + 3);
+    store<u32>(changetype<usize>(truncated), 1);
+    store<u32>(changetype<usize>(truncated) + 4, 10);
+    expect(new HeaderBlock(truncated).count).toBe(0);
+    expect(buf.count).toBe(3);
   });
 
   it("normalises paths", () => {
