@@ -79,33 +79,23 @@ function buildPicker(up: Upstream, health: Health): Picker {
   return factory.create(nodes, up, nodes.length ? nodes[0].priority : 0);
 }
 
+// The cached picker of this upstream, rebuilt when its config changed or,
+// except for chash (whose ring does not depend on health), when node health
+// changed. chash only re-checks whether every node is down.
 function cachedFor(up: Upstream, health: Health): CachedPicker {
   const hv = health.version(up);
-  if (cache.has(up.cluster)) {
-    const c = cache.get(up.cluster);
-    if (c.fingerprint == up.fingerprint) {
-      if (c.healthVersion == hv) return c;
-      // chash: the ring does not depend on health; only the all-unhealthy
-      // flag does.
-      if (up.type == "chash") {
-        c.healthVersion = hv;
-        c.allUnhealthy = allUnhealthy(up, health);
-        if (c.allUnhealthy) balancerLog(LOG_WARN, "all upstream nodes is unhealthy, use default");
-        return c;
-      }
-    }
+  let c: CachedPicker | null = cache.has(up.cluster) ? cache.get(up.cluster) : null;
+  if (c !== null && c.fingerprint == up.fingerprint && c.healthVersion == hv) return c;
+  if (c === null || c.fingerprint != up.fingerprint || up.type != "chash") {
+    c = new CachedPicker(up.fingerprint, hv, buildPicker(up, health));
+    cache.set(up.cluster, c);
   }
-  const c = new CachedPicker(up.fingerprint, hv, buildPicker(up, health));
+  c.healthVersion = hv;
   if (up.type == "chash") {
     c.allUnhealthy = allUnhealthy(up, health);
     if (c.allUnhealthy) balancerLog(LOG_WARN, "all upstream nodes is unhealthy, use default");
   }
-  cache.set(up.cluster, c);
   return c;
-}
-
-export function pickerFor(up: Upstream, health: Health): Picker {
-  return cachedFor(up, health).picker;
 }
 
 // The pick loop of pick_server (after the fast path and picker lookup).

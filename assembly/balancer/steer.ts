@@ -45,10 +45,6 @@ export function emitTries(plan: Array<Node>, method: string): void {
   else envoy.removeRequestHeader(RETRY_ON_HEADER);
 }
 
-export function nowSeconds(): f64 {
-  return <f64>envoy.nowNanos() / 1e9;
-}
-
 // Envoy's view of the finished stream (proxy_on_log).
 export function readOutcome(startNs: u64): Outcome {
   const o = new Outcome();
