@@ -126,11 +126,6 @@ export class UpstreamFilter extends Context {
   }
 
   private handleUpstream(cfg: Config, req: Request, route: Route): FilterHeadersStatusValues {
-    if (false) {
-      envoy.logDebug("not find any matched route");
-      return this.reply(404, "apisix_route_not_found", "{\"error_msg\":\"404 Route Not Found\"}\n", true);
-    }
-
     // Service merge (apisix/plugin.lua merge_service_route).
     let service: Service | null = null;
     if (route.serviceId.length) {
@@ -147,7 +142,6 @@ export class UpstreamFilter extends Context {
     // else the route's upstream_id, which wins over an inline upstream.
     let upId = route.upstreamId;
     let up: Upstream | null = null;
-    let inline = false;
     if (upId.length == 0 && route.upstream === null && service !== null) upId = service.upstreamId;
     const split = route.split;
     const target = split !== null ? split.choose(req) : null;
@@ -155,36 +149,30 @@ export class UpstreamFilter extends Context {
       upId = target.upstreamId;
       up = target.upstream;
     }
-    if (up !== null) {
-      inline = true;
-      if (up.dnsError.length) {
-        envoy.logError("failed to get resolved route: " + up.dnsError);
-        return this.exit(500, "apisix_route_dns_failed");
-      }
-    } else if (upId.length) {
+    const inline = up !== null || upId.length == 0;
+    if (!inline) {
       if (!cfg.upstreams.has(upId)) {
         envoy.logError("failed to find upstream by id: " + upId);
         return this.exit(502, "apisix_upstream_not_found");
       }
       up = cfg.upstreams.get(upId);
-      if (up.dnsError.length) {
-        envoy.logError("failed to get resolved upstream: " + up.dnsError);
-        return this.exit(502, "apisix_upstream_dns_failed");
-      }
-    } else {
+    } else if (up === null) {
       up = route.upstream;
       if (up === null && service !== null) up = service.upstream;
-      inline = true;
-      if (up !== null && up.dnsError.length) {
-        envoy.logError("failed to get resolved route: " + up.dnsError);
-        return this.exit(500, "apisix_route_dns_failed");
-      }
+    }
+    // Domain nodes the control plane could not resolve (the seed's
+    // parse_domain_in_route / get_by_id re-resolution errors).
+    if (up !== null && up.dnsError.length) {
+      envoy.logError((inline ? "failed to get resolved route: " : "failed to get resolved upstream: ") + up.dnsError);
+      return inline ? this.exit(500, "apisix_route_dns_failed") : this.exit(502, "apisix_upstream_dns_failed");
     }
     if (up === null) {
       envoy.logError("failed to set upstream: missing upstream configuration in Route or Service");
       return this.exit(503, "apisix_missing_upstream");
     }
     for (let i = 0; i < up.dnsDropped.length; i++) envoy.logError(up.dnsDropped[i]);
+
+    const infoOn = envoy.logLevel() <= LogLevelValues.info;
 
     // 4. Client certificate.
     if (up.clientCertId.length) {
@@ -194,14 +182,14 @@ export class UpstreamFilter extends Context {
         envoy.logError("failed to get ssl cert: " + err);
         return this.exit(502, "apisix_upstream_ssl_invalid");
       }
-      envoy.logInfo("matched ssl: " + id);
+      if (infoOn) envoy.logInfo("matched ssl: " + id);
     }
 
     // 5. Websocket: without enable_websocket the upstream gets neither
     // Upgrade nor Connection (APISIX sets both variables to '').
     const upgrade = req.header("upgrade");
     if (enableWebsocket) {
-      if (upgrade !== null) envoy.logInfo("enabled websocket for route: " + route.id);
+      if (upgrade !== null && infoOn) envoy.logInfo("enabled websocket for route: " + route.id);
     } else if (upgrade !== null) {
       envoy.removeRequestHeader("upgrade");
       envoy.removeRequestHeader("connection");
@@ -254,7 +242,7 @@ export class UpstreamFilter extends Context {
     }
     envoy.clearRouteCache();
     this.metrics.proxied();
-    if (envoy.logLevel() <= LogLevelValues.info) {
+    if (infoOn) {
       envoy.logInfo("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
     }
     return FilterHeadersStatusValues.Continue;
