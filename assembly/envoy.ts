@@ -63,25 +63,23 @@ export function removeRequestHeader(name: string): u32 {
   return imports.proxy_remove_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength);
 }
 
-// A property as a string (Envoy's string-typed properties are raw bytes);
-// null when Envoy does not have it.
-export function property(path: string): string | null {
+// A property's raw value (Envoy serializeValue); null when Envoy does not have it.
+function propertyBytes(path: string): ArrayBuffer | null {
   const p = propertyPath(path);
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
   const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
-  if (r != WasmResultValues.Ok) return null;
-  const buf = takeBuffer();
-  if (buf === null) return null;
-  return String.UTF8.decode(buf);
+  return r == WasmResultValues.Ok ? takeBuffer() : null;
 }
 
-// Integer properties are 8-byte little-endian (Envoy serializeValue).
+// String-typed properties are raw bytes.
+export function property(path: string): string | null {
+  const buf = propertyBytes(path);
+  return buf === null ? null : String.UTF8.decode(buf);
+}
+
+// Integer properties are 8-byte little-endian.
 export function propertyInt(path: string, def: i64): i64 {
-  const p = propertyPath(path);
-  store<usize>(outPtr, 0); store<usize>(outLen, 0);
-  const r = imports.proxy_get_property(changetype<usize>(p), p.byteLength, outPtr, outLen);
-  if (r != WasmResultValues.Ok) return def;
-  const buf = takeBuffer();
+  const buf = propertyBytes(path);
   if (buf === null || buf.byteLength < 8) return def;
   return load<i64>(changetype<usize>(buf));
 }
