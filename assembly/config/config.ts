@@ -109,14 +109,30 @@ function readUri(uri: string, path: string, issues: Issues): bool {
   return true;
 }
 
+// An object's required id, and the path errors name it by: "routes[r1]", or
+// "routes[3]" (its index) when it has no usable id.
+class Identity {
+  id: string = "";
+  path: string = "";
+}
+
+function identify(section: string, v: JsonValue, idx: i32, issues: Issues): Identity {
+  const r = new Identity();
+  const at = section + "[" + idx.toString() + "]";
+  const idv = v.get("id");
+  r.id = readId(idv, at + ".id", issues);
+  if (idv === null) issues.error(at + ".id", "is required");
+  r.path = r.id.length ? section + "[" + r.id + "]" : at;
+  return r;
+}
+
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("routes[" + idx.toString() + "]", "expected a route object, got " + v.typeName()); return null; }
   const r = new Route();
-  const idv = v.get("id");
   const before = issues.errors.length;
-  r.id = readId(idv, "routes[" + idx.toString() + "].id", issues);
-  if (idv === null) issues.error("routes[" + idx.toString() + "].id", "is required");
-  const path = r.id.length ? "routes[" + r.id + "]" : "routes[" + idx.toString() + "]";
+  const who = identify("routes", v, idx, issues);
+  r.id = who.id;
+  const path = who.path;
   r.path = path;
   r.order = idx;
   checkKeys(v, ROUTE_FIELDS, path, issues);
@@ -201,9 +217,9 @@ function parseService(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, issue
   if (!v.isObject()) { issues.error("services[" + idx.toString() + "]", "expected a service object"); return null; }
   const s = new Service();
   const before = issues.errors.length;
-  s.id = readId(v.get("id"), "services[" + idx.toString() + "].id", issues);
-  if (v.get("id") === null) issues.error("services[" + idx.toString() + "].id", "is required");
-  const path = s.id.length ? "services[" + s.id + "]" : "services[" + idx.toString() + "]";
+  const who = identify("services", v, idx, issues);
+  s.id = who.id;
+  const path = who.path;
   checkKeys(v, SERVICE_FIELDS, path, issues);
   s.upstreamId = readId(v.get("upstream_id"), path + ".upstream_id", issues);
   const up = v.get("upstream");
@@ -220,9 +236,9 @@ function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
   if (!v.isObject()) { issues.error("ssls[" + idx.toString() + "]", "expected an ssl object"); return null; }
   const s = new Ssl();
   const before = issues.errors.length;
-  s.id = readId(v.get("id"), "ssls[" + idx.toString() + "].id", issues);
-  if (v.get("id") === null) issues.error("ssls[" + idx.toString() + "].id", "is required");
-  const path = s.id.length ? "ssls[" + s.id + "]" : "ssls[" + idx.toString() + "]";
+  const who = identify("ssls", v, idx, issues);
+  s.id = who.id;
+  const path = who.path;
   checkKeys(v, SSL_FIELDS, path, issues);
   const t = v.get("type");
   if (t !== null) {
