@@ -1,4 +1,5 @@
 import { Node, Upstream } from "../config/model";
+import { node } from "./nodes";
 import { Header, HeaderBlock, Request } from "../request";
 import { BalanceCtx } from "../balancer/picker";
 import { crc32 } from "../balancer/crc32";
@@ -17,13 +18,6 @@ function req(path: string, extra: Array<Header> = []): Request {
   h.push(new Header(":authority", "localhost"));
   for (let i = 0; i < extra.length; i++) h.push(extra[i]);
   return Request.fromHeaders(HeaderBlock.fromHeaders(h), remote);
-}
-
-function node(host: string, port: i32, weight: i64, index: i32, priority: i32 = 0): Node {
-  const n = new Node();
-  n.host = host; n.port = port; n.weight = weight; n.index = index; n.priority = priority;
-  n.address = host + ":" + port.toString();
-  return n;
 }
 
 function localNodes(ports: Array<i32>, weights: Array<i64>): Array<Node> {

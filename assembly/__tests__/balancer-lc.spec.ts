@@ -1,4 +1,5 @@
 import { Node, Upstream } from "../config/model";
+import { node } from "./nodes";
 import { PassiveChecks } from "../config/checks";
 import { parseJson } from "../json";
 import { BalanceCtx } from "../balancer/picker";
@@ -8,13 +9,6 @@ import { Health, Report, reviveDelay } from "../balancer/health";
 import { Outcome, finishRequest, pickServer, planTries, registerBalancer, resetBalancers, RF_UPSTREAM_CONN_FAILURE, RF_UPSTREAM_TIMEOUT } from "../balancer/index";
 import { RoundRobinFactory } from "../balancer/roundrobin";
 import { seedRandom } from "../balancer/random";
-
-function node(host: string, port: i32, weight: i64, index: i32, priority: i32 = 0): Node {
-  const n = new Node();
-  n.host = host; n.port = port; n.weight = weight; n.index = index; n.priority = priority;
-  n.address = host + ":" + port.toString();
-  return n;
-}
 
 function up(type: string, nodes: Array<Node>, cluster: string): Upstream {
   const u = new Upstream();

@@ -1,17 +1,11 @@
 import { Node, Upstream } from "../config/model";
+import { node } from "./nodes";
 import { BalanceCtx } from "../balancer/picker";
 import { RoundRobin } from "../balancer/roundrobin";
 import { PriorityPicker } from "../balancer/priority";
 import { RoundRobinFactory } from "../balancer/roundrobin";
 import { Health } from "../balancer/health";
 import { pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/index";
-
-function node(host: string, port: i32, weight: i64, index: i32, priority: i32 = 0): Node {
-  const n = new Node();
-  n.host = host; n.port = port; n.weight = weight; n.index = index; n.priority = priority;
-  n.address = host + ":" + port.toString();
-  return n;
-}
 
 // Names a, b, c, ... on port 80 with the given weights.
 function named(names: Array<string>, weights: Array<i64>): Array<Node> {
