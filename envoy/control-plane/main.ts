@@ -3,8 +3,9 @@
 // Options (all optional except --config):
 //   --config PATH         APISIX standalone YAML (routes, upstreams, ssls, services)
 //   --port N              ADS gRPC port (18000)
-//   --host ADDR           ADS bind address (0.0.0.0)
+//   --host ADDR           ADS bind address (127.0.0.1; compose sets 0.0.0.0)
 //   --listener-port N     Envoy's HTTP listener port (9080)
+//   --listener-address A  Envoy's HTTP listener address (0.0.0.0)
 //   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
 //   --dns-interval SECS   DNS re-resolution interval (30)
 //   --lb-mode MODE        original-dst (default, any Envoy; retries stay on the
@@ -22,6 +23,7 @@ export interface CliArgs {
   port: number;
   host: string;
   listenerPort: number;
+  listenerAddress?: string;
   wasm?: string;
   dnsInterval: number;
   lbMode: LbMode;
@@ -30,7 +32,7 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "0.0.0.0", listenerPort: 9080, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
+  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -48,6 +50,7 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--port": a.port = int(next()); break;
       case "--host": a.host = next(); break;
       case "--listener-port": a.listenerPort = int(next()); break;
+      case "--listener-address": a.listenerAddress = next(); break;
       case "--wasm": a.wasm = next(); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
@@ -74,7 +77,7 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     server,
     log,
     dnsIntervalMs: args.dnsInterval * 1000,
-    translate: { listenerPort: args.listenerPort, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
+    translate: { listenerPort: args.listenerPort, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
   });
   await controller.start();
   log.info(`control-plane: cluster mode ${args.lbMode}`);

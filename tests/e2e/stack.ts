@@ -1,0 +1,237 @@
+// The real thing on loopback: the project's control plane (a child process,
+// started as users start it) and the real Envoy from `npm run envoy:install`,
+// booted from a bootstrap derived from envoy/envoy.yaml (only the xDS
+// address, the admin address and nothing else differ).
+//
+//   const stack = await Stack.start({ config: yamlText });
+//   const r = await stack.get("/api/x", { host: "a.example.com" });
+//   await stack.stop();
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, stringify } from "yaml";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const WASM = path.join(ROOT, "build/filter.wasm");
+
+let cachedBinary: string | undefined;
+/** ENVOY_BIN, else the binary `npm run envoy:install` put into .envoy/. */
+export function envoyBinary(): string {
+  if (cachedBinary) return cachedBinary;
+  if (process.env.ENVOY_BIN) return (cachedBinary = process.env.ENVOY_BIN);
+  const out = execFileSync(process.execPath, [path.join(ROOT, "scripts/envoy-install.mjs")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return (cachedBinary = out.split("\n")[0].trim());
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** envoy/envoy.yaml with the xDS cluster and admin on loopback ports. */
+export function bootstrapFor(opts: { adsPort: number; adminPort: number }): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const b: any = parse(fs.readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
+  b.admin.address.socket_address = { address: "127.0.0.1", port_value: opts.adminPort };
+  const xds = b.static_resources.clusters.find((c: { name: string }) => c.name === "xds_cluster");
+  xds.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: "127.0.0.1", port_value: opts.adsPort };
+  return stringify(b);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A child process with its combined output kept in memory (and its exit). */
+export class Proc {
+  out = "";
+  exited?: number | null;
+  readonly exit: Promise<number | null>;
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    child.stdout?.on("data", (c: Buffer) => (this.out += c.toString("utf8")));
+    child.stderr?.on("data", (c: Buffer) => (this.out += c.toString("utf8")));
+    this.exit = new Promise((resolve) => child.once("exit", (code, sig) => resolve((this.exited = code ?? (sig ? -1 : null)))));
+  }
+  static spawn(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+    return new Proc(name, spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }));
+  }
+  /** Resolves with the first match of re in the output from `from` on. */
+  waitFor(re: RegExp, timeoutMs = 15_000, from = 0): Promise<RegExpMatchArray> {
+    return until(`${this.name}: ${re}`, () => {
+      if (this.exited !== undefined) throw new Error(`${this.name} exited with ${this.exited}:\n${this.out.slice(-3000)}`);
+      return this.out.slice(from).match(re) ?? undefined;
+    }, timeoutMs);
+  }
+  async stop(): Promise<void> {
+    if (this.exited !== undefined) return;
+    this.child.kill("SIGTERM");
+    const t = setTimeout(() => this.child.kill("SIGKILL"), 3000);
+    await this.exit;
+    clearTimeout(t);
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** The demo http-echo's JSON, when the body is one. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json?: any;
+}
+
+export function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string | string[]> | [string, string][]; body?: string; timeoutMs?: number }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers = Array.isArray(opts.headers) ? opts.headers.flat() : opts.headers;
+    const req = http.request({ host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path, headers, agent: false, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (body += c));
+      res.on("end", () => {
+        let json: unknown;
+        if (/json/.test(String(res.headers["content-type"] ?? ""))) {
+          try {
+            json = JSON.parse(body);
+          } catch {
+            /* not JSON after all */
+          }
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`request ${opts.path} timed out`)));
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+export interface StackOptions {
+  /** APISIX standalone YAML (the `#END` trailer is added when missing). */
+  config: string;
+  lbMode?: "original-dst" | "override-host";
+  /** Extra control-plane arguments. */
+  controlPlaneArgs?: string[];
+  /** Envoy worker threads (1 keeps balancer sequences in one VM). */
+  concurrency?: number;
+}
+
+/** Control plane + Envoy on free loopback ports, with a temporary config file. */
+export class Stack {
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "apisix-e2e-"));
+  readonly configPath = path.join(this.dir, "apisix.yaml");
+  cp!: Proc;
+  envoy!: Proc;
+  adsPort = 0;
+  adminPort = 0;
+  port = 0;
+
+  private constructor(readonly opts: StackOptions) {}
+
+  static async start(opts: StackOptions): Promise<Stack> {
+    const s = new Stack(opts);
+    try {
+      await s.boot();
+    } catch (e) {
+      await s.stop();
+      throw e;
+    }
+    return s;
+  }
+
+  private async boot(): Promise<void> {
+    [this.adsPort, this.adminPort, this.port] = await Promise.all([freePort(), freePort(), freePort()]);
+    this.writeConfig(this.opts.config);
+    this.cp = Proc.spawn("control-plane", process.execPath, [
+      "--import", "tsx", "envoy/control-plane/main.ts",
+      "--config", this.configPath,
+      "--host", "127.0.0.1",
+      "--port", String(this.adsPort),
+      "--listener-address", "127.0.0.1",
+      "--listener-port", String(this.port),
+      "--wasm", WASM,
+      "--lb-mode", this.opts.lbMode ?? "original-dst",
+      "--access-log",
+      ...(this.opts.controlPlaneArgs ?? []),
+    ]);
+    await this.cp.waitFor(/ads: listening on/, 30_000);
+    const bootstrap = path.join(this.dir, "envoy.yaml");
+    fs.writeFileSync(bootstrap, bootstrapFor({ adsPort: this.adsPort, adminPort: this.adminPort }));
+    this.envoy = Proc.spawn("envoy", envoyBinary(), [
+      "-c", bootstrap,
+      "--disable-hot-restart",
+      "--concurrency", String(this.opts.concurrency ?? 1),
+      "-l", "info",
+      "--component-log-level", "wasm:debug",
+    ]);
+    await until("envoy listener", async () => {
+      if (this.envoy.exited !== undefined) throw new Error(`envoy exited with ${this.envoy.exited}:\n${this.envoy.out.slice(-3000)}`);
+      const r = await request(this.adminPort, { path: "/ready" });
+      if (r.status !== 200) return undefined;
+      const l = await request(this.adminPort, { path: "/listeners?format=json" });
+      return l.body.includes("apisix_http") || undefined;
+    }, 30_000);
+    await this.envoy.waitFor(/configuration accepted/, 30_000);
+  }
+
+  writeConfig(yamlText: string): void {
+    const text = /#END\s*$/.test(yamlText) ? yamlText : `${yamlText.replace(/\s*$/, "\n")}#END\n`;
+    // write-then-rename: the control plane never sees a half-written file
+    const tmp = `${this.configPath}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, this.configPath);
+  }
+
+  /** Writes a new config and waits until every Envoy wasm VM accepted it. */
+  async update(yamlText: string): Promise<void> {
+    const from = this.envoy.out.length;
+    const cpFrom = this.cp.out.length;
+    this.writeConfig(yamlText);
+    await this.cp.waitFor(/xds: snapshot \S+/, 15_000, cpFrom);
+    await this.envoy.waitFor(/configuration accepted/, 15_000, from);
+    // the main thread applies first, then each worker; give workers a moment
+    await until("all wasm VMs updated", () => {
+      const n = (this.envoy.out.slice(from).match(/configuration accepted/g) ?? []).length;
+      return n >= (this.opts.concurrency ?? 1) + 1 || undefined;
+    }, 15_000);
+  }
+
+  request(opts: Parameters<typeof request>[1]): Promise<Reply> {
+    return request(this.port, opts);
+  }
+
+  get(p: string, headers: Record<string, string | string[]> = {}): Promise<Reply> {
+    return request(this.port, { path: p, headers });
+  }
+
+  admin(p: string): Promise<Reply> {
+    return request(this.adminPort, { path: p });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.envoy?.stop(), this.cp?.stop()]);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
