@@ -6,6 +6,9 @@
 //   --host ADDR           ADS bind address (127.0.0.1; compose sets 0.0.0.0)
 //   --listener-port N     Envoy's HTTP listener port (9080)
 //   --listener-address A  Envoy's HTTP listener address (0.0.0.0)
+//   --tls-listener-port N Envoy's HTTPS listener port for the server ssls (9443, APISIX's);
+//                         "off" = no HTTPS listener (docs/tls.md)
+//   --fallback-sni NAME   APISIX's apisix.ssl.fallback_sni: the SNI assumed when a client sends none
 //   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
 //   --dns-interval SECS   DNS re-resolution interval (30)
 //   --lb-mode MODE        original-dst (default, any Envoy; retries stay on the
@@ -24,6 +27,8 @@ export interface CliArgs {
   host: string;
   listenerPort: number;
   listenerAddress?: string;
+  tlsListenerPort: number | null;
+  fallbackSni?: string;
   wasm?: string;
   dnsInterval: number;
   lbMode: LbMode;
@@ -32,7 +37,7 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
+  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -51,6 +56,12 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--host": a.host = next(); break;
       case "--listener-port": a.listenerPort = int(next()); break;
       case "--listener-address": a.listenerAddress = next(); break;
+      case "--tls-listener-port": {
+        const v = next();
+        a.tlsListenerPort = v === "off" ? null : int(v);
+        break;
+      }
+      case "--fallback-sni": a.fallbackSni = next(); break;
       case "--wasm": a.wasm = next(); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
@@ -77,7 +88,7 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     server,
     log,
     dnsIntervalMs: args.dnsInterval * 1000,
-    translate: { listenerPort: args.listenerPort, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
+    translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
   });
   await controller.start();
   log.info(`control-plane: cluster mode ${args.lbMode}`);

@@ -45,6 +45,9 @@ const ENTRY_PROTOS = [
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
+  // the HTTPS listener (tls-listener.ts): SNI inspection and the SNI input of its filter_chain_matcher
+  "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
+  "envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto",
   // override-host mode's fallback policy (the OverrideHost message itself is
   // newer than this snapshot and travels as an xds TypedStruct)
   "envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto",

@@ -4,7 +4,7 @@
 // snapshot at a time; each stream remembers per type URL what it subscribed
 // to, which version/nonce it was last sent and what it ACKed. A new snapshot
 // is pushed to every open stream for every subscribed type whose version
-// changed, in the order CDS → LDS → RDS → ECDS (clusters before the
+// changed, in the order CDS → SDS → LDS → RDS → ECDS (clusters before the
 // listener/routes that name them).
 //
 //   ACK   request with the nonce of our last response and no error_detail
@@ -12,7 +12,7 @@
 //         config, we don't resend that version; the next snapshot is sent.
 //   stale request whose nonce isn't our latest for that type: ignored.
 //   LDS/CDS are wildcard: every response carries the full set.
-//   RDS/ECDS are by name: responses carry the requested names present in
+//   RDS/ECDS/SDS are by name: responses carry the requested names present in
 //         the snapshot; a change of the requested names triggers a response.
 // Delta xDS is not implemented (grpc answers UNIMPLEMENTED; Envoy's bootstrap
 // here uses api_type GRPC).
@@ -34,8 +34,8 @@ export const consoleLogger: Logger = {
   error: (m) => console.error(`${new Date().toISOString()} error ${m}`),
 };
 
-/** Push order; also the set of type URLs served. */
-export const PUSH_ORDER: string[] = [TYPE_URL.cluster, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig];
+/** Push order; also the set of type URLs served. Secrets (SDS, by name) before the listener whose chains name them. */
+export const PUSH_ORDER: string[] = [TYPE_URL.cluster, TYPE_URL.secret, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig];
 const WILDCARD_TYPES = new Set<string>([TYPE_URL.cluster, TYPE_URL.listener]);
 
 interface EncodedType {

@@ -22,6 +22,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import { TYPE_URL } from "./protos.ts";
 import { clusterName, upstreamSites, type UpstreamSite } from "./names.ts";
+import { TLS_DEFAULTS, tlsListener } from "./tls-listener.ts";
 import {
   DEFAULT_PORTS,
   filterConfigJson,
@@ -80,6 +81,10 @@ export interface TranslateOptions {
   listenerName?: string;
   /** Add an stdout access log to the listener. */
   accessLog?: boolean;
+  /** HTTPS listener port for the server ssls (APISIX's 9443); null = no HTTPS listener. See tls-listener.ts. */
+  tlsListenerPort?: number | null;
+  /** APISIX's apisix.ssl.fallback_sni: the SNI assumed when a client sends none. */
+  fallbackSni?: string;
 }
 
 export type Json = Record<string, unknown>;
@@ -91,7 +96,7 @@ export interface Issue {
   message: string;
 }
 
-export type ResourceKind = "clusters" | "listeners" | "routes" | "extensionConfigs";
+export type ResourceKind = "clusters" | "listeners" | "routes" | "extensionConfigs" | "secrets";
 
 export interface Snapshot {
   /** Hash of all resources; changes iff any resource changes. */
@@ -107,6 +112,7 @@ export const KIND_TYPE_URL: Record<ResourceKind, string> = {
   listeners: TYPE_URL.listener,
   routes: TYPE_URL.route,
   extensionConfigs: TYPE_URL.extensionConfig,
+  secrets: TYPE_URL.secret,
 };
 
 export const DEFAULTS = {
@@ -119,6 +125,7 @@ export const DEFAULTS = {
   defaultConnectTimeout: 60,
   routeConfigName: "apisix",
   listenerName: "apisix_http",
+  tlsListenerPort: TLS_DEFAULTS.port as number | null,
   // keepalive_pool defaults of APISIX (nginx_config.http.upstream).
   keepaliveIdleTimeout: 60,
   keepaliveRequests: 1000,
@@ -161,15 +168,24 @@ export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions 
     }
   }
 
-  const listeners = [listener(o)];
+  const hcm = httpConnectionManager(o);
+  const listeners = [listener(o, hcm)];
+  let secrets: Json[] = [];
+  if (o.tlsListenerPort !== null) {
+    const tls = tlsListener(apisix, { port: o.tlsListenerPort, address: o.listenerAddress, fallbackSni: o.fallbackSni, hcm });
+    if (tls.listener) listeners.push(tls.listener);
+    secrets = tls.secrets;
+    issues.push(...tls.issues);
+  }
   const routes = [routeConfiguration(o)];
   const extensionConfigs = [extensionConfig(apisix, o)];
-  const resources = { clusters, listeners, routes, extensionConfigs };
+  const resources = { clusters, listeners, routes, extensionConfigs, secrets };
   const versions = {
     clusters: hashOf(clusters),
     listeners: hashOf(listeners),
     routes: hashOf(routes),
     extensionConfigs: hashOf(extensionConfigs),
+    secrets: hashOf(secrets),
   };
   return { version: hashOf(versions), versions, resources, issues };
 }
@@ -177,7 +193,8 @@ export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions 
 // ---------------------------------------------------------------------------
 // LDS
 
-function listener(o: typeof DEFAULTS & TranslateOptions): Json {
+/** The HTTP connection manager; the plain and the HTTPS listener share it. */
+function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
   const hcm: Json = {
     "@type": T.hcm,
     stat_prefix: "apisix",
@@ -225,6 +242,10 @@ function listener(o: typeof DEFAULTS & TranslateOptions): Json {
     ],
   };
   if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog } }];
+  return hcm;
+}
+
+function listener(o: typeof DEFAULTS & TranslateOptions, hcm: Json): Json {
   return {
     "@type": TYPE_URL.listener,
     name: o.listenerName,

@@ -147,6 +147,8 @@ export class Stack {
   adsPort = 0;
   adminPort = 0;
   port = 0;
+  /** The HTTPS listener's port (present when the config has a usable server ssl). */
+  tlsPort = 0;
 
   private constructor(readonly opts: StackOptions) {}
 
@@ -162,7 +164,7 @@ export class Stack {
   }
 
   private async boot(): Promise<void> {
-    [this.adsPort, this.adminPort, this.port] = await Promise.all([freePort(), freePort(), freePort()]);
+    [this.adsPort, this.adminPort, this.port, this.tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     this.writeConfig(this.opts.config);
     this.cp = Proc.spawn("control-plane", process.execPath, [
       "--import", "tsx", "envoy/control-plane/main.ts",
@@ -171,6 +173,7 @@ export class Stack {
       "--port", String(this.adsPort),
       "--listener-address", "127.0.0.1",
       "--listener-port", String(this.port),
+      "--tls-listener-port", String(this.tlsPort),
       "--wasm", WASM,
       "--lb-mode", this.opts.lbMode ?? "original-dst",
       "--access-log",

@@ -5,8 +5,11 @@ import { parseArgs } from "../../envoy/control-plane/main.ts";
 
 test("main: defaults, --lb-mode, errors", () => {
   const d = parseArgs(["--config", "/c.yaml"]);
-  assert.deepEqual(d, { config: "/c.yaml", port: 18000, host: "0.0.0.0", listenerPort: 9080, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false });
+  assert.deepEqual(d, { config: "/c.yaml", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false });
   assert.equal(parseArgs(["--config", "c", "--lb-mode", "override-host"]).lbMode, "override-host");
+  assert.equal(parseArgs(["--config", "c", "--tls-listener-port", "8443"]).tlsListenerPort, 8443);
+  assert.equal(parseArgs(["--config", "c", "--tls-listener-port", "off"]).tlsListenerPort, null);
+  assert.equal(parseArgs(["--config", "c", "--fallback-sni", "a.example.com"]).fallbackSni, "a.example.com");
   assert.equal(parseArgs(["--lb-mode", "original-dst", "--config", "c"]).lbMode, "original-dst");
   assert.throws(() => parseArgs(["--config", "c", "--lb-mode", "eds"]), /--lb-mode: eds is not one of original-dst, override-host/);
   assert.throws(() => parseArgs(["--config", "c", "--lb-mode"]), /--lb-mode needs a value/);
