@@ -227,7 +227,8 @@ test("etcd restart (SIGKILL, same data): the watch resumes where it was, nothing
   const { src, lines, waitFor } = await source(p);
   try {
     await etcd.restart();
-    await w.put(`${p}/upstreams/u2`, stored("upstreams", "u2", { nodes: { "127.0.0.1:1981": 1 } }));
+    // the writer's own connection broke too: its first call may fail
+    await until("a write after the restart", () => w.put(`${p}/upstreams/u2`, stored("upstreams", "u2", { nodes: { "127.0.0.1:1981": 1 } })), 10_000, 100);
     await waitFor("u2 after the restart", (d) => d.upstreams.length === 2, 20_000);
     assert.ok(lines.info.some((l) => l.startsWith(`etcd: connected to ${etcd.url}; watching ${p}/ from revision`)), lines.info.join("\n"));
     assert.equal(lines.info.filter((l) => l.startsWith("etcd: read ")).length, 1, "resumed the watch, no second full read");
