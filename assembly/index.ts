@@ -65,8 +65,12 @@ class ApisixUpstreamRoot extends ConfigHolder {
     const cfg = res.config;
     if (cfg === null) {
       for (let i = 0; i < issues.errors.length; i++) log(LogLevelValues.error, "invalid configuration: " + issues.errors[i]);
-      log(LogLevelValues.error, "configuration rejected (" + issues.errors.length.toString() + " error(s)); " +
+      log(LogLevelValues.error, "configuration rejected (" + issues.count.toString() + " error(s)); " +
         (this.config !== null || accepted ? "the previous configuration keeps serving" : "no configuration is active"));
+      // The verdict per object, for the control plane (envoy/control-plane/
+      // validate.ts), which drops these objects and applies the rest as
+      // APISIX does; "document" when an error is outside every object.
+      log(LogLevelValues.warn, "invalid objects: " + (issues.documentErrors > 0 ? "document " : "") + issues.objects.join(" "));
       getMetrics().configured(false, 0);
       return false;
     }

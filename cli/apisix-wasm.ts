@@ -11,8 +11,10 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ProxyWasmHost, type LogEntry } from "../host/index.ts";
-import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, type DnsTable } from "../envoy/control-plane/config.ts";
+import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, type ApisixConfig, type DnsTable } from "../envoy/control-plane/config.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
+import { withClusterNames } from "../envoy/control-plane/names.ts";
+import { assignIds } from "../envoy/control-plane/validate.ts";
 
 const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
 const DEFAULT_WASM = fileURLToPath(new URL("../build/filter.wasm", import.meta.url));
@@ -79,7 +81,9 @@ async function filterConfig(file: string, resolve: boolean, lbMode: Args["lbMode
   const text = readFileSync(file, "utf8");
   // A .json file is taken as the filter's own JSON; anything else as apisix.yaml.
   if (file.endsWith(".json")) return text;
-  const apisix = loadApisixYaml(text);
+  const loaded = loadApisixYaml(text);
+  // What the control plane sends: config_yaml's ids and its cluster names.
+  const apisix = withClusterNames({ ...loaded, ...assignIds({ origin: file, ...loaded }) } as ApisixConfig);
   const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(apisix)) : {};
   return filterConfigJson(apisix, dns, {}, { lb_mode: lbMode });
 }

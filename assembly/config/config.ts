@@ -10,8 +10,8 @@
 // it, and the caller keeps serving the previous configuration.
 
 import { JsonValue, parseJsonBytes } from "../json";
-import { Issues, checkKeys, describe, enumString, optBool, optInt, readId } from "./errors";
-import { METHODS, Route, Service, Ssl, Upstream, methodBit, routeClusterName, serviceClusterName, upstreamClusterName } from "./model";
+import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, readId, readOwnId } from "./errors";
+import { METHODS, Route, Service, Ssl, Upstream, methodBit } from "./model";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { Router } from "../router";
@@ -36,7 +36,7 @@ const SERVICE_FIELDS: Array<string> = [
 ];
 const SSL_FIELDS: Array<string> = [
   "id", "type", "cert", "key", "certs", "keys", "sni", "snis", "client", "status", "ssl_protocols", "labels",
-  "create_time", "update_time", "validity_start", "validity_end",
+  "create_time", "update_time", "validity_start", "validity_end", "_redacted",
 ];
 
 export class Config {
@@ -120,7 +120,7 @@ function identify(section: string, v: JsonValue, idx: i32, issues: Issues): Iden
   const r = new Identity();
   const at = section + "[" + idx.toString() + "]";
   const idv = v.get("id");
-  r.id = readId(idv, at + ".id", issues);
+  r.id = readOwnId(idv, section, at + ".id", issues);
   if (idv === null) issues.error(at + ".id", "is required");
   r.path = r.id.length ? section + "[" + r.id + "]" : at;
   return r;
@@ -129,7 +129,7 @@ function identify(section: string, v: JsonValue, idx: i32, issues: Issues): Iden
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("routes[" + idx.toString() + "]", "expected a route object, got " + v.typeName()); return null; }
   const r = new Route();
-  const before = issues.errors.length;
+  const before = issues.count;
   const who = identify("routes", v, idx, issues);
   r.id = who.id;
   const path = who.path;
@@ -192,7 +192,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   readPlugins(v, path, issues);
   const plugins = v.get("plugins");
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
-  if (ts !== null) r.split = parseTrafficSplit(ts, path + ".plugins.traffic-split", r.id, dns, upstreamIds, issues);
+  if (ts !== null) r.split = parseTrafficSplit(ts, path + ".plugins.traffic-split", dns, upstreamIds, issues);
 
   r.priority = optInt(v, "priority", path, issues, 0, -9007199254740991, 9007199254740991);
   const status = optInt(v, "status", path, issues, 1, 0, 1);
@@ -204,11 +204,11 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   r.upstreamId = readId(v.get("upstream_id"), path + ".upstream_id", issues);
   r.serviceId = readId(v.get("service_id"), path + ".service_id", issues);
   const up = v.get("upstream");
-  if (up !== null) r.upstream = parseUpstream(up, path + ".upstream", routeClusterName(r.id), dns, issues);
+  if (up !== null) r.upstream = parseUpstream(up, path + ".upstream", dns, issues);
   if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && !v.has("plugins")) {
     issues.error(path, "one of upstream, upstream_id, service_id or plugins is required");
   }
-  if (issues.errors.length != before) return null;
+  if (issues.count != before) return null;
   // status 0 = disabled: validated, but never matched.
   return status == 0 ? new Route() : r;
 }
@@ -216,26 +216,26 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
 function parseService(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, issues: Issues): Service | null {
   if (!v.isObject()) { issues.error("services[" + idx.toString() + "]", "expected a service object"); return null; }
   const s = new Service();
-  const before = issues.errors.length;
+  const before = issues.count;
   const who = identify("services", v, idx, issues);
   s.id = who.id;
   const path = who.path;
   checkKeys(v, SERVICE_FIELDS, path, issues);
   s.upstreamId = readId(v.get("upstream_id"), path + ".upstream_id", issues);
   const up = v.get("upstream");
-  if (up !== null) s.upstream = parseUpstream(up, path + ".upstream", serviceClusterName(s.id), dns, issues);
+  if (up !== null) s.upstream = parseUpstream(up, path + ".upstream", dns, issues);
   s.websocketSet = v.has("enable_websocket");
   s.enableWebsocket = optBool(v, "enable_websocket", path, issues, false);
   const hosts = v.get("hosts");
   if (hosts !== null) readHosts(v, path, issues, s.hosts);
   readPlugins(v, path, issues);
-  return issues.errors.length == before ? s : null;
+  return issues.count == before ? s : null;
 }
 
 function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
   if (!v.isObject()) { issues.error("ssls[" + idx.toString() + "]", "expected an ssl object"); return null; }
   const s = new Ssl();
-  const before = issues.errors.length;
+  const before = issues.count;
   const who = identify("ssls", v, idx, issues);
   s.id = who.id;
   const path = who.path;
@@ -246,20 +246,24 @@ function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
     else s.type = t.str;
   }
   const cert = v.get("cert");
-  const key = v.get("key");
-  if (cert !== null && (!cert.isString() || cert.str.length < 128)) issues.error(path + ".cert", "expected a PEM certificate (at least 128 characters)");
-  if (key !== null && (!key.isString() || key.str.length < 64)) issues.error(path + ".key", "expected a PEM key (at least 64 characters)");
+  // The control plane keeps private keys out of the document it sends Envoy
+  // (its /config_dump prints this configuration in clear) and marks the
+  // object `_redacted: true`; it validated the key before redacting it.
+  const redacted = optBool(v, "_redacted", path, issues, false);
+  const key: JsonValue | null = redacted ? null : v.get("key");
+  if (cert !== null) checkPem(cert, "CERTIFICATE", 128, path + ".cert", issues);
+  if (key !== null) checkPem(key, "PRIVATE KEY", 64, path + ".key", issues);
   if (s.type == "client") {
     if (cert === null) issues.error(path + ".cert", "is required for a client certificate");
-    if (key === null) issues.error(path + ".key", "is required for a client certificate");
+    if (key === null && !redacted) issues.error(path + ".key", "is required for a client certificate");
   } else {
-    if (cert === null || key === null) issues.error(path, "a server certificate needs cert and key");
+    if (cert === null || (key === null && !redacted)) issues.error(path, "a server certificate needs cert and key");
     const sni = v.get("sni");
     const snis = v.get("snis");
     if ((sni === null) == (snis === null)) issues.error(path, "a server certificate needs exactly one of sni or snis");
   }
   optInt(v, "status", path, issues, 1, 0, 1);
-  return issues.errors.length == before ? s : null;
+  return issues.count == before ? s : null;
 }
 
 function parseHealth(v: JsonValue | null, cfg: Config, issues: Issues): void {
@@ -305,13 +309,14 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
 
   const ups = array(root, "upstreams", issues);
   if (ups !== null) for (let i = 0; i < ups.length; i++) {
+    issues.current = "upstreams/" + i.toString();
     const v = ups.at(i);
     const idv = v.isObject() ? v.get("id") : null;
     const idPath = "upstreams[" + i.toString() + "].id";
     if (idv === null) { issues.error(v.isObject() ? idPath : "upstreams[" + i.toString() + "]", v.isObject() ? "is required" : "expected an upstream object"); continue; }
-    const id = readId(idv, idPath, issues);
+    const id = readOwnId(idv, "upstreams", idPath, issues);
     if (id.length == 0) continue;
-    const up = parseUpstream(v, "upstreams[" + id + "]", upstreamClusterName(id), dns, issues);
+    const up = parseUpstream(v, "upstreams[" + id + "]", dns, issues);
     if (up === null) continue;
     if (cfg.upstreams.has(id)) { issues.error("upstreams[" + id + "].id", "duplicate id"); continue; }
     cfg.upstreams.set(id, up);
@@ -319,6 +324,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
 
   const ssls = array(root, "ssls", issues);
   if (ssls !== null) for (let i = 0; i < ssls.length; i++) {
+    issues.current = "ssls/" + i.toString();
     const s = parseSsl(ssls.at(i), i, issues);
     if (s === null) continue;
     if (cfg.ssls.has(s.id)) { issues.error("ssls[" + s.id + "].id", "duplicate id"); continue; }
@@ -327,6 +333,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
 
   const services = array(root, "services", issues);
   if (services !== null) for (let i = 0; i < services.length; i++) {
+    issues.current = "services/" + i.toString();
     const s = parseService(services.at(i), i, dns, issues);
     if (s === null) continue;
     if (cfg.services.has(s.id)) { issues.error("services[" + s.id + "].id", "duplicate id"); continue; }
@@ -339,6 +346,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const routes = array(root, "routes", issues);
   const seen = new Set<string>();
   if (routes !== null) for (let i = 0; i < routes.length; i++) {
+    issues.current = "routes/" + i.toString();
     const r = parseRoute(routes.at(i), i, dns, upstreamIds, issues);
     if (r === null) continue;
     if (r.id.length == 0) continue; // disabled (status 0)
@@ -346,6 +354,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     seen.add(r.id);
     cfg.routes.push(r);
   }
+  issues.current = "";
   parseHealth(root.get("health"), cfg, issues);
   const envoy = root.get("envoy");
   if (envoy !== null) {

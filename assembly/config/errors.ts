@@ -7,12 +7,29 @@ import { JsonValue, quote } from "../json";
 export class Issues {
   errors: Array<string> = new Array<string>();
   warnings: Array<string> = new Array<string>();
+  // How many errors were found (errors keeps the first 50 of them).
+  count: i32 = 0;
+  // The object being parsed, as "<section>/<position>", and every object
+  // that had an error. The control plane reads the list (see
+  // invalidObjects()) to drop those objects one by one, as APISIX's
+  // config_yaml does, instead of refusing the whole document.
+  current: string = "";
+  objects: Array<string> = new Array<string>();
+  private objectSet: Set<string> = new Set<string>();
 
   error(path: string, msg: string): void {
+    this.count++;
     // A broken document can produce thousands of errors; the first ones are
     // what an operator needs, the rest would only flood Envoy's log.
     if (this.errors.length < 50) this.errors.push(path + ": " + msg);
+    const cur = this.current;
+    if (cur.length == 0) this.documentErrors++;
+    else if (!this.objectSet.has(cur)) { this.objectSet.add(cur); this.objects.push(cur); }
   }
+
+  // Errors about the document itself (its JSON, an unknown section, dns,
+  // health, envoy): dropping objects cannot fix those.
+  documentErrors: i32 = 0;
 
   warn(path: string, msg: string): void {
     if (this.warnings.length < 50) this.warnings.push(path + ": " + msg);
@@ -29,6 +46,26 @@ export function describe(v: JsonValue): string {
 // Object ids: APISIX accepts a string of 1-64 chars [a-zA-Z0-9-_.] or an
 // integer >= 1 (schema_def.id_schema). Integers are normalised to their
 // decimal text so `upstream_id: 1` and `id: "1"` refer to the same object.
+// An object's own id may also be the one APISIX's config_yaml gives an
+// object without id: "<section>#<position from 1>" (e.g. "routes#2"). Only
+// the control plane assigns those; a reference (upstream_id, ...) to one is
+// still checked by readId, as APISIX's id_schema checks references.
+export function readOwnId(v: JsonValue | null, section: string, path: string, issues: Issues): string {
+  if (v !== null && v.isString() && isAutoId(v.str, section)) return v.str;
+  return readId(v, path, issues);
+}
+
+function isAutoId(s: string, section: string): bool {
+  const n = section.length;
+  if (s.length < n + 2 || s.length > n + 11 || !s.startsWith(section) || s.charCodeAt(n) != 0x23) return false;
+  if (s.charCodeAt(n + 1) == 0x30) return false;
+  for (let i = n + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 export function readId(v: JsonValue | null, path: string, issues: Issues): string {
   if (v === null) return "";
   if (v.isInteger()) {
@@ -89,4 +126,39 @@ export function enumString(obj: JsonValue, key: string, values: Array<string>, p
     return def;
   }
   return v.str;
+}
+
+// PEM armour ("-----BEGIN <label>-----" … "-----END <label>-----") around a
+// base64 body. Envoy NACKs a whole CDS update when one cluster's
+// certificate does not load, so a value that is not even PEM is refused
+// here, naming the object, instead of there, naming nothing APISIX knows.
+export function checkPem(v: JsonValue, label: string, minLength: i32, path: string, issues: Issues): void {
+  if (!v.isString()) { issues.error(path, "expected a PEM string, got " + v.typeName()); return; }
+  const s = v.str;
+  if (s.length < minLength) { issues.error(path, "expected a PEM " + label.toLowerCase() + " (at least " + minLength.toString() + " characters)"); return; }
+  const begin = s.indexOf("-----BEGIN ");
+  const end = s.indexOf("-----END ");
+  if (begin < 0 || end < begin || !pemLabelOk(s, begin + 11, label) || !pemLabelOk(s, end + 9, label)) {
+    issues.error(path, "not PEM: expected \"-----BEGIN ..." + label + "-----\" ... \"-----END ..." + label + "-----\"");
+    return;
+  }
+  const bodyStart = s.indexOf("-----", begin + 11) + 5;
+  let n = 0;
+  for (let i = bodyStart; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x0a || c == 0x0d || c == 0x20 || c == 0x09) continue;
+    const b64 = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2b || c == 0x2f || c == 0x3d;
+    // PEM headers such as "Proc-Type: 4,ENCRYPTED" (legacy encrypted keys) sit before the body.
+    if (!b64 && c != 0x3a && c != 0x2c && c != 0x2d) { issues.error(path, "not PEM: the body between the BEGIN and END lines is not base64"); return; }
+    n++;
+  }
+  if (n == 0) issues.error(path, "not PEM: empty body");
+}
+
+// The label after BEGIN/END ends with `label` (e.g. "RSA PRIVATE KEY",
+// "EC PRIVATE KEY", "PRIVATE KEY" for the key) and then "-----".
+function pemLabelOk(s: string, from: i32, label: string): bool {
+  const close = s.indexOf("-----", from);
+  if (close < 0 || close - from > 40) return false;
+  return s.substring(from, close).endsWith(label);
 }

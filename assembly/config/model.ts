@@ -35,7 +35,8 @@ export class Timeout {
 export const enum PassHost { Pass, Node, Rewrite }
 
 export class Upstream {
-  // Envoy cluster name this upstream is proxied through (see clusterName()).
+  // Envoy cluster this upstream is proxied through: the control plane's
+  // `_cluster`, else the upstream's path (upstream.ts clusterOf).
   cluster: string = "";
   id: string = "";
   // "upstreams[u1]" or "routes[r1].upstream": for log lines.
@@ -107,12 +108,6 @@ export function methodBit(m: string): u32 {
   for (let i = 0; i < METHODS.length; i++) if (unchecked(METHODS[i]) == m) return (<u32>1) << i;
   return 0;
 }
-
-// The Envoy cluster each upstream is proxied through. The control plane
-// (envoy/control-plane) emits one ORIGINAL_DST cluster per name.
-export function upstreamClusterName(id: string): string { return "upstream." + id; }
-export function routeClusterName(id: string): string { return "route." + id; }
-export function serviceClusterName(id: string): string { return "service." + id; }
 
 export function standardPort(scheme: string): i32 {
   if (scheme == "https" || scheme == "grpcs") return 443;

@@ -61,14 +61,10 @@ export class TrafficSplit {
   }
 }
 
-export function splitClusterName(routeId: string, rule: i32, index: i32): string {
-  return "route." + routeId + ".split." + rule.toString() + "." + index.toString();
-}
-
-export function parseTrafficSplit(v: JsonValue, path: string, routeId: string, dns: Map<string, DnsAnswer>,
+export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, DnsAnswer>,
                                   upstreamIds: Set<string>, issues: Issues): TrafficSplit | null {
   if (!v.isObject()) { issues.error(path, "expected an object {rules: [...]}"); return null; }
-  const before = issues.errors.length;
+  const before = issues.count;
   checkKeys(v, ["rules", "_meta"], path, issues);
   const ts = new TrafficSplit();
   const rules = v.get("rules");
@@ -108,9 +104,10 @@ export function parseTrafficSplit(v: JsonValue, path: string, routeId: string, d
       const t = new SplitTarget();
       t.weight = optInt(w, "weight", wp, issues, 1, 0, 2147483647);
       t.upstreamId = readId(w.get("upstream_id"), wp + ".upstream_id", issues);
-      if (t.upstreamId.length && !upstreamIds.has(t.upstreamId)) issues.error(wp + ".upstream_id", "upstream " + describe(w.get("upstream_id")!) + " does not exist");
+      // APISIX answers a missing one per request (502 failed to find upstream by id).
+      if (t.upstreamId.length && !upstreamIds.has(t.upstreamId)) issues.warn(wp + ".upstream_id", "upstream " + describe(w.get("upstream_id")!) + " does not exist (requests it is chosen for will get 502)");
       const up = w.get("upstream");
-      if (up !== null) t.upstream = parseUpstream(up, wp + ".upstream", splitClusterName(routeId, ri, wi), dns, issues);
+      if (up !== null) t.upstream = parseUpstream(up, wp + ".upstream", dns, issues);
       const n = new Node();
       n.weight = t.weight;
       n.index = rule.targets.length;
@@ -120,5 +117,5 @@ export function parseTrafficSplit(v: JsonValue, path: string, routeId: string, d
     if (rule.targets.length) rule.picker = new RoundRobin(nodes);
     ts.rules.push(rule);
   }
-  return issues.errors.length == before ? ts : null;
+  return issues.count == before ? ts : null;
 }

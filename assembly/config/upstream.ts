@@ -3,7 +3,7 @@
 // filter_upstream / fill_node_info do.
 
 import { JsonValue } from "../json";
-import { Issues, checkKeys, describe, enumString, optInt, optString, readId } from "./errors";
+import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId } from "./errors";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
 import { formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
 import { validateChecks } from "./checks";
@@ -11,7 +11,7 @@ import { validateChecks } from "./checks";
 const UPSTREAM_FIELDS: Array<string> = [
   "id", "name", "desc", "labels", "nodes", "retries", "retry_timeout", "timeout", "tls", "keepalive_pool",
   "type", "checks", "hash_on", "key", "scheme", "discovery_type", "discovery_args", "pass_host",
-  "upstream_host", "service_name", "create_time", "update_time",
+  "upstream_host", "service_name", "create_time", "update_time", "_cluster",
 ];
 const NODE_FIELDS: Array<string> = ["host", "port", "weight", "priority", "metadata"];
 const BALANCERS: Array<string> = ["roundrobin", "chash", "ewma", "least_conn"];
@@ -129,15 +129,16 @@ function nodeHostHeader(n: Node, scheme: string): string {
   return h + ":" + n.port.toString();
 }
 
-// Parses one upstream object. `cluster` is the Envoy cluster it maps to.
-export function parseUpstream(v: JsonValue, path: string, cluster: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
+// Parses one upstream object (top-level, or inline in a route, service or
+// traffic-split rule; `path` names it).
+export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
   if (!v.isObject()) { issues.error(path, "expected an upstream object, got " + v.typeName()); return null; }
-  const before = issues.errors.length;
+  const before = issues.count;
   checkKeys(v, UPSTREAM_FIELDS, path, issues);
   const up = new Upstream();
   up.path = path;
-  up.cluster = cluster;
-  up.id = readId(v.get("id"), path + ".id", issues);
+  up.cluster = clusterOf(v, path, issues);
+  up.id = readOwnId(v.get("id"), "upstreams", path + ".id", issues);
 
   const t = v.get("type");
   if (t !== null) {
@@ -175,15 +176,19 @@ export function parseUpstream(v: JsonValue, path: string, cluster: string, dns: 
   if (tls !== null) {
     if (!tls.isObject()) issues.error(path + ".tls", "expected an object, got " + tls.typeName());
     else {
-      checkKeys(tls, ["client_cert", "client_key", "client_cert_id", "verify"], path + ".tls", issues);
+      checkKeys(tls, ["client_cert", "client_key", "client_cert_id", "verify", "_redacted"], path + ".tls", issues);
       up.clientCertId = readId(tls.get("client_cert_id"), path + ".tls.client_cert_id", issues);
-      const cert = optString(tls, "client_cert", path + ".tls", issues);
-      const key = optString(tls, "client_key", path + ".tls", issues);
-      if ((cert.length > 0) != (key.length > 0)) issues.error(path + ".tls", "client_cert and client_key require each other");
-      if (cert.length && up.clientCertId.length) issues.error(path + ".tls", "client_cert_id can't be used together with client_cert and client_key");
-      if (cert.length && cert.length < 128) issues.error(path + ".tls.client_cert", "expected a PEM certificate (at least 128 characters)");
-      if (key.length && key.length < 64) issues.error(path + ".tls.client_key", "expected a PEM key (at least 64 characters)");
-      up.hasInlineClientCert = cert.length > 0;
+      // `_redacted: true`: the control plane validated client_key and left
+      // it out of what Envoy's /config_dump can print (see config.ts, ssls).
+      const redacted = optBool(tls, "_redacted", path + ".tls", issues, false);
+      const certV = tls.get("client_cert");
+      const keyV: JsonValue | null = redacted ? null : tls.get("client_key");
+      const hasCert = certV !== null, hasKey = keyV !== null || redacted;
+      if (hasCert != hasKey) issues.error(path + ".tls", "client_cert and client_key require each other");
+      if (hasCert && up.clientCertId.length) issues.error(path + ".tls", "client_cert_id can't be used together with client_cert and client_key");
+      if (certV !== null) checkPem(certV, "CERTIFICATE", 128, path + ".tls.client_cert", issues);
+      if (keyV !== null) checkPem(keyV, "PRIVATE KEY", 64, path + ".tls.client_key", issues);
+      up.hasInlineClientCert = hasCert;
       const verify = tls.get("verify");
       if (verify !== null && !verify.isBool()) issues.error(path + ".tls.verify", "expected a boolean");
     }
@@ -217,7 +222,7 @@ export function parseUpstream(v: JsonValue, path: string, cluster: string, dns: 
   } else {
     readNodes(nodesV, path + ".nodes", issues, raw);
   }
-  if (issues.errors.length != before) return null;
+  if (issues.count != before) return null;
 
   // Resolve domain nodes with the control plane's answers (APISIX resolves
   // them per request with its own resolver; Envoy's wasm sandbox has no DNS).
@@ -251,6 +256,24 @@ export function parseUpstream(v: JsonValue, path: string, cluster: string, dns: 
 
   up.fingerprint = fingerprint(up);
   return up;
+}
+
+// The Envoy cluster an upstream is proxied through is named by the control
+// plane, which emits that cluster, and arrives as `_cluster`: one owner of
+// names (envoy/control-plane/names.ts). A document without it (a test, the
+// CLI on raw JSON) has no Envoy clusters at all; such an upstream is known
+// by its path, which is unique, so its balancer and health state stay its own.
+function clusterOf(v: JsonValue, path: string, issues: Issues): string {
+  const c = v.get("_cluster");
+  if (c === null) return path;
+  if (!c.isString() || c.str.length < 1 || c.str.length > 255) { issues.error(path + "._cluster", "expected a cluster name of 1-255 characters"); return path; }
+  const s = c.str;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    // It travels as the value of the x-apisix-upstream header.
+    if (ch <= 0x20 || ch >= 0x7f) { issues.error(path + "._cluster", "a cluster name is printable ASCII without spaces"); return path; }
+  }
+  return s;
 }
 
 function fingerprint(up: Upstream): string {

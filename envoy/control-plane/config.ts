@@ -3,6 +3,7 @@
 // has no Envoy or network dependencies.
 import net from "node:net";
 import { parseDocument } from "yaml";
+import { ConfigError } from "./source.ts";
 
 export interface ApisixConfig {
   routes: Record<string, unknown>[];
@@ -17,19 +18,15 @@ export type DnsTable = Record<string, { addresses: string[] } | { error: string 
 /** `health` section: cluster → "ip:port" → false, unhealthy nodes only. */
 export type HealthTable = Record<string, Record<string, false>>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 const SECTIONS = ["routes", "upstreams", "ssls", "services"] as const;
 
 /**
- * Parses APISIX standalone YAML (the `#END` trailer apisix.yaml uses is a YAML
- * comment and is allowed). Throws ConfigError on YAML syntax errors or when a
- * section is not a list of objects.
+ * Parses APISIX YAML into objects (the `#END` trailer is a YAML comment and
+ * is allowed, not required). A helper for tests and tools: the control plane
+ * and the CLI read standalone files with standalone.ts, which applies
+ * APISIX's rules for them (#END, size, UTF-8, JSON).
  */
 export function loadApisixYaml(text: string): ApisixConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });

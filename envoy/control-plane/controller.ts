@@ -1,28 +1,42 @@
-// Glue: APISIX YAML file → (DNS, active health) → translate() → AdsServer.
-// Reloads on file change (fs.watch on the directory + a stat poll fallback,
-// debounced), re-resolves DNS on an interval, re-translates when health
-// changes. A config that fails to load or to encode is logged and the last
-// good snapshot stays in place.
-import fs from "node:fs";
-import path from "node:path";
-import { ConfigError, dnsHostnames, loadApisixYaml, type ApisixConfig, type DnsTable, type HealthTable } from "./config.ts";
+// The shared pipeline every config source feeds (source.ts):
+//
+//   RawDocument ─► ids (config_yaml's) ─► cluster names ─► the filter's own
+//   validation, object by object (validate.ts) ─► DNS ─► translate() ─►
+//   final check of the exact ECDS document by the filter ─► AdsServer
+//   (make before break: server.ts)
+//
+// Documents are applied one at a time, in order. Whatever fails (an
+// unusable document, translate() throwing, the proto check, the final
+// filter check) is logged, nothing is published, and the last good
+// snapshot keeps serving; the process stays up.
+import { type ApisixConfig, type DnsTable, type HealthTable } from "./config.ts";
+import { dnsHostnames } from "./config.ts";
 import { resolveHosts, systemLookup, type Lookup } from "./dns.ts";
 import { ActiveHealthChecker, probeTargets, type Probe } from "./health.ts";
 import { upstreamSites } from "./names.ts";
 import type { AdsServer, Logger } from "./server.ts";
-import { translate, type Snapshot, type TranslateOptions } from "./translate.ts";
+import { FileSource } from "./standalone.ts";
+import { ConfigError, type ConfigSource, type RawDocument } from "./source.ts";
+import { ecdsConfiguration, translate, type Snapshot, type TranslateOptions } from "./translate.ts";
+import { WasmValidator, type Verdict } from "./validate.ts";
 
 export interface ControllerOptions {
-  configPath: string;
+  /** Where documents come from; `configPath` is the shorthand for a standalone file. */
+  source?: ConfigSource;
+  configPath?: string;
   server: AdsServer;
   log?: Logger;
   translate?: Omit<TranslateOptions, "dns" | "health">;
+  /** The filter module the validation runs (default build/filter.wasm). */
+  validatorWasm?: string;
+  validator?: WasmValidator;
   lookup?: Lookup;
   /** DNS re-resolution interval (ms); 0 disables the timer. */
   dnsIntervalMs?: number;
+  /** File source: debounce window and stat-poll interval (ms; 0 = no polling), size limit. */
   debounceMs?: number;
-  /** Stat-poll interval for the config file (ms); 0 disables polling. */
   pollMs?: number;
+  maxConfigBytes?: number;
   /** Health checking: probe function (default: real network) and tick (ms, 0 = no timer). */
   probe?: Probe;
   healthTickMs?: number;
@@ -30,31 +44,38 @@ export interface ControllerOptions {
 }
 
 export class Controller {
+  /** The valid objects of the last applied document (ids assigned, upstreams named). */
   apisix?: ApisixConfig;
   dns: DnsTable = {};
   snapshot?: Snapshot;
+  /** What the last applied document lost to validation. */
+  lastVerdict?: Verdict;
   readonly health: ActiveHealthChecker;
-  private readonly o: Required<Omit<ControllerOptions, "translate" | "probe" | "now" | "log">> & ControllerOptions;
+  readonly source: ConfigSource;
+  private readonly o: ControllerOptions & { dnsIntervalMs: number; healthTickMs: number; lookup: Lookup };
   private readonly log: Logger;
-  private watcher?: fs.FSWatcher;
-  private debounce?: NodeJS.Timeout;
+  private validator?: WasmValidator;
   private dnsTimer?: NodeJS.Timeout;
-  private lastText?: string;
-  private lastSeenText?: string;
+  private applying: Promise<unknown> = Promise.resolve();
+  private publishing: Promise<unknown> = Promise.resolve();
+  /** Bumped by every DNS resolution; an older one finishing late is discarded. */
+  private dnsSeq = 0;
   private issuesLoggedFor?: ApisixConfig;
-  private reloading: Promise<void> = Promise.resolve();
 
   constructor(opts: ControllerOptions) {
-    this.o = { lookup: systemLookup, dnsIntervalMs: 30_000, debounceMs: 200, pollMs: 1000, healthTickMs: 200, ...opts };
+    this.o = { lookup: systemLookup, dnsIntervalMs: 30_000, healthTickMs: 200, ...opts };
     this.log = opts.log ?? opts.server.log;
-    this.health = new ActiveHealthChecker({ probe: opts.probe, now: opts.now, onChange: () => this.publish("health change") });
+    this.validator = opts.validator;
+    if (opts.source) this.source = opts.source;
+    else if (opts.configPath) this.source = new FileSource({ file: opts.configPath, log: this.log, debounceMs: opts.debounceMs, pollMs: opts.pollMs, maxBytes: opts.maxConfigBytes });
+    else throw new Error("Controller needs a source or a configPath");
+    this.health = new ActiveHealthChecker({ probe: opts.probe, now: opts.now, onChange: () => void this.publish("health change") });
   }
 
-  /** Loads the config once (throws if the very first load fails), then watches. */
+  /** Loads the filter for validation, applies the first document (throws if there is none), then follows the source. */
   async start(): Promise<void> {
-    const ok = await this.reload("start");
-    if (!ok) throw new Error(`cannot load ${this.o.configPath}`);
-    this.watch();
+    this.validator ??= await WasmValidator.load(this.o.validatorWasm);
+    await this.source.start((doc) => this.apply(doc));
     if (this.o.dnsIntervalMs > 0) {
       this.dnsTimer = setInterval(() => void this.refreshDns(), this.o.dnsIntervalMs);
       this.dnsTimer.unref?.();
@@ -63,97 +84,106 @@ export class Controller {
   }
 
   stop(): void {
-    this.watcher?.close();
-    fs.unwatchFile(this.o.configPath);
-    clearTimeout(this.debounce);
+    this.source.stop();
     clearInterval(this.dnsTimer);
     this.health.stop();
   }
 
-  private watch(): void {
-    const file = path.resolve(this.o.configPath);
-    const schedule = () => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => void this.reload("file change"), this.o.debounceMs);
-    };
-    try {
-      // The directory, not the file: editors and `kubectl`/docker configmaps
-      // replace the file (rename), which ends a watch on the old inode.
-      this.watcher = fs.watch(path.dirname(file), (_ev, name) => {
-        if (!name || name.toString() === path.basename(file)) schedule();
-      });
-      this.watcher.on("error", (e) => this.log.warn(`config watch: ${e.message}`));
-    } catch (e) {
-      this.log.warn(`config watch unavailable (${(e as Error).message}); polling only`);
-    }
-    // Bind mounts from Docker Desktop don't deliver inotify events: poll too.
-    if (this.o.pollMs > 0) fs.watchFile(file, { interval: this.o.pollMs, persistent: false }, schedule);
+  /** Re-reads a file source now (tests, SIGHUP-style tooling). */
+  reload(reason = "manual"): Promise<boolean> {
+    if (this.source instanceof FileSource) return this.source.read(reason, true);
+    return Promise.resolve(false);
   }
 
-  /** Re-reads the file; returns false (keeping the last snapshot) if it is invalid. Serialised. */
-  reload(reason = "manual"): Promise<boolean> {
-    const run = this.reloading.then(() => this.doReload(reason));
-    this.reloading = run.then(() => undefined, () => undefined);
+  /**
+   * The seam: any source hands its documents here. Resolves to whether the
+   * document was applied (published, or identical to what is published).
+   */
+  apply(doc: RawDocument): Promise<boolean> {
+    const run = this.applying.then(() => this.doApply(doc));
+    this.applying = run.catch(() => undefined);
     return run;
   }
 
-  private async doReload(reason: string): Promise<boolean> {
-    let text: string;
+  private async doApply(doc: RawDocument): Promise<boolean> {
+    this.validator ??= await WasmValidator.load(this.o.validatorWasm);
+    let verdict: Verdict;
     try {
-      text = fs.readFileSync(this.o.configPath, "utf8");
+      verdict = await this.validator.check(doc, { lb_mode: this.o.translate?.lbMode ?? "original-dst" });
     } catch (e) {
-      this.log.error(`config: cannot read ${this.o.configPath}: ${(e as Error).message}; keeping the last snapshot`);
+      const msg = e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e);
+      this.log.error(`config: ${doc.origin}: ${msg}; the last good config keeps serving`);
       return false;
     }
-    // fs.watch and the stat poll both fire for one edit: handle each content once
-    if (reason === "file change" && text === this.lastSeenText) return this.lastText === text;
-    this.lastSeenText = text;
-    let apisix: ApisixConfig;
-    try {
-      apisix = loadApisixYaml(text);
-    } catch (e) {
-      const msg = e instanceof ConfigError ? e.message : String(e);
-      this.log.error(`config: ${this.o.configPath}: ${msg}; keeping the last snapshot`);
-      return false;
+    for (const d of verdict.dropped) {
+      const name = `${d.section}[${d.id ?? d.index}]`;
+      for (const e of d.errors) this.log.error(`config: ${doc.origin}: ${e}`);
+      this.log.error(`config: ${doc.origin}: ${name} (${d.section} #${d.index + 1}) is invalid and dropped; everything else is applied`);
     }
-    this.lastText = text;
+    for (const w of verdict.warnings) this.log.warn(`config: ${doc.origin}: ${w}`);
+    const o = verdict.objects;
+    const apisix: ApisixConfig = { routes: o.routes, upstreams: o.upstreams, services: o.services, ssls: o.ssls };
     this.apisix = apisix;
-    this.log.info(`config: loaded ${this.o.configPath} (${reason}): ${apisix.routes.length} routes, ${apisix.upstreams.length} upstreams, ${apisix.services.length} services, ${apisix.ssls.length} ssls`);
+    this.lastVerdict = verdict;
+    this.log.info(`config: loaded ${doc.origin}: ${o.routes.length} routes, ${o.upstreams.length} upstreams, ${o.services.length} services, ${o.ssls.length} ssls` +
+      (verdict.dropped.length ? ` (${verdict.dropped.length} invalid objects dropped)` : ""));
     await this.refreshDns(false);
     this.health.setTargets(probeTargets(upstreamSites(apisix), this.dns));
-    return this.publish(reason);
+    return this.publish(doc.origin);
   }
 
-  /** Re-resolves node host names; republishes when the answers changed. */
+  /**
+   * Re-resolves node host names; republishes when the answers changed. A
+   * resolution started before a newer one (a timer tick overlapping a
+   * reload) is discarded when it finishes, so old answers never overwrite new ones.
+   */
   async refreshDns(publish = true): Promise<void> {
-    if (!this.apisix) return;
-    const dns = await resolveHosts(dnsHostnames(this.apisix), this.o.lookup);
+    const apisix = this.apisix;
+    if (!apisix) return;
+    const seq = ++this.dnsSeq;
+    const dns = await resolveHosts(dnsHostnames(apisix), this.o.lookup);
+    if (seq !== this.dnsSeq || apisix !== this.apisix) return;
     for (const [h, r] of Object.entries(dns)) if ("error" in r && !(h in this.dns && "error" in this.dns[h])) this.log.warn(`dns: ${h}: ${r.error}`);
     const changed = JSON.stringify(dns) !== JSON.stringify(this.dns);
     this.dns = dns;
     if (changed && publish) {
-      this.health.setTargets(probeTargets(upstreamSites(this.apisix), this.dns));
-      this.publish("dns change");
+      this.health.setTargets(probeTargets(upstreamSites(apisix), this.dns));
+      await this.publish("dns change");
     }
   }
 
-  /** Translates the current state and hands it to the server. */
-  publish(reason: string): boolean {
+  /** Translates the current state, has the filter check the exact ECDS document, and hands it to the server. Serialised. */
+  publish(reason: string): Promise<boolean> {
+    const run = this.publishing.then(() => this.doPublish(reason));
+    this.publishing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doPublish(reason: string): Promise<boolean> {
     if (!this.apisix) return false;
     const health: HealthTable = this.health.health();
-    const snap = translate(this.apisix, { ...this.o.translate, dns: this.dns, health });
+    let snap: Snapshot;
+    try {
+      snap = translate(this.apisix, { ...this.o.translate, dns: this.dns, health });
+    } catch (e) {
+      this.log.error(`xds: translation failed (${reason}): ${(e as Error).stack ?? e}; nothing published, the last snapshot keeps serving`);
+      return false;
+    }
+    // once per document, not again on every DNS or health republish
     if (this.issuesLoggedFor !== this.apisix) {
       this.issuesLoggedFor = this.apisix;
-      for (const i of snap.issues) {
-        if (i.severity === "error") this.log.error(`config: ${i.path}: ${i.message}`);
-        else this.log.warn(`config: ${i.path}: ${i.message}`);
-      }
+      for (const i of snap.issues) this.log.warn(`config: ${i.path}: ${i.message}`);
     }
     if (this.snapshot?.version === snap.version) return true;
+    const check = await this.validator!.accepts(ecdsConfiguration(snap));
+    if (!check.ok) {
+      this.log.error(`xds: the filter would reject the ECDS configuration (${check.errors.join("; ")}); nothing published, the last snapshot keeps serving`);
+      return false;
+    }
     try {
       this.o.server.setSnapshot(snap);
     } catch (e) {
-      this.log.error(`xds: snapshot rejected by the proto check (${(e as Error).message}); keeping the last snapshot`);
+      this.log.error(`xds: snapshot rejected by the proto check (${(e as Error).message}); nothing published, the last snapshot keeps serving`);
       return false;
     }
     this.snapshot = snap;

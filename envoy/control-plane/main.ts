@@ -1,7 +1,8 @@
 // CLI: node --import tsx envoy/control-plane/main.ts --config /etc/apisix/config.yaml --port 18000
 //
 // Options (all optional except --config):
-//   --config PATH         APISIX standalone YAML (routes, upstreams, ssls, services)
+//   --config PATH         APISIX standalone file: apisix.yaml (ending with #END,
+//                         as APISIX requires) or apisix.json
 //   --port N              ADS gRPC port (18000)
 //   --host ADDR           ADS bind address (127.0.0.1; compose sets 0.0.0.0)
 //   --listener-port N     Envoy's HTTP listener port (9080)
@@ -10,6 +11,9 @@
 //                         "off" = no HTTPS listener (docs/tls.md)
 //   --fallback-sni NAME   APISIX's apisix.ssl.fallback_sni: the SNI assumed when a client sends none
 //   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
+//   --validate-wasm PATH  the filter module every object is validated with
+//                         (default: --wasm if that file exists here, else build/filter.wasm)
+//   --max-config-bytes N  size limit of the config file (16 MiB)
 //   --dns-interval SECS   DNS re-resolution interval (30)
 //   --lb-mode MODE        original-dst (default, any Envoy; retries stay on the
 //                         first node) | override-host (Envoy >= 1.35: clusters
@@ -20,6 +24,9 @@ import { pathToFileURL } from "node:url";
 import { Controller } from "./controller.ts";
 import { AdsServer, consoleLogger, type Logger } from "./server.ts";
 import { LB_MODES, type LbMode } from "./translate.ts";
+import { DEFAULT_MAX_FILE_BYTES } from "./standalone.ts";
+import { DEFAULT_VALIDATOR_WASM } from "./validate.ts";
+import fs from "node:fs";
 
 export interface CliArgs {
   config: string;
@@ -30,6 +37,8 @@ export interface CliArgs {
   tlsListenerPort: number | null;
   fallbackSni?: string;
   wasm?: string;
+  validateWasm?: string;
+  maxConfigBytes: number;
   dnsInterval: number;
   lbMode: LbMode;
   accessLog: boolean;
@@ -37,7 +46,7 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
+  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: DEFAULT_MAX_FILE_BYTES, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -63,6 +72,8 @@ export function parseArgs(argv: string[]): CliArgs {
       }
       case "--fallback-sni": a.fallbackSni = next(); break;
       case "--wasm": a.wasm = next(); break;
+      case "--validate-wasm": a.validateWasm = next(); break;
+      case "--max-config-bytes": a.maxConfigBytes = int(next()); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
         const v = next();
@@ -88,6 +99,8 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     server,
     log,
     dnsIntervalMs: args.dnsInterval * 1000,
+    maxConfigBytes: args.maxConfigBytes,
+    validatorWasm: args.validateWasm ?? (args.wasm && fs.existsSync(args.wasm) ? args.wasm : DEFAULT_VALIDATOR_WASM),
     translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
   });
   await controller.start();

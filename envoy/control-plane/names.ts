@@ -1,14 +1,21 @@
-// Envoy cluster names for APISIX upstream objects. The wasm filter computes
-// the same names at request time (it sets `x-apisix-upstream: <name>`), so
-// this file is the single definition both sides mirror:
+// Envoy cluster names for APISIX upstream objects. This file is their one
+// owner: the control plane emits one cluster per name and ships each name to
+// the filter as the upstream's `_cluster` field in the ECDS document
+// (withClusterNames); the filter sets `x-apisix-upstream: <_cluster>` and
+// never derives a name itself.
 //
 //   upstream object           upstream.<upstream id>
 //   route's inline upstream   route.<route id>
 //   service's inline upstream service.<service id>
-//   traffic-split inline      route.<route id>.split.<rule index>.<upstream index>
+//   traffic-split inline      split.<route id>.<rule index>.<upstream index>
 //     (plugins["traffic-split"].rules[i].weighted_upstreams[j].upstream)
 //
-// Ids are used verbatim (APISIX ids are [a-zA-Z0-9-_.] strings or integers).
+// Unique by construction: the prefix names the kind of site, and an id is
+// unique within its section; for split names the last two dot-separated
+// parts are always the two indexes, so the route id before them is read back
+// unambiguously even when it contains dots (route "a.0" rule 1 index 2 is
+// split.a.0.1.2; route "a" can only give split.a.<r>.<i>). Ids are APISIX's
+// ([a-zA-Z0-9-_.], integers, or config_yaml's "routes#3").
 
 export type ClusterRef =
   | { kind: "upstream"; upstreamId: string | number }
@@ -25,7 +32,7 @@ export function clusterName(ref: ClusterRef): string {
     case "service":
       return `service.${ref.serviceId}`;
     case "split":
-      return `route.${ref.routeId}.split.${ref.rule}.${ref.index}`;
+      return `split.${ref.routeId}.${ref.rule}.${ref.index}`;
   }
 }
 
@@ -76,4 +83,41 @@ export function upstreamSites(apisix: Record<string, unknown>): UpstreamSite[] {
     });
   });
   return out;
+}
+
+/**
+ * A copy of the document in which every upstream definition carries its
+ * cluster name as `_cluster` (whatever `_cluster` the input had is replaced:
+ * the control plane owns names). Objects are copied only along the way to
+ * an upstream, so the input is never modified.
+ */
+export function withClusterNames<T extends Record<string, unknown>>(doc: T): T {
+  const out: Record<string, unknown> = { ...doc };
+  for (const s of ["upstreams", "services", "routes"]) if (Array.isArray(doc[s])) out[s] = (doc[s] as unknown[]).map((x) => (isObj(x) ? { ...x } : x));
+  const name = (u: Record<string, unknown>, cluster: string) => ({ ...u, _cluster: cluster });
+  arr(out.upstreams).forEach((u, i, list) => {
+    if (isObj(u) && hasId(u.id)) list[i] = name(u, clusterName({ kind: "upstream", upstreamId: u.id as string }));
+  });
+  arr(out.services).forEach((s) => {
+    if (isObj(s) && hasId(s.id) && isObj(s.upstream)) s.upstream = name(s.upstream, clusterName({ kind: "service", serviceId: s.id as string }));
+  });
+  arr(out.routes).forEach((r) => {
+    if (!isObj(r) || !hasId(r.id)) return;
+    const routeId = r.id as string;
+    if (isObj(r.upstream)) r.upstream = name(r.upstream, clusterName({ kind: "route", routeId }));
+    if (!isObj(r.plugins) || !isObj(r.plugins["traffic-split"])) return;
+    const ts = { ...r.plugins["traffic-split"] };
+    r.plugins = { ...r.plugins, "traffic-split": ts };
+    if (!Array.isArray(ts.rules)) return;
+    ts.rules = ts.rules.map((rule, ri) => {
+      if (!isObj(rule) || !Array.isArray(rule.weighted_upstreams)) return rule;
+      return {
+        ...rule,
+        weighted_upstreams: rule.weighted_upstreams.map((wu, wi) =>
+          isObj(wu) && isObj(wu.upstream) ? { ...wu, upstream: name(wu.upstream, clusterName({ kind: "split", routeId, rule: ri, index: wi })) } : wu,
+        ),
+      };
+    });
+  });
+  return out as T;
 }

@@ -21,7 +21,7 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import { TYPE_URL } from "./protos.ts";
-import { clusterName, upstreamSites, type UpstreamSite } from "./names.ts";
+import { clusterName, upstreamSites, withClusterNames, type UpstreamSite } from "./names.ts";
 import { TLS_DEFAULTS, tlsListener } from "./tls-listener.ts";
 import {
   DEFAULT_PORTS,
@@ -135,7 +135,6 @@ export const DEFAULTS = {
 
 const SCHEMES = new Set(["http", "https", "grpc", "grpcs"]);
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
-const isId = (v: unknown) => (typeof v === "string" && v.length > 0) || (typeof v === "number" && Number.isInteger(v));
 
 /** Seconds (APISIX number) → proto3 JSON Duration, millisecond precision, ≥1ms. */
 export function seconds(s: number): string {
@@ -147,25 +146,25 @@ function hashOf(v: unknown): string {
   return createHash("sha256").update(JSON.stringify(v)).digest("hex").slice(0, 16);
 }
 
+/**
+ * Translates APISIX objects that the filter's validation accepted (see
+ * validate.ts: the control plane never translates anything else, so this
+ * file has no rules of its own about what is valid) into a snapshot.
+ * Throws on what can only be a bug (two upstreams with one cluster name).
+ */
 export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions = {}): Snapshot {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TranslateOptions;
   if (!LB_MODES.includes(o.lbMode)) throw new Error(`unknown lbMode ${JSON.stringify(o.lbMode)} (one of ${LB_MODES.join(", ")})`);
   const issues: Issue[] = [];
-  validateReferences(apisix, issues);
+  const named = withClusterNames(apisix as Json) as Partial<ApisixConfig>;
 
   const clusters: Json[] = [];
   const seen = new Map<string, string>();
-  for (const site of upstreamSites(apisix as Json)) {
+  for (const site of upstreamSites(named as Json)) {
     const prev = seen.get(site.cluster);
-    if (prev !== undefined) {
-      issues.push({ severity: "error", path: site.path, message: `cluster name "${site.cluster}" already used by ${prev}; this upstream is not emitted` });
-      continue;
-    }
-    const c = clusterFor(site, apisix, o, issues);
-    if (c) {
-      seen.set(site.cluster, site.path);
-      clusters.push(c);
-    }
+    if (prev !== undefined) throw new Error(`cluster name "${site.cluster}" of ${site.path} is also the name of ${prev}`);
+    seen.set(site.cluster, site.path);
+    clusters.push(clusterFor(site, named, o, issues));
   }
 
   const hcm = httpConnectionManager(o);
@@ -178,7 +177,7 @@ export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions 
     issues.push(...tls.issues);
   }
   const routes = [routeConfiguration(o)];
-  const extensionConfigs = [extensionConfig(apisix, o)];
+  const extensionConfigs = [extensionConfig(named, o)];
   const resources = { clusters, listeners, routes, extensionConfigs, secrets };
   const versions = {
     clusters: hashOf(clusters),
@@ -311,33 +310,83 @@ function extensionConfig(apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & Tra
           runtime: "envoy.wasm.runtime.v8",
           code: { local: { filename: o.wasmPath } },
         },
-        configuration: { "@type": T.stringValue, value: filterConfigJson(apisix, o.dns ?? {}, o.health ?? {}, { lb_mode: o.lbMode }) },
+        configuration: { "@type": T.stringValue, value: filterConfigJson(redactKeys(apisix), o.dns ?? {}, o.health ?? {}, { lb_mode: o.lbMode }) },
       },
     },
+  };
+}
+
+/** The filter's JSON configuration inside a snapshot's ECDS resource. */
+export function ecdsConfiguration(s: Snapshot): string {
+  const tc = s.resources.extensionConfigs[0].typed_config as Json;
+  return ((tc.config as Json).configuration as Json).value as string;
+}
+
+/**
+ * The objects without private keys: Envoy's /config_dump prints the wasm
+ * configuration in clear (it redacts only its own secret fields), and the
+ * filter needs ids and types, nothing secret. `_redacted: true` tells the
+ * filter the key was there and was validated before it was removed. The
+ * keys still reach Envoy where they are needed, inside the clusters' TLS
+ * contexts, which /config_dump redacts.
+ */
+export function redactKeys(apisix: Partial<ApisixConfig>): Partial<ApisixConfig> {
+  const tlsOf = (u: unknown): unknown => {
+    if (!isObj(u) || !isObj(u.tls) || u.tls.client_key === undefined) return u;
+    const { client_key: _k, ...tls } = u.tls;
+    return { ...u, tls: { ...tls, _redacted: true } };
+  };
+  const ssls = (apisix.ssls ?? []).map((x) => {
+    if (!isObj(x) || (x.key === undefined && x.keys === undefined)) return x;
+    const { key: _k, keys: _ks, ...rest } = x;
+    return { ...rest, _redacted: true };
+  });
+  const mapUpstreams = (list: unknown[] | undefined, inline: boolean) =>
+    (list ?? []).map((x) => {
+      if (!inline) return tlsOf(x);
+      if (!isObj(x)) return x;
+      let y: Json = x;
+      if (isObj(y.upstream) && isObj((y.upstream as Json).tls)) y = { ...y, upstream: tlsOf(y.upstream) };
+      const ts = isObj(y.plugins) ? (y.plugins as Json)["traffic-split"] : undefined;
+      if (isObj(ts) && Array.isArray(ts.rules))
+        y = {
+          ...y,
+          plugins: {
+            ...(y.plugins as Json),
+            "traffic-split": {
+              ...ts,
+              rules: ts.rules.map((r) =>
+                isObj(r) && Array.isArray(r.weighted_upstreams) ? { ...r, weighted_upstreams: r.weighted_upstreams.map((w) => (isObj(w) && isObj(w.upstream) ? { ...w, upstream: tlsOf(w.upstream) } : w)) } : r,
+              ),
+            },
+          },
+        };
+      return y;
+    });
+  return {
+    routes: mapUpstreams(apisix.routes, true) as Json[],
+    upstreams: mapUpstreams(apisix.upstreams, false) as Json[],
+    services: mapUpstreams(apisix.services, true) as Json[],
+    ssls: ssls as Json[],
   };
 }
 
 // ---------------------------------------------------------------------------
 // CDS
 
-function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & TranslateOptions, issues: Issue[]): Json | undefined {
+function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & TranslateOptions, issues: Issue[]): Json {
   const u = site.upstream;
   const p = site.path;
-  const scheme = u.scheme === undefined ? "http" : u.scheme;
-  if (typeof scheme !== "string" || !SCHEMES.has(scheme)) {
-    issues.push({ severity: "error", path: `${p}.scheme`, message: `scheme ${JSON.stringify(scheme)} cannot be proxied by the HTTP listener (http, https, grpc, grpcs); cluster not emitted` });
-    return undefined;
-  }
-  checkNodes(u, p, issues);
+  const scheme = typeof u.scheme === "string" ? u.scheme : "http";
+  if (!SCHEMES.has(scheme)) throw new Error(`${p}.scheme: ${scheme} passed validation but has no HTTP cluster`);
 
   // connect timeout: the owning route's timeout wins (APISIX: route.timeout
   // replaces upstream.timeout), else the upstream's, else nginx's 60 s.
   let connect = o.defaultConnectTimeout;
-  const fromUp = timeoutConnect(u.timeout, `${p}.timeout`, issues);
+  const fromUp = timeoutConnect(u.timeout);
   if (fromUp !== undefined) connect = fromUp;
   if (site.route) {
-    const ri = (apisix.routes ?? []).indexOf(site.route);
-    const fromRoute = timeoutConnect(site.route.timeout, `routes[${ri}].timeout`, issues);
+    const fromRoute = timeoutConnect(site.route.timeout);
     if (fromRoute !== undefined) connect = fromRoute;
   }
 
@@ -588,101 +637,8 @@ function staticSni(u: Json): string | undefined {
   return undefined;
 }
 
-function timeoutConnect(t: unknown, p: string, issues: Issue[]): number | undefined {
-  if (t === undefined || t === null) return undefined;
-  if (!isObj(t)) {
-    issues.push({ severity: "error", path: p, message: "timeout must be an object {connect, send, read}" });
-    return undefined;
-  }
-  const c = t.connect;
-  if (c === undefined) return undefined;
-  if (typeof c !== "number" || !(c > 0)) {
-    issues.push({ severity: "error", path: `${p}.connect`, message: `must be a number > 0 (seconds), got ${JSON.stringify(c)}; default used` });
-    return undefined;
-  }
-  return c;
-}
-
-function checkNodes(u: Json, p: string, issues: Issue[]): void {
-  const nodes = u.nodes;
-  if (nodes === undefined) {
-    if (u.service_name !== undefined)
-      issues.push({ severity: "warning", path: `${p}.service_name`, message: "service discovery is not supported; the filter has no nodes for this upstream (503)" });
-    else issues.push({ severity: "warning", path: `${p}.nodes`, message: "no nodes: the filter answers 503 (no valid upstream node)" });
-    return;
-  }
-  const checkPort = (port: unknown, np: string) => {
-    if (port !== undefined && (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535))
-      issues.push({ severity: "error", path: np, message: `invalid port ${JSON.stringify(port)}` });
-  };
-  const checkWeight = (w: unknown, np: string) => {
-    if (typeof w !== "number" || !Number.isInteger(w) || w < 0) issues.push({ severity: "error", path: np, message: `weight must be an integer >= 0, got ${JSON.stringify(w)}` });
-  };
-  if (Array.isArray(nodes)) {
-    nodes.forEach((n, i) => {
-      const np = `${p}.nodes[${i}]`;
-      if (!isObj(n) || typeof n.host !== "string" || !n.host) {
-        issues.push({ severity: "error", path: np, message: "node needs a string host" });
-        return;
-      }
-      checkPort(n.port, `${np}.port`);
-      checkWeight(n.weight, `${np}.weight`);
-    });
-  } else if (isObj(nodes)) {
-    for (const [k, w] of Object.entries(nodes)) {
-      const np = `${p}.nodes[${JSON.stringify(k)}]`;
-      const { host, port } = splitHostPort(k);
-      if (!host) issues.push({ severity: "error", path: np, message: "empty host" });
-      if (/^[0-9a-fA-F:]+$/.test(k) && k.split(":").length > 2 && !k.startsWith("["))
-        issues.push({ severity: "error", path: np, message: "IPv6 address must be enclosed with '[' and ']'" });
-      checkPort(port, np);
-      checkWeight(w, np);
-    }
-  } else {
-    issues.push({ severity: "error", path: `${p}.nodes`, message: "nodes must be a map {\"host:port\": weight} or a list of {host, port, weight}" });
-  }
-}
-
-/** Dangling references the filter will answer at request time (APISIX status codes). */
-function validateReferences(apisix: Partial<ApisixConfig>, issues: Issue[]): void {
-  const ids = (list: unknown[] | undefined, section: string) => {
-    const set = new Set<string>();
-    (list ?? []).forEach((x, i) => {
-      if (!isObj(x) || !isId(x.id)) {
-        issues.push({ severity: "error", path: `${section}[${i}].id`, message: "missing or invalid id (string or integer); object skipped" });
-        return;
-      }
-      const id = String(x.id);
-      if (set.has(id)) issues.push({ severity: "error", path: `${section}[${i}].id`, message: `duplicate id "${id}"` });
-      set.add(id);
-    });
-    return set;
-  };
-  const upstreams = ids(apisix.upstreams, "upstreams");
-  const services = ids(apisix.services, "services");
-  ids(apisix.ssls, "ssls");
-  ids(apisix.routes, "routes");
-  (apisix.routes ?? []).forEach((r, i) => {
-    if (!isObj(r)) return;
-    if (r.upstream_id !== undefined && !upstreams.has(String(r.upstream_id)))
-      issues.push({ severity: "warning", path: `routes[${i}].upstream_id`, message: `upstream "${r.upstream_id}" not found: the filter answers 502` });
-    if (r.service_id !== undefined && !services.has(String(r.service_id)))
-      issues.push({ severity: "warning", path: `routes[${i}].service_id`, message: `service "${r.service_id}" not found: the filter answers 404` });
-    if (r.uri === undefined && r.uris === undefined) issues.push({ severity: "error", path: `routes[${i}]`, message: "route needs uri or uris" });
-    const ts = isObj(r.plugins) ? r.plugins["traffic-split"] : undefined;
-    if (isObj(ts) && Array.isArray(ts.rules))
-      ts.rules.forEach((rule, ri) => {
-        if (isObj(rule) && Array.isArray(rule.weighted_upstreams))
-          rule.weighted_upstreams.forEach((wu, wi) => {
-            if (isObj(wu) && wu.upstream_id !== undefined && !upstreams.has(String(wu.upstream_id)))
-              issues.push({ severity: "warning", path: `routes[${i}].plugins.traffic-split.rules[${ri}].weighted_upstreams[${wi}].upstream_id`, message: `upstream "${wu.upstream_id}" not found` });
-          });
-      });
-  });
-  (apisix.services ?? []).forEach((s, i) => {
-    if (isObj(s) && s.upstream_id !== undefined && !upstreams.has(String(s.upstream_id)))
-      issues.push({ severity: "warning", path: `services[${i}].upstream_id`, message: `upstream "${s.upstream_id}" not found: the filter answers 502` });
-  });
+function timeoutConnect(t: unknown): number | undefined {
+  return isObj(t) && typeof t.connect === "number" && t.connect > 0 ? t.connect : undefined;
 }
 
 export { clusterName };

@@ -1,12 +1,14 @@
 // Passive health checks and the retry plan, through the real build/filter.wasm.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { withClusterNames } from "../../envoy/control-plane/names.ts";
 import { ProxyWasmHost, ManualClock, type RequestDescription, type RequestOptions, type RequestResult } from "../../host/index.ts";
 
 // These suites exercise the retry plan, which Envoy follows with the control
 // plane's override-host clusters (envoy.lb_mode); original-dst is tested apart.
+// Named as the control plane names upstreams (`_cluster`, names.ts).
 function overrideHost(config: unknown): unknown {
-  return { ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } };
+  return withClusterNames({ ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } });
 }
 
 const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;

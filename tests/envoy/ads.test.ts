@@ -314,9 +314,14 @@ test("controller: reloads on config file change (temp dir), keeps the last snaps
 
     // broken YAML: logged, nothing pushed, last snapshot kept
     const version = server.version;
-    fs.writeFileSync(file, "upstreams: [\n  - id: c\n");
+    fs.writeFileSync(file, "upstreams: [\n  - id: c\n#END\n");
     await new Promise((r) => setTimeout(r, 600));
     assert.ok(log.lines.some((l) => l.startsWith("error config:") && l.includes("invalid YAML")), log.lines.join("\n"));
+    assert.equal(server.version, version);
+    // half-written (no #END yet): not applied either
+    fs.writeFileSync(file, "upstreams:\n  - id: a\n    nodes: {\"svc-a:80\": 1}\n");
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(log.lines.some((l) => l.startsWith("error config:") && l.includes("missing the #END trailer")), log.lines.join("\n"));
     assert.equal(server.version, version);
     await c.none(0);
     assert.ok(lookups.includes("svc-b"));

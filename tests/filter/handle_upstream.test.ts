@@ -3,7 +3,7 @@
 // Envoy's router is sent (cluster header + original-destination endpoint).
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { filterHost, get, outcome, errorLogs, assertHealthy, ORIGINAL_DST, LOG } from "./helpers.ts";
+import { filterHost, get, outcome, errorLogs, assertHealthy, ORIGINAL_DST, LOG, named } from "./helpers.ts";
 
 const NODE = { "10.0.0.1:8080": 1 };
 
@@ -326,7 +326,7 @@ describe("8. logs", () => {
       return { ...fns, proxy_log: (...a: number[]) => { logCalls++; return log(...a); } };
     };
     const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
-    const config = JSON.stringify({ routes: [{ id: "r", uri: "/*", upstream: { nodes: NODE } }] });
+    const config = JSON.stringify(named({ routes: [{ id: "r", uri: "/*", upstream: { nodes: NODE } }] }));
     const info = new Counting(module, { rootId: "apisix-upstream" });
     info.configure(config);
     logCalls = 0;

@@ -2,6 +2,7 @@
 // proxy-wasm host, and small helpers to read a request's outcome.
 import assert from "node:assert/strict";
 import { ProxyWasmHost, type RequestDescription, type RequestResult, type RequestOptions } from "../../host/index.ts";
+import { withClusterNames } from "../../envoy/control-plane/names.ts";
 
 export const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 export const ORIGINAL_DST = "envoy.network.transport_socket.original_dst_address";
@@ -9,12 +10,22 @@ export const LOG = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, critical: 5
 
 export async function filterHost(config?: unknown): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
-  if (config !== undefined) assert.equal(host.configure(JSON.stringify(config)), true, "config accepted: " + errorLogs(host.logs).join("\n"));
+  if (config !== undefined) assert.equal(configure(host, config), true, "config accepted: " + errorLogs(host.logs).join("\n"));
   return host;
 }
 
+/**
+ * Configures the filter as the control plane does: every upstream carries
+ * the cluster name the control plane gives it (`_cluster`, names.ts), the
+ * one owner of names. A string is sent as it is.
+ */
 export function configure(host: ProxyWasmHost, config: unknown): boolean {
-  return host.configure(typeof config === "string" ? config : JSON.stringify(config));
+  return host.configure(typeof config === "string" ? config : JSON.stringify(named(config)));
+}
+
+/** The document with the control plane's cluster names (objects only; anything else as it is). */
+export function named(config: unknown): unknown {
+  return typeof config === "object" && config !== null && !Array.isArray(config) ? withClusterNames(config as Record<string, unknown>) : config;
 }
 
 export function errorLogs(logs: { level: number; message: string }[]): string[] {

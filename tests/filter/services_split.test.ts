@@ -67,7 +67,7 @@ describe("traffic-split", () => {
     for (let i = 0; i < 5; i++) get(host, "/");
     const c = count(Array.from({ length: 50 }, () => outcome(get(host, "/"))));
     assert.deepEqual(Object.fromEntries([...c].sort()), {
-      "route.r.split.0.2 10.0.0.9:8080": 10,
+      "split.r.0.2 10.0.0.9:8080": 10,
       "upstream.canary 10.0.0.2:80": 10,
       "upstream.stable 10.0.0.1:80": 30,
     });
@@ -84,7 +84,7 @@ describe("traffic-split", () => {
     }] });
     assert.equal(outcome(get(host, "/", { headers: { "x-canary": "1" } })), "upstream.canary 10.0.0.2:80");
     assert.equal(outcome(get(host, "/?beta=yes")), "upstream.canary 10.0.0.2:80");
-    assert.equal(outcome(get(host, "/", { headers: { "x-canary": "2" } })), "route.r.split.1.0 10.0.0.7:80");
+    assert.equal(outcome(get(host, "/", { headers: { "x-canary": "2" } })), "split.r.1.0 10.0.0.7:80");
     assert.equal(outcome(get(host, "/")), "upstream.stable 10.0.0.1:80");
   });
 
@@ -102,7 +102,6 @@ describe("traffic-split", () => {
     const host = await filterHost({ ...base, routes: [{ id: "ok", uri: "/*", upstream_id: "stable" }] });
     const bad: [unknown, string][] = [
       [{ rules: [{ weighted_upstreams: [{ upstream_id: "stable", weight: -1 }] }] }, "routes[r].plugins.traffic-split.rules[0].weighted_upstreams[0].weight: expected -1 to be at least 0"],
-      [{ rules: [{ weighted_upstreams: [{ upstream_id: "ghost" }] }] }, 'routes[r].plugins.traffic-split.rules[0].weighted_upstreams[0].upstream_id: upstream "ghost" does not exist'],
       [{ rules: [{ match: [{ vars: [["arg_x", "~~", "a("]] }], weighted_upstreams: [{ weight: 1 }] }] }, 'routes[r].plugins.traffic-split.rules[0].match[0].vars[0]: invalid regex "a(": missing closing parenthesis at offset 1'],
       [{ rules: [{ weighted_upstreams: [] }] }, "routes[r].plugins.traffic-split.rules[0].weighted_upstreams: expected a non-empty array of {upstream_id | upstream, weight}"],
     ];
@@ -112,7 +111,14 @@ describe("traffic-split", () => {
       assert.ok(errorLogs(host.logs.slice(before)).includes("invalid configuration: " + message), errorLogs(host.logs.slice(before)).join("\n"));
       assert.equal(outcome(get(host, "/")), "upstream.stable 10.0.0.1:80");
     }
-    const before = host.logs.length;
+    // A missing upstream_id is answered per request, as APISIX does (502), not rejected.
+    let before = host.logs.length;
+    assert.equal(configure(host, { ...base, routes: [{ id: "r", uri: "/*", upstream_id: "stable", plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: "ghost" }] }] } } }] }), true);
+    assert.ok(host.logs.slice(before).some((l) => l.level === LOG.warn && l.message.includes('weighted_upstreams[0].upstream_id: upstream "ghost" does not exist')));
+    const r = get(host, "/");
+    assert.equal(r.localReply?.status, 502);
+    assert.deepEqual(errorLogs(r.logs), ["failed to find upstream by id: ghost"]);
+    before = host.logs.length;
     assert.equal(configure(host, { ...base, routes: [{ id: "r", uri: "/*", upstream_id: "stable", plugins: { "proxy-rewrite": { uri: "/x" } } }] }), true);
     assert.ok(host.logs.slice(before).some((l) => l.level === LOG.warn && l.message.includes("routes[r].plugins.proxy-rewrite: plugin ignored")));
   });

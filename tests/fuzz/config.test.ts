@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ProxyWasmHost } from "../../host/index.ts";
 import { FILTER_WASM, LOG, errorLogs } from "../filter/helpers.ts";
+import { withClusterNames } from "../../envoy/control-plane/names.ts";
 
 const module = new WebAssembly.Module(await import("node:fs").then((fs) => fs.readFileSync(FILTER_WASM)));
 const newHost = () => new ProxyWasmHost(module, { rootId: "apisix-upstream", logLevel: LOG.warn, maxLogs: 2000 });
@@ -18,7 +19,8 @@ const BASE = {
   routes: [{ id: "known", uri: "/known/*", upstream_id: "known" }],
   upstreams: [{ id: "known", nodes: { "10.255.0.1:80": 1 } }],
 };
-const BASE_JSON = JSON.stringify(BASE);
+// Named as the control plane names upstreams (`_cluster`, names.ts).
+const BASE_JSON = JSON.stringify(withClusterNames(BASE));
 
 function assertBaseServes(host: ProxyWasmHost, context: string): void {
   const r = host.request({ method: "GET", path: "/known/x", authority: "example.com", source: "127.0.0.1:1000" });

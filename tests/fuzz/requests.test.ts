@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { ProxyWasmHost, type RequestDescription, type RequestResult } from "../../host/index.ts";
 import { FILTER_WASM, LOG } from "../filter/helpers.ts";
+import { withClusterNames } from "../../envoy/control-plane/names.ts";
 
 const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
 
@@ -145,7 +146,7 @@ const short = (q: unknown) => JSON.stringify(q, (_k, v) => (typeof v === "string
 
 test("fuzz: 4,000 random request heads end proxied to a node of the named cluster or in an APISIX status with its log", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", maxLogs: 5000 });
-  assert.equal(host.configure(JSON.stringify(CONFIG)), true, host.logs.filter((l) => l.level >= LOG.error).map((l) => l.message).join("\n"));
+  assert.equal(host.configure(JSON.stringify(withClusterNames(CONFIG))), true, host.logs.filter((l) => l.level >= LOG.error).map((l) => l.message).join("\n"));
   const seen = new Map<string, number>();
   fc.assert(
     fc.property(request, (q) => {
@@ -167,7 +168,7 @@ test("fuzz: 4,000 random request heads end proxied to a node of the named cluste
 
 test("fuzz: steering headers sent by the client in any case and number never reach the router", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", maxLogs: 5000 });
-  assert.equal(host.configure(JSON.stringify(CONFIG)), true);
+  assert.equal(host.configure(JSON.stringify(withClusterNames(CONFIG))), true);
   const steering = fc.array(fc.tuple(fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "x-envoy-original-dst-host", "X-ENVOY-ORIGINAL-DST-HOST"), fc.constantFrom("upstream.api", "route.ws", "169.254.169.254:80", "", "10.0.1.1:8080")), { minLength: 1, maxLength: 6 });
   fc.assert(
     fc.property(fc.constantFrom(...PREFIXES), steering, source, (p, hs, src) => {
