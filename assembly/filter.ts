@@ -193,6 +193,10 @@ export class UpstreamFilter extends Context {
     } else if (upgrade !== null) {
       envoy.removeRequestHeader("upgrade");
       envoy.removeRequestHeader("connection");
+      // Envoy's HTTP/1 codec already took the client's headers as an upgrade:
+      // the request stays open and would go upstream chunked, never ending.
+      // nginx reads such a request as having no body; say so explicitly.
+      if (req.header("content-length") === null && req.header("transfer-encoding") === null) envoy.replaceRequestHeader("content-length", "0");
     }
 
     // set_upstream's checks.

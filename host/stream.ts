@@ -162,6 +162,16 @@ export class HttpStream {
   forwarded = false;
   /** The whole request (headers, body, trailers) went past the filter. */
   decodeComplete = false;
+  /**
+   * An HTTP/1.1 upgrade request (Connection lists "upgrade", Upgrade present),
+   * judged on the headers as the client sent them. Envoy's HTTP/1 codec then
+   * switches the connection to upgrade mode before any filter runs: the
+   * headers reach the filters with end_stream false and every later byte on
+   * the connection is request body, even if a filter removes the upgrade
+   * headers. So the request never completes; the upstream may answer anyway.
+   * (Observed with Envoy 1.40: tests/e2e/protocols.test.ts.)
+   */
+  readonly http1Upgrade: boolean;
   /** Body bytes the router forwarded. */
   forwardedBody: Uint8Array = EMPTY;
   /** The filter stopped and never continued (request.run only). */
@@ -230,6 +240,15 @@ export class HttpStream {
       m.set("x-request-id", rid);
     } else if (request.requestId !== undefined) m.set("x-request-id", request.requestId);
     this.requestHeaderMap = m;
+    const h1 = (request.protocol ?? "HTTP/1.1").startsWith("HTTP/1");
+    const upgrade = m.get("upgrade");
+    const connectionUpgrade = m.getAll("connection").some((v) => v.split(",").some((t) => t.trim().toLowerCase() === "upgrade"));
+    // Envoy 1.40 (observed): filters never see an Upgrade header that is no
+    // upgrade (no Connection: upgrade) nor an h2c upgrade attempt; the HCM
+    // drops those and the request is an ordinary one.
+    const dropped = h1 && request.envoyHeaders !== false && upgrade !== undefined && (!connectionUpgrade || upgrade.trim().toLowerCase() === "h2c");
+    if (dropped) m.remove("upgrade");
+    this.http1Upgrade = h1 && upgrade !== undefined && connectionUpgrade && !dropped;
   }
 
   // ---------------------------------------------------------------- results
@@ -303,10 +322,12 @@ export class HttpStream {
     const trailerPairs = headersToPairs(this.request.trailers);
     const hasBody = body.length > 0;
     const hasTrailers = trailerPairs.length > 0;
-    this.requestHeaders_(!hasBody && !hasTrailers);
-    if (hasBody) this.requestBody(body, !hasTrailers);
-    if (hasTrailers) this.requestTrailersStep(trailerPairs);
-    if (this.decodeComplete && !this.localReply && !this.wasReset) {
+    const open = this.http1Upgrade;
+    this.requestHeaders_(!hasBody && !hasTrailers && !open);
+    if (hasBody) this.requestBody(body, !hasTrailers && !open);
+    if (hasTrailers && !open) this.requestTrailersStep(trailerPairs);
+    const routerHasHeaders = this.forwarded && this.decoderStoppedAt === null;
+    if ((this.decodeComplete || (open && routerHasHeaders)) && !this.localReply && !this.wasReset) {
       const up = typeof options.upstream === "function" ? options.upstream(this.forwardedRequest()) : (options.upstream ?? { status: 200 });
       if (up.address !== undefined || up.attemptCount !== undefined) this.setUpstream(up.address, up.attemptCount);
       const upBody = asBytes(up.body);

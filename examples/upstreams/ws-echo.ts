@@ -35,7 +35,7 @@ export function startWsEcho(opts: { name: string; port?: number; host?: string }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const name = process.env.NAME ?? "ws-echo";
-  const s = await startWsEcho({ name, port: Number(process.env.PORT ?? 8080) });
+  const s = await startWsEcho({ name, port: Number(process.env.PORT ?? 8080), host: process.env.HOST });
   console.log(`ws-echo ${name} listening on :${s.port}`);
   const stop = () => void s.close().then(() => process.exit(0));
   process.once("SIGTERM", stop);
