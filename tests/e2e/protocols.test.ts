@@ -9,7 +9,7 @@ import { startHttpEcho, type Started } from "../../examples/upstreams/http-echo.
 import grpc from "@grpc/grpc-js";
 import { echoPackage, startGrpcEcho } from "../../examples/upstreams/grpc-echo.ts";
 import { startWsEcho } from "../../examples/upstreams/ws-echo.ts";
-import { Stack } from "./stack.ts";
+import { Stack, until } from "./stack.ts";
 import { WsClient, echoClient, h2request, pingPong, repeat, unary, type GrpcError } from "./clients.ts";
 
 let stack: Stack;
@@ -88,6 +88,67 @@ test("websocket without enable_websocket: the upstream sees a plain, complete GE
   assert.equal(r.json.headers.upgrade, undefined);
   assert.doesNotMatch(String(r.json.headers.connection ?? ""), /upgrade/i);
   assert.equal(r.json.bodyLength, 0);
+});
+
+/** Text frames out of a server → client websocket byte stream (unmasked, payloads < 64 KiB). */
+function wsTextFrames(buf: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 2 <= buf.length; ) {
+    let len = buf[i + 1] & 0x7f;
+    let at = i + 2;
+    if (len === 126) {
+      len = buf.readUInt16BE(at);
+      at += 2;
+    }
+    if (at + len > buf.length) break;
+    if ((buf[i] & 0x0f) === 1) out.push(buf.subarray(at, at + len).toString("utf8"));
+    i = at + len;
+  }
+  return out;
+}
+
+/** RFC 8441: a websocket over an HTTP/2 stream (extended CONNECT); Envoy speaks HTTP/1.1 Upgrade to the upstream. */
+async function h2Websocket(session: http2.ClientHttp2Session, authority: string, send: string): Promise<{ status: number; frames: string[]; body: string }> {
+  const req = session.request(
+    // RFC 8441 has no Sec-WebSocket-Key; the HTTP/1.1 upstream needs one, so the client sends it along.
+    { ":method": "CONNECT", ":protocol": "websocket", ":path": "/ws", ":scheme": "http", ":authority": authority, "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    { endStream: false },
+  );
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  const status = await new Promise<number>((resolve, reject) => {
+    req.once("response", (h) => resolve(Number(h[":status"])));
+    req.once("error", reject);
+  });
+  const frames = () => wsTextFrames(Buffer.concat(chunks));
+  if (status === 200) {
+    await until("the greeting", () => frames().length >= 1 || undefined, 5000);
+    const payload = Buffer.from(send);
+    const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+    req.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((b, i) => b ^ mask[i % 4])]));
+    await until("the echo", () => frames().length >= 2 || undefined, 5000);
+  } else {
+    await new Promise((r) => req.once("end", r));
+  }
+  req.close();
+  return { status, frames: frames(), body: Buffer.concat(chunks).toString("utf8") };
+}
+
+test("websocket over HTTP/2 (RFC 8441 extended CONNECT): upgraded with enable_websocket, a plain GET upstream without", async () => {
+  const session = http2.connect(`http://127.0.0.1:${stack.port}`);
+  try {
+    await new Promise((r) => session.once("remoteSettings", r));
+    assert.equal(session.remoteSettings.enableConnectProtocol, true, "Envoy offers extended CONNECT (allow_connect)");
+    const on = await h2Websocket(session, "ws.example", "over h2");
+    assert.equal(on.status, 200);
+    assert.deepEqual(JSON.parse(on.frames[0]), { hello: "ws-echo", host: "ws.example" });
+    assert.equal(on.frames[1], "over h2");
+    const off = await h2Websocket(session, "nows.example", "x");
+    assert.equal(off.status, 426);
+    assert.match(off.body, /websocket only/);
+  } finally {
+    session.close();
+  }
 });
 
 test("gRPC over h2c: unary, server streaming and bidi reach the grpc upstream; :authority passes", async () => {
