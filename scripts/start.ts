@@ -29,7 +29,7 @@ export const DEMO_UPSTREAMS = [
   { kind: "ws", name: "ws-echo", port: 8090 },
   { kind: "grpc", name: "grpc-echo", port: 50051 },
 ] as const;
-export const DEFAULT_PORTS = { listener: 9080, admin: 9901, ads: 18000 };
+export const DEFAULT_PORTS = { listener: 9080, tls: 9443, admin: 9901, ads: 18000 };
 const HOST = "127.0.0.1";
 
 interface Options { config: string; offset: number; lbMode: string }
@@ -98,7 +98,7 @@ function get(port: number, p: string): Promise<{ status: number; body: string }>
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  const ports = { listener: DEFAULT_PORTS.listener + o.offset, admin: DEFAULT_PORTS.admin + o.offset, ads: DEFAULT_PORTS.ads + o.offset };
+  const ports = Object.fromEntries(Object.entries(DEFAULT_PORTS).map(([k, v]) => [k, v + o.offset])) as typeof DEFAULT_PORTS;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apisix-start-"));
   const children: Child[] = [];
   const upstreams: { close(): Promise<void> }[] = [];
@@ -149,6 +149,8 @@ async function main(): Promise<void> {
       "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
       "--config", configPath, "--host", HOST, "--port", String(ports.ads),
       "--listener-address", HOST, "--listener-port", String(ports.listener),
+      // HTTPS listener, only emitted when the config has server ssls
+      "--tls-listener-port", String(ports.tls),
       "--wasm", WASM, "--lb-mode", o.lbMode, "--access-log",
     ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), () => true);
     children.push(cp);
@@ -191,7 +193,7 @@ function banner(o: Options, ports: typeof DEFAULT_PORTS, children: Child[]): str
   const ups = DEMO_UPSTREAMS.map((u) => `${u.name} :${u.port + o.offset}`).join(", ");
   return `
 apisix-wasm-upstream demo is running (real Envoy, cluster mode ${o.lbMode})
-  gateway    http://${gw}
+  gateway    http://${gw}   (https://${HOST}:${ports.tls} too when the config has server ssls)
   admin      http://${HOST}:${ports.admin}   (/config_dump, /stats?filter=wasmcustom)
   xDS (ADS)  ${HOST}:${ports.ads}
   config     ${rel}   (edit it: the control plane reloads it${o.offset ? ", port-shifted" : ""})

@@ -583,7 +583,10 @@ function nodeEntries(u: Json, p: string): { path: string; host: string; port: nu
 }
 
 function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: boolean, issues: Issue[]): Json {
-  const common: Json = {};
+  // Envoy's TLS client stops at TLS 1.2 unless told otherwise; nginx's
+  // proxy_ssl_protocols offers 1.3 too (an upstream that only speaks 1.3
+  // must work as it does behind APISIX).
+  const common: Json = { tls_params: { tls_maximum_protocol_version: "TLSv1_3" } };
   // APISIX does not verify upstream certificates for https/grpcs
   // (proxy_ssl_verify off); no validation_context = no verification.
   if (h2) common.alpn_protocols = ["h2"];
