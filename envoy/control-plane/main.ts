@@ -15,9 +15,10 @@
 //                         (default: --wasm if that file exists here, else build/filter.wasm)
 //   --max-config-bytes N  size limit of the config file (16 MiB)
 //   --dns-interval SECS   DNS re-resolution interval (30)
-//   --lb-mode MODE        original-dst (default, any Envoy; retries stay on the
-//                         first node) | override-host (Envoy >= 1.35: clusters
-//                         with endpoints + override_host, APISIX retry order)
+//   --lb-mode MODE        override-host (default; Envoy >= 1.35: clusters with
+//                         endpoints + override_host, APISIX's retry order) |
+//                         original-dst (any Envoy with wasm; retries stay on
+//                         the first node)
 //   --access-log          stdout access log on the Envoy listener
 //   --verbose             log every xDS response
 import { pathToFileURL } from "node:url";
@@ -46,7 +47,7 @@ export interface CliArgs {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: DEFAULT_MAX_FILE_BYTES, dnsInterval: 30, lbMode: "original-dst", accessLog: false, verbose: false };
+  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: DEFAULT_MAX_FILE_BYTES, dnsInterval: 30, lbMode: "override-host", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {

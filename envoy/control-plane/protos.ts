@@ -40,6 +40,7 @@ const ENTRY_PROTOS = [
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/filters/http/wasm/v3/wasm.proto",
   "envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto",
+  "envoy/extensions/filters/http/upstream_codec/v3/upstream_codec.proto",
   "envoy/extensions/http/early_header_mutation/header_mutation/v3/header_mutation.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
@@ -354,14 +355,32 @@ class Walker {
   }
 
   value(json: unknown, p: string): unknown {
-    if (json === null) return { null_value: 0 };
-    if (typeof json === "number") return Number.isFinite(json) ? { number_value: json } : this.err(p, "non-finite number in Value");
-    if (typeof json === "string") return { string_value: json };
-    if (typeof json === "boolean") return { bool_value: json };
-    if (Array.isArray(json)) return { list_value: { values: json.map((v, i) => this.value(v, `${p}[${i}]`)) } };
-    if (isPlainObject(json)) return { struct_value: { fields: Object.fromEntries(Object.entries(json).map(([k, v]) => [k, this.value(v, join(p, k))])) } };
+    // protobufjs brings its own google/protobuf/struct.proto with camelCase
+    // field names (numberValue, …): fromObject silently drops snake_case keys
+    // there, which emptied every Struct (an override-host TypedStruct reached
+    // Envoy without its fields and CDS was NACKed).
+    const f = valueFieldNames();
+    if (json === null) return { [f.null_value]: 0 };
+    if (typeof json === "number") return Number.isFinite(json) ? { [f.number_value]: json } : this.err(p, "non-finite number in Value");
+    if (typeof json === "string") return { [f.string_value]: json };
+    if (typeof json === "boolean") return { [f.bool_value]: json };
+    if (Array.isArray(json)) return { [f.list_value]: { values: json.map((v, i) => this.value(v, `${p}[${i}]`)) } };
+    if (isPlainObject(json)) return { [f.struct_value]: { fields: Object.fromEntries(Object.entries(json).map(([k, v]) => [k, this.value(v, join(p, k))])) } };
     return this.err(p, `not a JSON value: ${describe(json)}`);
   }
+}
+
+type ValueField = "null_value" | "number_value" | "string_value" | "bool_value" | "list_value" | "struct_value";
+let valueFields: Record<ValueField, string> | undefined;
+/** google.protobuf.Value's field names as the loaded root spells them. */
+function valueFieldNames(): Record<ValueField, string> {
+  if (valueFields) return valueFields;
+  const t = lookupType("google.protobuf.Value");
+  const pick = (snake: ValueField) => (t.fields[snake] ? snake : jsonNameOf(snake));
+  return (valueFields = {
+    null_value: pick("null_value"), number_value: pick("number_value"), string_value: pick("string_value"),
+    bool_value: pick("bool_value"), list_value: pick("list_value"), struct_value: pick("struct_value"),
+  });
 }
 
 function walkTop(type: protobuf.Type, json: unknown, issues: ProtoIssue[]): Record<string, unknown> | undefined {

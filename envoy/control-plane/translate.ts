@@ -10,13 +10,16 @@
 //        filter sets; unknown/missing cluster → 503; no route timeout.
 //   CDS  one cluster per APISIX upstream definition, in one of two modes
 //        (opts.lbMode):
+//          override-host (default) STATIC with the upstream's nodes as
+//                        endpoints and the override_host LB policy reading
+//                        the filter's try plan x-apisix-upstream-hosts
+//                        (Envoy >= 1.35; retries walk APISIX's order, as
+//                        tests/e2e/retries.test.ts shows in Envoy 1.40).
 //          original-dst  ORIGINAL_DST, no endpoints; the filter pins the
 //                        endpoint with the original_dst_address filter state
-//                        (any Envoy; retries go back to that same node).
-//          override-host STATIC with the upstream's nodes as endpoints and the
-//                        override_host LB policy reading the filter's try
-//                        plan x-apisix-upstream-hosts (Envoy >= 1.35; retries
-//                        walk APISIX's order).
+//                        (any Envoy with wasm; retries go back to that node).
+//        Each cluster's upstream filters drop the try plan from the request
+//        as it leaves for the node.
 //   ECDS the wasm filter with the APISIX objects (+dns, +health) as its JSON.
 import { createHash } from "node:crypto";
 import net from "node:net";
@@ -54,6 +57,8 @@ const T = {
   upstreamTls: "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
   stringValue: "type.googleapis.com/google.protobuf.StringValue",
   stdoutLog: "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+  headerMutation: "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+  upstreamCodec: "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec",
 };
 
 /** How clusters pick the endpoint; see envoy/README-control-plane.md "Cluster modes". */
@@ -62,10 +67,11 @@ export const LB_MODES: readonly LbMode[] = ["original-dst", "override-host"];
 
 export interface TranslateOptions {
   /**
-   * "original-dst" (default): ORIGINAL_DST clusters, endpoint pinned by the
-   * filter state; works on any Envoy, retries stay on the first pick.
-   * "override-host": STATIC clusters with the nodes as endpoints and the
-   * override_host LB policy (Envoy >= 1.35); retries follow APISIX's order.
+   * "override-host" (default): STATIC clusters with the nodes as endpoints
+   * and the override_host LB policy (Envoy >= 1.35); retries follow APISIX's
+   * order.
+   * "original-dst": ORIGINAL_DST clusters, endpoint pinned by the filter
+   * state; works on any Envoy with wasm, retries stay on the first pick.
    */
   lbMode?: LbMode;
   /** Listener port; APISIX's default HTTP port. */
@@ -116,7 +122,7 @@ export const KIND_TYPE_URL: Record<ResourceKind, string> = {
 };
 
 export const DEFAULTS = {
-  lbMode: "original-dst" as LbMode,
+  lbMode: "override-host" as LbMode,
   listenerPort: 9080,
   listenerAddress: "0.0.0.0",
   wasmPath: "/etc/envoy/filter.wasm",
@@ -407,6 +413,16 @@ function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof
     // HTTP/1.1 like APISIX's proxy_pass (proxy_http_version 1.1); websocket
     // from h2 clients is converted to an HTTP/1.1 Upgrade by Envoy.
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+    // The try plan must stay on the request until Envoy's last host choice:
+    // Envoy 1.40's override_host re-reads the header on every try, and the
+    // route's request_headers_to_remove runs before the first choice (tried:
+    // retries then fell back to round robin). Upstream filters run per try,
+    // after the host was chosen, so the node never sees the plan (it would
+    // learn the other nodes' addresses).
+    http_filters: [
+      { name: "envoy.filters.http.header_mutation", typed_config: { "@type": T.headerMutation, mutations: { request_mutations: [{ remove: PLAN_HEADER }] } } },
+      { name: "envoy.filters.http.upstream_codec", typed_config: { "@type": T.upstreamCodec } },
+    ],
   };
   // SNI = the Host the filter put on the request (APISIX: proxy_ssl_name
   // $upstream_host), so it follows pass_host in every mode.

@@ -105,7 +105,12 @@ export interface Reply {
 
 export function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string | string[]> | [string, string][]; body?: string; timeoutMs?: number }): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = Array.isArray(opts.headers) ? opts.headers.flat() : opts.headers;
+    // Raw [name, value] pairs keep their case and repetition; Node adds no
+    // Host header to them, so one is supplied unless given.
+    const pairs = Array.isArray(opts.headers) ? opts.headers : undefined;
+    const headers: http.OutgoingHttpHeaders | string[] | undefined = pairs
+      ? [...(pairs.some(([k]) => k.toLowerCase() === "host") ? [] : [["host", `127.0.0.1:${port}`]]), ...pairs].flat()
+      : (opts.headers as http.OutgoingHttpHeaders | undefined);
     const req = http.request({ host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path, headers, agent: false, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
@@ -128,10 +133,127 @@ export function request(port: number, opts: { method?: string; path: string; hea
   });
 }
 
+// ---------------------------------------------------------------------------
+// Upstreams for the e2e suites
+
+/** The two cluster modes of the control plane; every core suite runs in both. */
+export const LB_MODES = ["override-host", "original-dst"] as const;
+export type LbMode = (typeof LB_MODES)[number];
+
+/**
+ * An HTTP/1.1 upstream that answers like examples/upstreams/http-echo.ts
+ * (JSON naming itself, with the request line and headers it saw) and can be
+ * told, while a test runs, to answer another status or to answer late.
+ * `/healthz` answers `healthStatus`, so active and passive health checks can
+ * be steered apart.
+ */
+export interface TestUpstream {
+  readonly name: string;
+  readonly port: number;
+  /** "127.0.0.1:port", as it appears in node lists and Envoy's host stats. */
+  readonly addr: string;
+  status: number;
+  healthStatus: number;
+  delayMs: number;
+  /** Requests answered (not counting /healthz). */
+  hits: number;
+  /** Request headers of every answered request, oldest first. */
+  readonly seen: http.IncomingHttpHeaders[];
+  /** Holds every answer (not /healthz) until the returned function is called. */
+  hold(): () => void;
+  close(): Promise<void>;
+}
+
+export function startUpstream(name: string, opts: { status?: number; delayMs?: number } = {}): Promise<TestUpstream> {
+  const server = http.createServer((req, res) => {
+    const health = req.url === "/healthz";
+    if (!health) {
+      u.hits++;
+      u.seen.push(req.headers);
+    }
+    const status = health ? u.healthStatus : u.status;
+    const body = JSON.stringify({ server: name, method: req.method, url: req.url, host: req.headers.host ?? null, headers: req.headers });
+    const answer = () => {
+      if (!res.destroyed) res.writeHead(status, { "content-type": "application/json", "x-upstream-name": name }).end(body + "\n");
+    };
+    req.resume();
+    req.on("end", () => {
+      if (health) return answer();
+      void gate.then(() => (u.delayMs > 0 ? setTimeout(answer, u.delayMs) : answer()));
+    });
+  });
+  let gate = Promise.resolve();
+  const u: TestUpstream = {
+    name,
+    port: 0,
+    addr: "",
+    status: opts.status ?? 200,
+    healthStatus: 200,
+    delayMs: opts.delayMs ?? 0,
+    hits: 0,
+    seen: [],
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise<void>((r) => (release = r));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
+    },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      Object.assign(u, { port, addr: `127.0.0.1:${port}` });
+      resolve(u);
+    });
+  });
+}
+
+/** Several named upstreams, keyed by name. */
+export async function startUpstreams(names: string[]): Promise<Record<string, TestUpstream>> {
+  const list = await Promise.all(names.map((n) => startUpstream(n)));
+  return Object.fromEntries(list.map((u) => [u.name, u]));
+}
+
+const handedOut = new Set<number>();
+/** A loopback port nothing listens on (connections are refused); never the same twice. */
+export async function closedPort(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!handedOut.has(p)) {
+      handedOut.add(p);
+      return p;
+    }
+  }
+}
+
+/** A counter of one endpoint of one cluster from Envoy's /clusters (0 when absent). */
+export async function hostStat(stack: Stack, cluster: string, addr: string, stat: string): Promise<number> {
+  const r = await stack.admin("/clusters");
+  const line = r.body.split("\n").find((l) => l === `${cluster}::${addr}::${stat}` || l.startsWith(`${cluster}::${addr}::${stat}::`));
+  return line ? Number(line.split("::").pop()) : 0;
+}
+
+/** The `server` names of n sequential GETs (the status instead, for any answer but a 200). */
+export async function sequence(stack: Stack, n: number, p: string, headers: Record<string, string> = {}): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await stack.get(p, headers);
+    out.push(r.status === 200 && r.json?.server ? r.json.server : String(r.status));
+  }
+  return out;
+}
+
+const BOOT_TIMEOUT_MS = 90_000;
+
 export interface StackOptions {
   /** APISIX standalone YAML (the `#END` trailer is added when missing). */
   config: string;
-  lbMode?: "original-dst" | "override-host";
+  /** The control plane's --lb-mode; its own default when absent. */
+  lbMode?: LbMode;
   /** Extra control-plane arguments. */
   controlPlaneArgs?: string[];
   /** Envoy worker threads (1 keeps balancer sequences in one VM). */
@@ -175,11 +297,12 @@ export class Stack {
       "--listener-port", String(this.port),
       "--tls-listener-port", String(this.tlsPort),
       "--wasm", WASM,
-      "--lb-mode", this.opts.lbMode ?? "original-dst",
+      ...(this.opts.lbMode ? ["--lb-mode", this.opts.lbMode] : []),
       "--access-log",
       ...(this.opts.controlPlaneArgs ?? []),
     ]);
-    await this.cp.waitFor(/ads: listening on/, 30_000);
+    // Generous: a boot takes ~5 s alone but far longer on a shared, loaded machine.
+    await this.cp.waitFor(/ads: listening on/, BOOT_TIMEOUT_MS);
     const bootstrap = path.join(this.dir, "envoy.yaml");
     fs.writeFileSync(bootstrap, bootstrapFor({ adsPort: this.adsPort, adminPort: this.adminPort }));
     this.envoy = Proc.spawn("envoy", envoyBinary(), [
@@ -195,8 +318,8 @@ export class Stack {
       if (r.status !== 200) return undefined;
       const l = await request(this.adminPort, { path: "/listeners?format=json" });
       return l.body.includes("apisix_http") || undefined;
-    }, 30_000);
-    await this.envoy.waitFor(/configuration accepted/, 30_000);
+    }, BOOT_TIMEOUT_MS);
+    await this.envoy.waitFor(/configuration accepted/, BOOT_TIMEOUT_MS);
   }
 
   writeConfig(yamlText: string): void {
@@ -237,4 +360,18 @@ export class Stack {
     await Promise.all([this.envoy?.stop(), this.cp?.stop()]);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One Stack per cluster mode with the same options, booted side by side (a
+ * boot is mostly waiting: the control plane's startup, Envoy's wasm compile).
+ */
+export async function startStacks(opts: Omit<StackOptions, "lbMode">): Promise<Record<LbMode, Stack>> {
+  const started = await Promise.allSettled(LB_MODES.map((lbMode) => Stack.start({ ...opts, lbMode })));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  return Object.fromEntries(LB_MODES.map((m, i) => [m, (started[i] as PromiseFulfilledResult<Stack>).value])) as Record<LbMode, Stack>;
 }

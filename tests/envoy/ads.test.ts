@@ -177,13 +177,14 @@ test("ADS: push order CDS → LDS → RDS → ECDS, unchanged types not resent, 
   });
 });
 
-test("ADS: only the changed type is pushed (ECDS after a DNS change)", async () => {
+test("ADS: only the changed type is pushed (ECDS after a DNS change, original-dst clusters)", async () => {
   await withServer(async (server, port) => {
+    // (override-host clusters list the resolved endpoints, so there CDS changes too)
     const apisix = { upstreams: [{ id: "u", nodes: { "echo:80": 1 } }] };
-    server.setSnapshot(translate(apisix, { dns: { echo: { addresses: ["127.0.0.1"] } } }));
+    server.setSnapshot(translate(apisix, { dns: { echo: { addresses: ["127.0.0.1"] } }, lbMode: "original-dst" }));
     const c = new Client(port, "envoy-c");
     await subscribeAll(c);
-    server.setSnapshot(translate(apisix, { dns: { echo: { addresses: ["127.0.0.2"] } } }));
+    server.setSnapshot(translate(apisix, { dns: { echo: { addresses: ["127.0.0.2"] } }, lbMode: "original-dst" }));
     const r = await c.next();
     assert.equal(r.type_url, TYPE_URL.extensionConfig);
     await c.none();

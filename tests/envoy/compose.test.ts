@@ -78,9 +78,9 @@ test("compose: envoy ↔ control plane ↔ envoy.yaml agree (xDS address, listen
   assert.ok(services.envoy.depends_on["control-plane"]);
 });
 
-test("compose: ORIGINAL_DST clusters by default; the image is new enough to opt into override-host", () => {
-  assert.equal(cpArgs().lbMode, "original-dst");
-  assert.match(read("docker-compose.yml"), /#   - --lb-mode\n\s+#   - override-host/);
+test("compose: override-host clusters by default (the image is new enough); ORIGINAL_DST one documented flag away", () => {
+  assert.equal(cpArgs().lbMode, "override-host");
+  assert.match(read("docker-compose.yml"), /#   - --lb-mode\n\s+#   - original-dst/);
   const m = /envoyproxy\/envoy:v1\.(\d+)/.exec(read("envoy/Dockerfile.envoy"));
   assert.ok(m && Number(m[1]) >= 35, "Envoy image supports envoy.load_balancing_policies.override_host");
 });

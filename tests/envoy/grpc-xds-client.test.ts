@@ -58,7 +58,7 @@ test("grpc-js-xds XdsClient: subscribes by name, ACKs our RDS, NACKs CDS/LDS wit
   const x = xds!;
   const server = new AdsServer({ log: silent });
   const port = await server.listen("127.0.0.1:0");
-  const snap = translate({ upstreams: [{ id: "u", nodes: { "127.0.0.1:1": 1 } }] });
+  const snap = translate({ upstreams: [{ id: "u", nodes: { "127.0.0.1:1": 1 } }] }, { lbMode: "original-dst" });
   server.setSnapshot(snap);
   const acks: AdsEvent[] = [];
   const nacks: AdsEvent[] = [];

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { checkMessage, encodeAny } from "../../envoy/control-plane/protos.ts";
+import { checkMessage, decodeMessage, encodeAny, encodeMessage } from "../../envoy/control-plane/protos.ts";
 import { translate, KIND_TYPE_URL, seconds, type Json, type ResourceKind, type Snapshot } from "../../envoy/control-plane/translate.ts";
 import { clusterName, upstreamSites } from "../../envoy/control-plane/names.ts";
 import { ConfigError, dnsHostnames, filterConfigJson, loadApisixYaml } from "../../envoy/control-plane/config.ts";
@@ -176,17 +176,45 @@ const cases: Case[] = [
 
 for (const c of cases) {
   test(`translate: ${c.name}`, () => {
-    const s = translate(c.apisix);
+    const s = translate(c.apisix, { lbMode: "original-dst" });
     c.check(s);
     assertAllValid(s);
   });
 }
 
+test("proto encoding: Struct values of every JSON kind survive the round trip", () => {
+  const value = { s: "x", n: 1.5, b: true, z: null, l: ["a", 2, { k: [] }], o: { p: { q: "r" } } };
+  const back = decodeMessage("google.protobuf.Struct", encodeMessage("google.protobuf.Struct", value));
+  const plain = (v: any): unknown => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const k = Object.keys(v)[0];
+    if (k === "nullValue" || k === "null_value") return null;
+    if (k === "listValue" || k === "list_value") return (v[k].values ?? []).map(plain);
+    if (k === "structValue" || k === "struct_value") return Object.fromEntries(Object.entries(v[k].fields ?? {}).map(([f, x]) => [f, plain(x)]));
+    return v[k];
+  };
+  assert.deepEqual(plain({ structValue: back }), value);
+});
+
+test("clusters: the request leaves for the node without the filter's try plan (upstream header_mutation, then the codec)", () => {
+  const apisix = { upstreams: [{ id: "u", nodes: { "127.0.0.1:80": 1 } }, { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1 } }] };
+  for (const lbMode of ["override-host", "original-dst"] as const) {
+    const s = translate(apisix, { lbMode });
+    assertAllValid(s);
+    for (const c of s.resources.clusters) {
+      const filters = (c as any).typed_extension_protocol_options[HPO].http_filters; // eslint-disable-line @typescript-eslint/no-explicit-any
+      assert.deepEqual(filters.map((f: Json) => f.name), ["envoy.filters.http.header_mutation", "envoy.filters.http.upstream_codec"], `${lbMode} ${c.name}`);
+      assert.deepEqual(get(filters[0], "typed_config.mutations.request_mutations"), [{ remove: "x-apisix-upstream-hosts" }]);
+    }
+    // the route must not remove it: override_host reads it again on every try
+    assert.deepEqual(get(s.resources.routes[0], "virtual_hosts.0.routes.0.request_headers_to_remove"), ["x-apisix-upstream"]);
+  }
+});
+
 test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM identity is stable", () => {
   const apisix = { routes: [{ id: "r", uri: "/x", upstream_id: "u" }], upstreams: [{ id: "u", nodes: { "echo:8080": 1 } }], ssls: [], services: [] };
   const dns = { echo: { addresses: ["10.0.0.5"] } };
   const health = { "upstream.u": { "10.0.0.5:8080": false as const } };
-  const s1 = translate(apisix, { dns, health, wasmPath: "/w/f.wasm" });
+  const s1 = translate(apisix, { dns, health, wasmPath: "/w/f.wasm", lbMode: "original-dst" });
   assertAllValid(s1);
   const ext = s1.resources.extensionConfigs[0];
   assert.equal(ext.name, "apisix-upstream");
@@ -203,18 +231,18 @@ test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM id
   assert.deepEqual(cfg.health, health);
 
   // a DNS change only changes the ECDS version; vm_config is untouched
-  const s2 = translate(apisix, { dns: { echo: { addresses: ["10.0.0.6"] } }, health, wasmPath: "/w/f.wasm" });
+  const s2 = translate(apisix, { dns: { echo: { addresses: ["10.0.0.6"] } }, health, wasmPath: "/w/f.wasm", lbMode: "original-dst" });
   assert.notEqual(s2.version, s1.version);
   assert.notEqual(s2.versions.extensionConfigs, s1.versions.extensionConfigs);
   for (const k of ["clusters", "listeners", "routes"] as const) assert.equal(s2.versions[k], s1.versions[k]);
   assert.deepEqual(get(s2.resources.extensionConfigs[0], "typed_config.config.vm_config"), wasm.config.vm_config);
   // deterministic
-  assert.deepEqual(translate(apisix, { dns, health, wasmPath: "/w/f.wasm" }), s1);
+  assert.deepEqual(translate(apisix, { dns, health, wasmPath: "/w/f.wasm", lbMode: "original-dst" }), s1);
 });
 
 test("examples/config.yaml translates cleanly", () => {
   const apisix = loadApisixYaml(fs.readFileSync(new URL("../../examples/config.yaml", import.meta.url), "utf8"));
-  const s = translate(apisix);
+  const s = translate(apisix, { lbMode: "original-dst" });
   assert.deepEqual(s.issues, []);
   assertAllValid(s);
   assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.echo", "route.echo-rewrite", "route.grpc", "route.ws"]);
@@ -308,14 +336,24 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
       policies: [{ typed_extension_config: { name: "envoy.load_balancing_policies.round_robin", typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" } } }],
     });
   }
-  // encodes (what the ADS server sends): TypedStruct → protobuf bytes, value as a Struct
-  for (const c of s.resources.clusters) assert.ok(encodeAny(KIND_TYPE_URL.clusters, c).value.length > 0);
+  // encodes (what the ADS server sends): TypedStruct → protobuf bytes, value as
+  // a Struct whose fields survive (an empty Struct made Envoy NACK the CDS)
+  for (const c of s.resources.clusters) {
+    const back = decodeMessage(KIND_TYPE_URL.clusters, encodeAny(KIND_TYPE_URL.clusters, c).value);
+    const any = get(back, "load_balancing_policy.policies.0.typed_extension_config.typed_config");
+    assert.equal(any.type_url, "type.googleapis.com/xds.type.v3.TypedStruct");
+    const ts = decodeMessage("xds.type.v3.TypedStruct", Buffer.from(any.value, "base64"));
+    const hdr = get(ts, "value.fields.override_host_sources");
+    assert.equal(get(hdr.listValue ?? hdr.list_value, "values.0.structValue.fields.header.stringValue") ?? get(hdr.list_value, "values.0.struct_value.fields.header.string_value"), "x-apisix-upstream-hosts");
+  }
+  // the default mode
+  assert.deepEqual(translate(apisix).resources.clusters, s.resources.clusters);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.map")), [{ priority: 0, eps: ["127.0.0.1:1980/2", "127.0.0.2:1980/1"] }]);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.tls")), [{ priority: 0, eps: ["127.0.0.3:443/1"] }], "scheme default port");
   assert.deepEqual(lbEndpoints(cluster(s, "route.r")), [{ priority: 0, eps: ["::1:50051/1"] }]);
 
   // everything but the endpoint choice is the same as in original-dst mode
-  const od = translate(apisix);
+  const od = translate(apisix, { lbMode: "original-dst" });
   const strip = (c: Json) => Object.fromEntries(Object.entries(c).filter(([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k)));
   assert.deepEqual(s.resources.clusters.map(strip), od.resources.clusters.map(strip));
   for (const k of ["listeners", "routes"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
@@ -381,7 +419,7 @@ test("override-host: domain nodes take the DNS table's first address; unresolved
   // the endpoint is still emitted as written (the filter's plan uses the same text)
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.v6")), [{ priority: 0, eps: ["0:0::1:80/1"] }]);
   // original-dst mode doesn't care about DNS for clusters
-  assert.deepEqual(translate(apisix, { dns }).issues, []);
+  assert.deepEqual(translate(apisix, { dns, lbMode: "original-dst" }).issues, []);
 });
 
 test("override-host: a DNS change re-sends the affected clusters (and ECDS); a health change only ECDS", () => {

@@ -1,0 +1,100 @@
+// APISIX's retries and passive health through the real Envoy, in both cluster
+// modes. APISIX retries a failed connection on the next untried node of the
+// same picker; the filter hands that order to Envoy as its try plan, which
+// only the override-host clusters can follow (assembly/balancer/RETRIES.md).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { LB_MODES, Stack, closedPort, hostStat, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
+
+let stacks: Record<LbMode, Stack>;
+let up: Record<string, TestUpstream>;
+let closedA: number, closedB: number;
+
+before(async () => {
+  up = await startUpstreams(["c", "good", "flaky"]);
+  [closedA, closedB] = [await closedPort(), await closedPort()];
+  // List-form nodes keep APISIX's node order, hence its round-robin cycle:
+  // weights 5:1:1 give A A A A A B C.
+  stacks = await startStacks({
+    concurrency: 1,
+    config: `
+upstreams:
+  - id: retry
+    type: roundrobin
+    retries: 2
+    nodes:
+      - {host: 127.0.0.1, port: ${closedA}, weight: 5}
+      - {host: 127.0.0.1, port: ${closedB}, weight: 1}
+      - {host: 127.0.0.1, port: ${up.c.port}, weight: 1}
+  - id: passive
+    type: roundrobin
+    nodes:
+      - {host: 127.0.0.1, port: ${up.good.port}, weight: 1}
+      - {host: 127.0.0.1, port: ${up.flaky.port}, weight: 1}
+    checks:
+      active:
+        http_path: /healthz
+        healthy: {interval: 3, successes: 1}
+        unhealthy: {interval: 1, http_failures: 3}
+      passive:
+        healthy: {http_statuses: [200], successes: 1}
+        unhealthy: {http_statuses: [500], http_failures: 1}
+routes:
+  - {id: retry, uri: /retry, upstream_id: retry}
+  - {id: passive, uri: /passive, upstream_id: passive}
+`,
+  });
+});
+after(async () => {
+  await Promise.all(Object.values(stacks ?? {}).map((s) => s.stop()));
+  await Promise.all(Object.values(up ?? {}).map((u) => u.close()));
+});
+
+for (const mode of LB_MODES) {
+  describe(`retries and passive health (${mode})`, () => {
+    let stack: Stack;
+    before(() => void (stack = stacks[mode]));
+
+    test("retries: 2, first node a closed port: each try goes to the next untried node in APISIX's order", async () => {
+      // One full round-robin cycle of first picks: A×5, B, C.
+      const answers: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const r = await stack.get("/retry");
+        answers.push(r.status === 200 ? r.json.server : String(r.status));
+      }
+      const failA = await hostStat(stack, "upstream.retry", `127.0.0.1:${closedA}`, "cx_connect_fail");
+      const failB = await hostStat(stack, "upstream.retry", `127.0.0.1:${closedB}`, "cx_connect_fail");
+      if (mode === "override-host") {
+        // A first → A, B, C; B first → B, C; C first → C.
+        assert.deepEqual(answers, Array(7).fill("c"));
+        assert.equal(failA, 5, "A is tried once per cycle position where it is the first pick");
+        assert.equal(failB, 6, "B comes right after A in APISIX's order, and is a first pick once");
+      } else {
+        // ORIGINAL_DST clusters cannot move a retry to another node: the
+        // filter asks for none on a multi-node upstream, so a dead first
+        // pick fails the request (Envoy's 503, nginx would answer 502).
+        assert.deepEqual(answers.slice().sort(), ["503", "503", "503", "503", "503", "503", "c"]);
+        assert.equal(failA + failB, 6);
+      }
+    });
+
+    test("passive health: a node answering 500 leaves the rotation, and comes back once it answers 200", async () => {
+      up.flaky.status = 500;
+      // Round robin reaches flaky within two requests; its 500 goes to the
+      // client (a status is never retried) and takes it out of rotation.
+      const first = await sequence(stack, 2, "/passive");
+      assert.ok(first.includes("500"), `flaky answered: ${first}`);
+      const hits = up.flaky.hits;
+      const during = await sequence(stack, 4, "/passive");
+      assert.deepEqual(during, Array(4).fill("good"));
+      assert.equal(up.flaky.hits, hits, "no request reached the unhealthy node");
+
+      // Back after what APISIX's prober needs to see it healthy again
+      // (healthy.interval × successes = 3 s).
+      up.flaky.status = 200;
+      await until("flaky back in rotation", async () => ((await stack.get("/passive")).json?.server === "flaky" ? true : undefined), 10_000, 200);
+      const later = await sequence(stack, 4, "/passive");
+      assert.deepEqual(later.slice().sort(), ["flaky", "flaky", "good", "good"]);
+    });
+  });
+}
