@@ -14,6 +14,9 @@
 //   --validate-wasm PATH  the filter module every object is validated with
 //                         (default: --wasm if that file exists here, else build/filter.wasm)
 //   --max-config-bytes N  size limit of the config file (16 MiB)
+//   --ads-tls-cert FILE   serve ADS over TLS with this certificate (PEM) ...
+//   --ads-tls-key FILE    ... and key
+//   --ads-tls-ca FILE     and require client certificates signed by this CA (mTLS)
 //   --dns-interval SECS   DNS re-resolution interval (30)
 //   --lb-mode MODE        override-host (default; Envoy >= 1.35: clusters with
 //                         endpoints + override_host, APISIX's retry order) |
@@ -23,7 +26,7 @@
 //   --verbose             log every xDS response
 import { pathToFileURL } from "node:url";
 import { Controller } from "./controller.ts";
-import { AdsServer, consoleLogger, type Logger } from "./server.ts";
+import { AdsServer, adsServerCredentials, consoleLogger, type Logger } from "./server.ts";
 import { LB_MODES, type LbMode } from "./translate.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "./standalone.ts";
 import { DEFAULT_VALIDATOR_WASM } from "./validate.ts";
@@ -39,6 +42,9 @@ export interface CliArgs {
   fallbackSni?: string;
   wasm?: string;
   validateWasm?: string;
+  adsTlsCert?: string;
+  adsTlsKey?: string;
+  adsTlsCa?: string;
   maxConfigBytes: number;
   dnsInterval: number;
   lbMode: LbMode;
@@ -74,6 +80,9 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--fallback-sni": a.fallbackSni = next(); break;
       case "--wasm": a.wasm = next(); break;
       case "--validate-wasm": a.validateWasm = next(); break;
+      case "--ads-tls-cert": a.adsTlsCert = next(); break;
+      case "--ads-tls-key": a.adsTlsKey = next(); break;
+      case "--ads-tls-ca": a.adsTlsCa = next(); break;
       case "--max-config-bytes": a.maxConfigBytes = int(next()); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
@@ -88,6 +97,8 @@ export function parseArgs(argv: string[]): CliArgs {
     }
   }
   if (!a.config) throw new Error("--config is required");
+  if ((a.adsTlsCert === undefined) !== (a.adsTlsKey === undefined)) throw new Error("--ads-tls-cert and --ads-tls-key go together");
+  if (a.adsTlsCa !== undefined && a.adsTlsCert === undefined) throw new Error("--ads-tls-ca needs --ads-tls-cert and --ads-tls-key");
   return a;
 }
 
@@ -106,7 +117,10 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
   });
   await controller.start();
   log.info(`control-plane: cluster mode ${args.lbMode}`);
-  const port = await server.listen(`${args.host}:${args.port}`);
+  const credentials = args.adsTlsCert
+    ? adsServerCredentials({ cert: fs.readFileSync(args.adsTlsCert), key: fs.readFileSync(args.adsTlsKey!), ca: args.adsTlsCa ? fs.readFileSync(args.adsTlsCa) : undefined })
+    : undefined;
+  const port = await server.listen(`${args.host}:${args.port}`, credentials);
   const shutdown = (sig: string) => {
     log.info(`${sig}: shutting down`);
     controller.stop();

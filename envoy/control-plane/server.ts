@@ -4,8 +4,13 @@
 // snapshot at a time; each stream remembers per type URL what it subscribed
 // to, which version/nonce it was last sent and what it ACKed. A new snapshot
 // is pushed to every open stream for every subscribed type whose version
-// changed, in the order CDS → SDS → LDS → RDS → ECDS (clusters before the
-// listener/routes that name them).
+// changed, in the order CDS → SDS → LDS → RDS → ECDS, make before break:
+//
+//   1. CDS with the new clusters AND every cluster this stream was sent
+//      before: the filter config Envoy runs may still name them;
+//   2. the other types only once Envoy answered that CDS (ACK or NACK);
+//   3. once the snapshot's ECDS is ACKed (Envoy ACKs after its wasm VMs took
+//      it), CDS again without the clusters nothing names any more.
 //
 //   ACK   request with the nonce of our last response and no error_detail
 //   NACK  same nonce + error_detail: logged; the client keeps its last good
@@ -16,6 +21,7 @@
 //         the snapshot; a change of the requested names triggers a response.
 // Delta xDS is not implemented (grpc answers UNIMPLEMENTED; Envoy's bootstrap
 // here uses api_type GRPC).
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import grpc from "@grpc/grpc-js";
 import { encodeAny, lookupType, TYPE_URL, type EncodedAny } from "./protos.ts";
@@ -79,6 +85,10 @@ interface TypeState {
   sentVersion?: string;
   ackedVersion?: string;
   nackedVersion?: string;
+  /** Must be answered even if the version did not change (first request, new names). */
+  pending?: boolean;
+  /** CDS only: the clusters last sent on this stream. */
+  sent?: Map<string, EncodedAny>;
 }
 
 interface StreamState {
@@ -139,26 +149,63 @@ export class AdsServer extends EventEmitter {
     for (const st of this.streams) this.pushAll(st);
   }
 
+  /** Sends this stream whatever it lacks, in push order, make before break (see the top of this file). */
   private pushAll(st: StreamState): void {
     if (!this.snapshot) return;
+    const cds = st.types.get(TYPE_URL.cluster);
+    if (cds) {
+      const want = this.clustersFor(st, cds);
+      if (want && (cds.pending || cds.sentVersion !== want.version)) this.send(st, TYPE_URL.cluster, want.version, want.resources);
+      // Until Envoy has answered for the clusters, nothing that may name them
+      // goes out. A NACK answers too: Envoy still applies the clusters of
+      // that update it could build (the filter's validation keeps the others
+      // out: PEM checks, schemes), so holding everything would only freeze
+      // the rest.
+      if (cds.sentVersion !== cds.ackedVersion && cds.sentVersion !== cds.nackedVersion) return;
+    }
     for (const url of PUSH_ORDER) {
+      if (url === TYPE_URL.cluster) continue;
       const ts = st.types.get(url);
       const et = this.snapshot.types.get(url);
-      if (ts && et && ts.sentVersion !== et.version) this.respond(st, url);
+      if (ts && et && (ts.pending || ts.sentVersion !== et.version)) this.respond(st, url);
     }
+  }
+
+  /**
+   * The clusters this stream should have now: the snapshot's, plus the ones
+   * sent before while the snapshot's ECDS is not yet ACKed on this stream.
+   */
+  private clustersFor(st: StreamState, cds: TypeState): { version: string; resources: Map<string, EncodedAny> } | undefined {
+    const et = this.snapshot?.types.get(TYPE_URL.cluster);
+    if (!et) return undefined;
+    const ecds = st.types.get(TYPE_URL.extensionConfig);
+    const ecdsVersion = this.snapshot?.types.get(TYPE_URL.extensionConfig)?.version;
+    const settled = !ecds || ecds.ackedVersion === ecdsVersion;
+    const kept = settled ? [] : [...(cds.sent?.keys() ?? [])].filter((n) => !et.resources.has(n)).sort();
+    if (kept.length === 0) return { version: et.version, resources: et.resources };
+    const resources = new Map(et.resources);
+    for (const n of kept) resources.set(n, cds.sent!.get(n)!);
+    return { version: `${et.version}+${createHash("sha256").update(kept.join("\n")).digest("hex").slice(0, 8)}`, resources };
   }
 
   private respond(st: StreamState, typeUrl: string): void {
     const et = this.snapshot?.types.get(typeUrl);
+    if (!et) return;
+    this.send(st, typeUrl, et.version, et.resources);
+  }
+
+  private send(st: StreamState, typeUrl: string, version: string, all: Map<string, EncodedAny>): void {
     const ts = st.types.get(typeUrl);
-    if (!et || !ts) return;
-    const resources = ts.names === null ? [...et.resources.values()] : [...ts.names].flatMap((n) => (et.resources.has(n) ? [et.resources.get(n)!] : []));
+    if (!ts) return;
+    const resources = ts.names === null ? [...all.values()] : [...ts.names].flatMap((n) => (all.has(n) ? [all.get(n)!] : []));
     const nonce = String(++this.nonce);
     ts.lastNonce = nonce;
-    ts.sentVersion = et.version;
-    st.call.write({ version_info: et.version, resources, type_url: typeUrl, nonce });
-    this.emit("response", { stream: st.id, node: st.node?.id, typeUrl, version: et.version, nonce } satisfies AdsEvent);
-    this.log.debug?.(`ads: stream ${st.id} (${st.node?.id ?? "?"}) <- ${short(typeUrl)} version ${et.version} nonce ${nonce} (${resources.length} resources)`);
+    ts.sentVersion = version;
+    ts.pending = false;
+    if (typeUrl === TYPE_URL.cluster) ts.sent = all;
+    st.call.write({ version_info: version, resources, type_url: typeUrl, nonce });
+    this.emit("response", { stream: st.id, node: st.node?.id, typeUrl, version, nonce } satisfies AdsEvent);
+    this.log.debug?.(`ads: stream ${st.id} (${st.node?.id ?? "?"}) <- ${short(typeUrl)} version ${version} nonce ${nonce} (${resources.length} resources)`);
   }
 
   private onRequest(st: StreamState, req: DiscoveryRequest): void {
@@ -186,6 +233,7 @@ export class AdsServer extends EventEmitter {
         const msg = req.error_detail.message ?? `code ${req.error_detail.code}`;
         this.log.warn(`ads: NACK from ${st.node?.id ?? st.peer} for ${short(typeUrl)} version ${ts.sentVersion} (keeps ${req.version_info || "nothing"}): ${msg}`);
         this.emit("nack", { ...ev, version: ts.sentVersion, error: msg });
+        this.pushAll(st); // a NACKed CDS releases what waited for its answer
         return;
       }
       ts.ackedVersion = req.version_info;
@@ -198,8 +246,10 @@ export class AdsServer extends EventEmitter {
       ts.names = names;
     }
     // First request for a type (also after a reconnect), or a changed name
-    // set: answer with the current snapshot, if there is one yet.
-    if (!req.response_nonce || isNew || namesChanged) this.respond(st, typeUrl);
+    // set: answer with the current snapshot, if there is one yet. An ACK may
+    // release held types or let CDS drop clusters nothing names any more.
+    if (!req.response_nonce || isNew || namesChanged) ts.pending = true;
+    this.pushAll(st);
   }
 
   private handleStream = (call: grpc.ServerDuplexStream<DiscoveryRequest, unknown>): void => {
@@ -228,15 +278,18 @@ export class AdsServer extends EventEmitter {
     call.on("close", close);
   };
 
-  /** Starts serving; `address` like "0.0.0.0:18000" or "127.0.0.1:0". Resolves to the bound port. */
-  async listen(address: string): Promise<number> {
+  /**
+   * Starts serving; `address` like "0.0.0.0:18000" or "127.0.0.1:0". Resolves
+   * to the bound port. Plain text unless `tls` is given (adsServerCredentials).
+   */
+  async listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
     const server = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1, "grpc.http2.min_ping_interval_without_data_ms": 10_000 });
     server.addService(adsServiceDefinition(), { StreamAggregatedResources: this.handleStream });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))),
     );
     this.server = server;
-    this.log.info(`ads: listening on ${address.replace(/:\d+$/, "")}:${port}`);
+    this.log.info(`ads: listening on ${address.replace(/:\d+$/, "")}:${port}${credentials._isSecure() ? " (TLS)" : ""}`);
     return port;
   }
 
@@ -273,9 +326,18 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
 }
 
 /** A minimal ADS client stub (tests, operator tools). */
-export function adsClient(target: string): grpc.Client & {
+export function adsClient(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): grpc.Client & {
   StreamAggregatedResources(): grpc.ClientDuplexStream<DiscoveryRequest, Record<string, unknown>>;
 } {
   const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), "AggregatedDiscoveryService");
-  return new Ctor(target, grpc.credentials.createInsecure()) as never;
+  return new Ctor(target, credentials, options) as never;
+}
+
+/**
+ * TLS for the ADS server from PEM files: certificate and key, and with a CA
+ * also mutual TLS (a client must present a certificate signed by it).
+ */
+export function adsServerCredentials(o: { cert: Buffer | string; key: Buffer | string; ca?: Buffer | string }): grpc.ServerCredentials {
+  const buf = (v: Buffer | string) => (typeof v === "string" ? Buffer.from(v) : v);
+  return grpc.ServerCredentials.createSsl(o.ca ? buf(o.ca) : null, [{ cert_chain: buf(o.cert), private_key: buf(o.key) }], o.ca !== undefined);
 }

@@ -91,13 +91,14 @@ async function withServer(fn: (server: AdsServer, port: number, log: ReturnType<
   }
 }
 
-/** LDS+CDS wildcard, then RDS+ECDS by name, everything ACKed. */
+/** CDS+LDS wildcard, then RDS+ECDS by name, everything ACKed (Envoy's order: CDS is ACKed before LDS is answered). */
 async function subscribeAll(c: Client) {
   c.send(TYPE_URL.cluster, { node: true });
   const cds = await c.next();
   c.send(TYPE_URL.listener);
-  const lds = await c.next();
+  await c.none(50); // held until the clusters are taken
   c.ack(cds);
+  const lds = await c.next();
   c.ack(lds);
   c.send(TYPE_URL.route, { names: ["apisix"] });
   const rds = await c.next();
@@ -155,9 +156,13 @@ test("ADS: push order CDS → LDS → RDS → ECDS, unchanged types not resent, 
     (s2.resources.routes[0] as { virtual_hosts: { name: string }[] }).virtual_hosts[0].name = "changed";
     s2.versions.routes = "routes-v2";
     server.setSnapshot(s2);
-    const order = [await c.next(), await c.next(), await c.next(), await c.next()];
+    const cds2 = await c.next();
+    assert.equal(cds2.type_url, TYPE_URL.cluster);
+    await c.none(50); // nothing that may name the new clusters before they are ACKed
+    c.ack(cds2);
+    const order = [cds2, await c.next(), await c.next(), await c.next()];
     assert.deepEqual(order.map((r) => r.type_url), [TYPE_URL.cluster, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig]);
-    for (const r of order) c.ack(r, r.type_url === TYPE_URL.extensionConfig ? ["apisix-upstream"] : r.type_url === TYPE_URL.route ? ["apisix"] : undefined);
+    for (const r of order.slice(1)) c.ack(r, r.type_url === TYPE_URL.extensionConfig ? ["apisix-upstream"] : r.type_url === TYPE_URL.route ? ["apisix"] : undefined);
     await c.none();
     // only the listener changes: only LDS is pushed
     server.setSnapshot(translate(cfg(["n1"]), { listenerPort: 9082 }));
@@ -203,9 +208,6 @@ test("ADS: NACK is logged with error_detail, the ACKed version stays, next snaps
     const pushed = await c.next();
     assert.equal(pushed.type_url, TYPE_URL.cluster);
     assert.equal(pushed.version_info, s2.versions.clusters);
-    const ecds = await c.next(); // the filter config lists the new upstream too
-    assert.equal(ecds.type_url, TYPE_URL.extensionConfig);
-    c.ack(ecds, ["apisix-upstream"]);
     const nack = once(server, "nack");
     // Envoy's NACK: previous good version, the nonce of the rejected response, error_detail
     c.send(TYPE_URL.cluster, { version: cds.version_info, nonce: pushed.nonce, error: "cluster upstream.x: bad thing" });
@@ -214,6 +216,10 @@ test("ADS: NACK is logged with error_detail, the ACKed version stays, next snaps
     assert.equal(ev.version, s2.versions.clusters);
     assert.ok(log.lines.some((l) => l.startsWith("warn ads: NACK from envoy-d") && l.includes("bad thing")), log.lines.join("\n"));
     assert.equal(server.clientStatus()[0].acked[TYPE_URL.cluster], s1.versions.clusters);
+    // answered: the filter config follows (Envoy kept the clusters it could build)
+    const ecds = await c.next();
+    assert.equal(ecds.type_url, TYPE_URL.extensionConfig);
+    c.ack(ecds, ["apisix-upstream"]);
     await c.none(); // the rejected version is not resent
     const s3 = translate(cfg(["x", "y"]));
     server.setSnapshot(s3);
@@ -223,6 +229,9 @@ test("ADS: NACK is logged with error_detail, the ACKed version stays, next snaps
     c.ack(again);
     await acked;
     assert.equal(server.clientStatus()[0].acked[TYPE_URL.cluster], s3.versions.clusters);
+    const ecds3 = await c.next(); // the filter config listing the new upstreams follows the ACK
+    assert.equal(ecds3.type_url, TYPE_URL.extensionConfig);
+    assert.equal(ecds3.version_info, s3.versions.extensionConfigs);
     c.close();
   });
 });
@@ -239,7 +248,9 @@ test("ADS: two clients at once, and a client reconnecting gets the current snaps
     const [ra, rb] = [await a.next(), await b.next()];
     assert.deepEqual(names(ra), ["upstream.u", "upstream.both"]);
     assert.deepEqual(names(rb), ["upstream.u", "upstream.both"]);
-    await Promise.all([a.next(), b.next()]); // ECDS follows
+    a.ack(ra);
+    b.ack(rb);
+    await Promise.all([a.next(), b.next()]); // ECDS follows the ACK
     // reconnect: a new stream from the same node, starting with its last version
     const gone = once(server, "disconnect");
     a.close();
@@ -252,6 +263,44 @@ test("ADS: two clients at once, and a client reconnecting gets the current snaps
     assert.equal(server.clientStatus().length, 2);
     a2.close();
     b.close();
+  });
+});
+
+test("ADS: make before break: a renamed upstream's old cluster stays until the new filter config is ACKed; a NACKed one keeps it", async () => {
+  await withServer(async (server, port) => {
+    server.setSnapshot(translate(cfg(["old"])));
+    const c = new Client(port, "envoy-mbb");
+    await subscribeAll(c);
+    const renamed = translate(cfg(["new"]));
+    server.setSnapshot(renamed);
+    const grow = await c.next();
+    assert.equal(grow.type_url, TYPE_URL.cluster);
+    assert.deepEqual(names(grow).sort(), ["upstream.new", "upstream.old", "upstream.u"], "old and new clusters while the old filter config runs");
+    c.ack(grow);
+    const ecds = await c.next();
+    assert.equal(ecds.type_url, TYPE_URL.extensionConfig);
+    await c.none(50); // nothing is removed before the filter config is taken
+    // Envoy NACKs the filter config: it keeps the old one, which names "old"
+    c.send(TYPE_URL.extensionConfig, { version: "", nonce: ecds.nonce, names: ["apisix-upstream"], error: "rejected" });
+    await c.none(50);
+    // the next snapshot (say a DNS change of the same objects) is taken
+    const again = translate(cfg(["new"]), { listenerPort: 9099 });
+    (again.resources.extensionConfigs[0] as { name: string }).name = "apisix-upstream";
+    again.versions.extensionConfigs = "ecds-v3";
+    server.setSnapshot(again);
+    const lds = await c.next();
+    assert.equal(lds.type_url, TYPE_URL.listener);
+    c.ack(lds);
+    const ecds3 = await c.next();
+    assert.equal(ecds3.version_info, "ecds-v3");
+    c.ack(ecds3, ["apisix-upstream"]);
+    const shrink = await c.next();
+    assert.equal(shrink.type_url, TYPE_URL.cluster);
+    assert.equal(shrink.version_info, renamed.versions.clusters);
+    assert.deepEqual(names(shrink).sort(), ["upstream.new", "upstream.u"], "the old cluster goes once nothing names it");
+    c.ack(shrink);
+    await c.none();
+    c.close();
   });
 });
 

@@ -15,4 +15,8 @@ test("main: defaults, --lb-mode, errors", () => {
   assert.throws(() => parseArgs(["--config", "c", "--lb-mode"]), /--lb-mode needs a value/);
   assert.throws(() => parseArgs(["--lb-mode", "override-host"]), /--config is required/);
   assert.throws(() => parseArgs(["--config", "c", "--bogus"]), /unknown argument --bogus/);
+  const tls = parseArgs(["--config", "c", "--ads-tls-cert", "c.pem", "--ads-tls-key", "k.pem", "--ads-tls-ca", "ca.pem"]);
+  assert.deepEqual([tls.adsTlsCert, tls.adsTlsKey, tls.adsTlsCa], ["c.pem", "k.pem", "ca.pem"]);
+  assert.throws(() => parseArgs(["--config", "c", "--ads-tls-cert", "c.pem"]), /--ads-tls-cert and --ads-tls-key go together/);
+  assert.throws(() => parseArgs(["--config", "c", "--ads-tls-ca", "ca.pem"]), /--ads-tls-ca needs --ads-tls-cert and --ads-tls-key/);
 });
