@@ -77,6 +77,12 @@ export function property(path: string): string | null {
   return buf === null ? null : String.UTF8.decode(buf);
 }
 
+// Boolean properties are one byte; absent = false.
+export function propertyBool(path: string): bool {
+  const buf = propertyBytes(path);
+  return buf !== null && buf.byteLength >= 1 && load<u8>(changetype<usize>(buf)) != 0;
+}
+
 // Integer properties are 8-byte little-endian.
 export function propertyInt(path: string, def: i64): i64 {
   const buf = propertyBytes(path);

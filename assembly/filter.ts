@@ -51,6 +51,7 @@ class MatchFilter extends RouteFilter {
 
 function statusText(code: u32): string {
   switch (code) {
+    case 400: return "Bad Request";
     case 404: return "Not Found";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
@@ -77,6 +78,47 @@ function remoteAddrFromEnvoy(): string {
   }
   const colon = a.lastIndexOf(":");
   return colon > 0 && a.indexOf(":") == colon ? a.substring(0, colon) : a;
+}
+
+// nginx's $ssl_* variables APISIX routes can use in `vars`, from Envoy's
+// connection attributes. Every client certificate Envoy accepts was verified
+// against the chain's client.ca (the control plane sets
+// require_client_certificate with the CA; chains without client.ca don't ask
+// for one), so a peer certificate means SUCCESS, none means NONE.
+function sslVarFromEnvoy(name: string): string | null {
+  const version = envoy.property("connection.tls_version");
+  if (version === null || version.length == 0) return null;
+  if (name == "ssl_protocol") return version;
+  if (name == "ssl_server_name") {
+    const sni = envoy.property("connection.requested_server_name");
+    return sni !== null && sni.length > 0 ? sni : null;
+  }
+  if (name == "ssl_client_verify") return envoy.propertyBool("connection.mtls") ? "SUCCESS" : "NONE";
+  if (name == "ssl_client_s_dn") return envoy.propertyBool("connection.mtls") ? envoy.property("connection.subject_peer_certificate") : null;
+  return null;
+}
+
+// APISIX's verify_https_client (apisix/init.lua, access phase, before the
+// router): over TLS, when the Host belongs to an ssl with client.ca, the
+// client certificate must have been verified and the SNI must be that Host;
+// otherwise 400. Without it a client could handshake with the SNI of a
+// non-mTLS certificate and reach an mTLS host's routes by its Host header.
+function httpsClientRejected(cfg: Config, req: Request): bool {
+  const version = envoy.property("connection.tls_version");
+  if (version === null || version.length == 0) return false;
+  const ssl = cfg.sslForHost(req.host);
+  if (ssl === null || !ssl.mtls) return false;
+  if (!envoy.propertyBool("connection.mtls")) {
+    envoy.logError("client certificate was not present");
+    return true;
+  }
+  const raw = envoy.property("connection.requested_server_name");
+  const sni = raw !== null ? raw.toLowerCase() : "";
+  if (sni != req.host) {
+    envoy.logError("client certificate verified with SNI " + sni + ", but the host is " + req.host);
+    return true;
+  }
+  return false;
 }
 
 export class UpstreamFilter extends Context {
@@ -112,6 +154,9 @@ export class UpstreamFilter extends Context {
 
     const cfg = (this.root_context as ConfigHolder).current();
     const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);
+    req.sslVar = sslVarFromEnvoy;
+
+    if (cfg !== null && cfg.anyMtls && httpsClientRejected(cfg, req)) return this.exit(400, "apisix_https_client_rejected");
 
     // 2. Route.
     if (cfg === null) return this.notFound();

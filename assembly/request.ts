@@ -173,6 +173,9 @@ export class Request extends VarSource {
   // Client address, read lazily (a property lookup) only when something asks.
   private remote: string | null = null;
   private remoteFetcher: (() => string) | null = null;
+  // nginx's $ssl_* variables, read from the connection on demand (null
+  // fetcher or a plain-text connection: the variables are absent).
+  sslVar: ((name: string) => string | null) | null = null;
   private args: Array<Header> | null = null;
   private cookies: Array<Header> | null = null;
 
@@ -276,6 +279,10 @@ export class Request extends VarSource {
     if (name.startsWith("http_")) return this.header(headerName(name.substring(5)));
     if (name.startsWith("arg_")) return this.arg(name.substring(4));
     if (name.startsWith("cookie_")) return this.cookie(name.substring(7));
+    if (name.startsWith("ssl_")) {
+      const f = this.sslVar;
+      return f !== null ? f(name) : null;
+    }
     if (name == "uri") return this.uri;
     if (name == "request_uri") return this.requestUri;
     if (name == "host") return this.host;

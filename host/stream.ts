@@ -28,6 +28,10 @@ export interface RequestDescription {
   connectionId?: number;
   mtls?: boolean;
   requestedServerName?: string;
+  /** A TLS connection: its version as Envoy names it ("TLSv1.3"); absent = plain text (no connection.tls_version). */
+  tlsVersion?: string;
+  /** Verified client certificate subject, RFC 2253 (connection.subject_peer_certificate; "" over TLS without one). */
+  peerSubject?: string;
   /** x-request-id; Envoy generates one when absent. */
   requestId?: string;
   /**
@@ -872,10 +876,13 @@ export class HttpStream {
         });
         break;
       case "connection":
-        v = this.lazyMap(["id", "mtls", "requested_server_name"], (k) => {
+        v = this.lazyMap(["id", "mtls", "requested_server_name", "tls_version", "subject_peer_certificate"], (k) => {
           if (k === "id") return int(this.connectionId);
           if (k === "mtls") return bool(this.request.mtls ?? false);
           if (k === "requested_server_name") return str(this.request.requestedServerName ?? "");
+          // Envoy answers these only for a TLS connection
+          if (k === "tls_version") return this.request.tlsVersion !== undefined ? str(this.request.tlsVersion) : undefined;
+          if (k === "subject_peer_certificate") return this.request.tlsVersion !== undefined ? str(this.request.peerSubject ?? "") : undefined;
           return undefined;
         });
         break;

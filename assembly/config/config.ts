@@ -51,6 +51,28 @@ export class Config {
   // (control plane lb_mode "override-host") or return to the first pick
   // (lb_mode "original-dst", the default).
   envoyFollowsPlan: bool = false;
+  // Enabled server ssls by SNI (first ssl of an SNI wins), for APISIX's
+  // verify_https_client; anyMtls = some enabled server ssl has client.ca, so
+  // the per-request check costs nothing otherwise.
+  sslBySni: Map<string, Ssl> = new Map<string, Ssl>();
+  anyMtls: bool = false;
+
+  // apisix/ssl/router/radixtree_sni.lua: exact name, then the one-label
+  // wildcard, then "*".
+  sslForHost(host: string): Ssl | null {
+    if (this.sslBySni.has(host)) return this.sslBySni.get(host);
+    const dot = host.indexOf(".");
+    if (dot > 0) {
+      const w = "*" + host.substring(dot);
+      if (this.sslBySni.has(w)) return this.sslBySni.get(w);
+    }
+    return this.sslBySni.has("*") ? this.sslBySni.get("*") : null;
+  }
+}
+
+function normaliseSni(s: string): string {
+  const l = s.toLowerCase();
+  return l.endsWith(".") ? l.substring(0, l.length - 1) : l;
 }
 
 export class ConfigResult {
@@ -261,8 +283,19 @@ function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
     const sni = v.get("sni");
     const snis = v.get("snis");
     if ((sni === null) == (snis === null)) issues.error(path, "a server certificate needs exactly one of sni or snis");
+    // Shape errors here are the control plane's to report (it drops that
+    // ssl from the HTTPS listener); the filter only keeps the usable names.
+    if (sni !== null && sni.isString()) s.snis.push(normaliseSni(sni.str));
+    if (snis !== null && snis.isArray()) {
+      for (let i = 0; i < snis.length; i++) {
+        const x = snis.at(i);
+        if (x.isString()) s.snis.push(normaliseSni(x.str));
+      }
+    }
+    const client = v.get("client");
+    s.mtls = client !== null && client.isObject();
   }
-  optInt(v, "status", path, issues, 1, 0, 1);
+  if (optInt(v, "status", path, issues, 1, 0, 1) == 0) s.snis = new Array<string>();
   return issues.count == before ? s : null;
 }
 
@@ -329,6 +362,8 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     if (s === null) continue;
     if (cfg.ssls.has(s.id)) { issues.error("ssls[" + s.id + "].id", "duplicate id"); continue; }
     cfg.ssls.set(s.id, s);
+    for (let k = 0; k < s.snis.length; k++) if (!cfg.sslBySni.has(s.snis[k])) cfg.sslBySni.set(s.snis[k], s);
+    if (s.mtls && s.snis.length > 0) cfg.anyMtls = true;
   }
 
   const services = array(root, "services", issues);

@@ -69,6 +69,10 @@ export class Upstream {
 export class Ssl {
   id: string = "";
   type: string = "server";
+  // Server ssls: normalised SNIs (lower case, no trailing dot) and whether
+  // the ssl asks for client certificates (client.ca); see Config.sslForHost.
+  snis: Array<string> = new Array<string>();
+  mtls: bool = false;
 }
 
 export class Route {

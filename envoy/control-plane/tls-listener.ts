@@ -128,7 +128,7 @@ function checkPair(cert: unknown, key: unknown, now: number): { pair?: Pair; err
   try {
     pk = crypto.createPrivateKey({ key, format: "pem" });
   } catch (e) {
-    const hint = /BEGIN/.test(key) ? "" : " (APISIX's keyring-encrypted keys are not supported: give the PEM key)";
+    const hint = /BEGIN/.test(key) ? "" : " (an Admin API key encrypted with apisix.data_encryption: the etcd source decrypts it with its keyring; in YAML give the PEM key)";
     return { error: { field: "key", message: `not a usable PEM private key${hint}: ${(e as Error).message}` } };
   }
   const leaf = certs[0];

@@ -13,6 +13,7 @@ import { testPki, type Pem } from "./tls-certs.ts";
 
 const pki = testPki();
 let echo: Awaited<ReturnType<typeof startHttpEcho>>;
+let echoVars: Awaited<ReturnType<typeof startHttpEcho>>;
 let stack: Stack;
 
 const ssl = (id: string, pem: Pem, snis: string[], extra: Record<string, unknown> = {}) => ({ id, cert: pem.cert, key: pem.key, snis, ...extra });
@@ -27,8 +28,9 @@ function config(ssls: Record<string, unknown>[]): string {
         uri: "/vars",
         hosts: ["m.example.com"],
         priority: 1,
-        vars: [["ssl_client_verify", "==", "SUCCESS"], ["ssl_client_s_dn", "~~", "CN=client-1"], ["ssl_server_name", "==", "m.example.com"]],
-        upstream: { nodes: { [`127.0.0.1:${echo.port}`]: 1 } },
+        // nginx's $ssl_client_s_dn is RFC 2253 (last RDN first), as Envoy's subject
+        vars: [["ssl_client_verify", "==", "SUCCESS"], ["ssl_client_s_dn", "==", "O=tests,CN=client-1"], ["ssl_server_name", "==", "m.example.com"], ["ssl_protocol", "==", "TLSv1.3"]],
+        upstream: { nodes: { [`127.0.0.1:${echoVars.port}`]: 1 } },
       },
       { id: "any", uri: "/*", upstream: { nodes: { [`127.0.0.1:${echo.port}`]: 1 } } },
     ],
@@ -96,12 +98,18 @@ async function listenerStat(name: string): Promise<number> {
 
 before(async () => {
   echo = await startHttpEcho({ name: "echo-tls", port: 0, host: "127.0.0.1" });
+  echoVars = await startHttpEcho({ name: "echo-vars", port: 0, host: "127.0.0.1" });
   stack = await Stack.start({ config: config(baseSsls()) });
+  await httpsReady();
 });
+
+/** Stack.start waits for the plain listener; the HTTPS one may still be warming (its SDS secrets). */
+const httpsReady = () => until("the HTTPS listener", async () => ((await hello("x.example.org")).ok ? true : undefined));
 
 after(async () => {
   await stack?.stop();
   await echo?.close();
+  await echoVars?.close();
 });
 
 test("the certificate is chosen by SNI as radixtree_sni does: exact before *.wildcard, one label, case-insensitive; status 0 is not served", async () => {
@@ -163,6 +171,26 @@ test("mTLS: client.ca SNI refuses a client without a certificate or with one fro
   assert.equal(ok.json.server, "echo-tls");
 });
 
+test("the verified client certificate reaches routing as $ssl_client_verify / $ssl_client_s_dn / $ssl_server_name / $ssl_protocol", async () => {
+  const cert = { cert: pki.client.cert, key: pki.client.key };
+  const r = await get("m.example.com", "/vars", {}, cert);
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json.server, "echo-vars");
+  // the same path without a verified certificate (another SNI, Host of a non-mTLS ssl) misses the vars route
+  const plain = await get("a.example.com", "/vars", { host: "m.example.org" }, { servername: "a.example.com" });
+  assert.equal(plain.json?.server, "echo-tls", plain.body);
+});
+
+test("verify_https_client: the Host of an mTLS ssl reached through another SNI is APISIX's 400", async () => {
+  const from = stack.envoy.out.length;
+  const r = await get("y.example.org", "/", { host: "m.example.com" }, { servername: "y.example.org", checkServerIdentity: () => undefined });
+  assert.equal(r.status, 400, r.body);
+  await stack.envoy.waitFor(/client certificate was not present/, 5000, from);
+  // a verified client on the mTLS SNI may still send the Host of a non-mTLS ssl (APISIX checks the Host's ssl only)
+  const other = await get("m.example.com", "/", { host: "a.example.com" }, { cert: pki.client.cert, key: pki.client.key });
+  assert.equal(other.status, 200, other.body);
+});
+
 test("rotating a certificate reaches new handshakes without dropping an established connection", async () => {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   try {
@@ -213,6 +241,7 @@ test("no SNI: the --fallback-sni certificate (APISIX's apisix.ssl.fallback_sni);
   const prev = stack;
   stack = s2;
   try {
+    await httpsReady(); // x.example.org: the wildcard here
     assert.equal((await hello(undefined)).subject, "CN=fallback.example.net");
     assert.equal((await hello("y.example.org")).subject, "CN=*.example.org");
     assert.equal((await hello("unknown.test")).ok, false);

@@ -61,6 +61,7 @@ test("compose: envoy ↔ control plane ↔ envoy.yaml agree (xDS address, listen
   const ports = (services.envoy.ports as string[]).map((p) => p.split(":").slice(-2));
   assert.ok(ports.some(([h, c]) => c === String(args.listenerPort) && h === String(DEFAULTS.listenerPort)), "listener port published");
   assert.equal(args.listenerPort, DEFAULTS.listenerPort);
+  assert.ok(ports.some(([h, c]) => c === String(args.tlsListenerPort) && h === "9443"), "HTTPS listener port published (docs/tls.md)");
   assert.ok(ports.some(([, c]) => c === String(envoyYaml.admin.address.socket_address.port_value)), "admin port published");
   // envoy.yaml mounted where the envoy command reads it
   const cmd = services.envoy.command as string[];

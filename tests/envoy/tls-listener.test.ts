@@ -137,7 +137,7 @@ test("each invalid ssl object is rejected alone with an error naming it and the 
   ]);
   const msg = (p: string) => s.issues.find((i) => i.path === p)!.message;
   assert.match(msg("ssls[mismatch].key"), /does not match the certificate/);
-  assert.match(msg("ssls[nokey].key"), /keyring-encrypted keys are not supported/);
+  assert.match(msg("ssls[nokey].key"), /encrypted with apisix\.data_encryption/);
   assert.match(msg("ssls[small].key"), /1024 bits: Envoy needs at least 2048/);
   assert.match(msg("ssls[ed].key"), /ed25519/);
   encodeSnapshot(s);
@@ -148,4 +148,13 @@ test("rotating a certificate changes only the secret, not the listener (Envoy ke
   const s2 = translate({ ssls: [ssl("a", a2, ["a.example.com"])] });
   assert.equal(s2.versions.listeners, s1.versions.listeners);
   assert.notEqual(s2.versions.secrets, s1.versions.secrets);
+});
+
+test("private keys never reach the wasm filter's configuration (ECDS is shown verbatim by /config_dump)", () => {
+  const s = translate({ ssls: [ssl("a", a, ["a.example.com"], { certs: [wild.cert], keys: [wild.key] }), { id: "c", type: "client", cert: a.cert, key: a.key }] });
+  const ecds = JSON.stringify(s.resources.extensionConfigs);
+  assert.doesNotMatch(ecds, new RegExp(a.key.split("\n")[1].slice(0, 40).replace(/[+/]/g, "\\$&")));
+  assert.doesNotMatch(ecds, new RegExp(wild.key.split("\n")[1].slice(0, 40).replace(/[+/]/g, "\\$&")));
+  assert.match(ecds, /redacted/);
+  assert.match(ecds, new RegExp(a.cert.split("\n")[1].slice(0, 40).replace(/[+/]/g, "\\$&")), "certificates stay (public)");
 });
