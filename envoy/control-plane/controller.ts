@@ -15,10 +15,11 @@ import { resolveHosts, systemLookup, type Lookup } from "./dns.ts";
 import { ActiveHealthChecker, probeTargets, type Probe } from "./health.ts";
 import { upstreamSites } from "./names.ts";
 import type { AdsServer, Logger } from "./server.ts";
-import { FileSource } from "./standalone.ts";
+import { FileSource, parseStandalone } from "./standalone.ts";
+import { OffThread } from "./offthread.ts";
 import { ConfigError, type ConfigSource, type RawDocument } from "./source.ts";
 import { ecdsConfiguration, translate, type Snapshot, type TranslateOptions } from "./translate.ts";
-import { WasmValidator, type Verdict } from "./validate.ts";
+import { DEFAULT_VALIDATOR_WASM, WasmValidator, type Validator, type Verdict } from "./validate.ts";
 
 export interface ControllerOptions {
   /** Where documents come from; `configPath` is the shorthand for a standalone file. */
@@ -29,7 +30,12 @@ export interface ControllerOptions {
   translate?: Omit<TranslateOptions, "dns" | "health">;
   /** The filter module the validation runs (default build/filter.wasm). */
   validatorWasm?: string;
-  validator?: WasmValidator;
+  validator?: Validator;
+  /**
+   * Parse files and validate on a worker thread (default true), so the ADS
+   * server keeps answering while a big config loads; false runs both inline.
+   */
+  offThread?: boolean;
   lookup?: Lookup;
   /** DNS re-resolution interval (ms); 0 disables the timer. */
   dnsIntervalMs?: number;
@@ -41,6 +47,8 @@ export interface ControllerOptions {
   probe?: Probe;
   healthTickMs?: number;
   now?: () => number;
+  /** Replaces translate() (tests: a translation that throws). */
+  translateImpl?: typeof translate;
 }
 
 export class Controller {
@@ -54,7 +62,8 @@ export class Controller {
   readonly source: ConfigSource;
   private readonly o: ControllerOptions & { dnsIntervalMs: number; healthTickMs: number; lookup: Lookup };
   private readonly log: Logger;
-  private validator?: WasmValidator;
+  private validator?: Validator;
+  private worker?: OffThread;
   private dnsTimer?: NodeJS.Timeout;
   private applying: Promise<unknown> = Promise.resolve();
   private publishing: Promise<unknown> = Promise.resolve();
@@ -67,14 +76,22 @@ export class Controller {
     this.log = opts.log ?? opts.server.log;
     this.validator = opts.validator;
     if (opts.source) this.source = opts.source;
-    else if (opts.configPath) this.source = new FileSource({ file: opts.configPath, log: this.log, debounceMs: opts.debounceMs, pollMs: opts.pollMs, maxBytes: opts.maxConfigBytes });
+    else if (opts.configPath)
+      this.source = new FileSource({
+        file: opts.configPath,
+        log: this.log,
+        debounceMs: opts.debounceMs,
+        pollMs: opts.pollMs,
+        maxBytes: opts.maxConfigBytes,
+        parse: async (bytes, file, max) => (this.worker ? this.worker.parse(bytes, file, max) : parseStandalone(bytes, file, max)),
+      });
     else throw new Error("Controller needs a source or a configPath");
     this.health = new ActiveHealthChecker({ probe: opts.probe, now: opts.now, onChange: () => void this.publish("health change") });
   }
 
   /** Loads the filter for validation, applies the first document (throws if there is none), then follows the source. */
   async start(): Promise<void> {
-    this.validator ??= await WasmValidator.load(this.o.validatorWasm);
+    await this.ensureValidator();
     await this.source.start((doc) => this.apply(doc));
     if (this.o.dnsIntervalMs > 0) {
       this.dnsTimer = setInterval(() => void this.refreshDns(), this.o.dnsIntervalMs);
@@ -83,7 +100,17 @@ export class Controller {
     if (this.o.healthTickMs > 0) this.health.start(this.o.healthTickMs);
   }
 
+  private async ensureValidator(): Promise<Validator> {
+    if (!this.validator) {
+      const wasm = this.o.validatorWasm ?? DEFAULT_VALIDATOR_WASM;
+      if (this.o.offThread === false) this.validator = await WasmValidator.load(wasm);
+      else this.validator = this.worker = new OffThread(wasm);
+    }
+    return this.validator;
+  }
+
   stop(): void {
+    void this.worker?.close();
     this.source.stop();
     clearInterval(this.dnsTimer);
     this.health.stop();
@@ -106,10 +133,10 @@ export class Controller {
   }
 
   private async doApply(doc: RawDocument): Promise<boolean> {
-    this.validator ??= await WasmValidator.load(this.o.validatorWasm);
+    const validator = await this.ensureValidator();
     let verdict: Verdict;
     try {
-      verdict = await this.validator.check(doc, { lb_mode: this.o.translate?.lbMode ?? "original-dst" });
+      verdict = await validator.check(doc, { lb_mode: this.o.translate?.lbMode ?? "original-dst" });
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e);
       this.log.error(`config: ${doc.origin}: ${msg}; the last good config keeps serving`);
@@ -164,7 +191,7 @@ export class Controller {
     const health: HealthTable = this.health.health();
     let snap: Snapshot;
     try {
-      snap = translate(this.apisix, { ...this.o.translate, dns: this.dns, health });
+      snap = (this.o.translateImpl ?? translate)(this.apisix, { ...this.o.translate, dns: this.dns, health });
     } catch (e) {
       this.log.error(`xds: translation failed (${reason}): ${(e as Error).stack ?? e}; nothing published, the last snapshot keeps serving`);
       return false;

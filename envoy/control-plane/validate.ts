@@ -70,7 +70,13 @@ interface Run {
   failure?: string;
 }
 
-export class WasmValidator {
+/** What the controller needs from a validator: WasmValidator here, or the same on a worker thread (offthread.ts). */
+export interface Validator {
+  check(doc: RawDocument, envoy: { lb_mode: string }): Promise<Verdict>;
+  accepts(json: string): Promise<{ ok: boolean; errors: string[] }>;
+}
+
+export class WasmValidator implements Validator {
   private constructor(private readonly module: WebAssembly.Module, readonly wasmPath: string) {}
 
   static async load(wasmPath = DEFAULT_VALIDATOR_WASM): Promise<WasmValidator> {
