@@ -191,7 +191,7 @@ test("verify_https_client: the Host of an mTLS ssl reached through another SNI i
   assert.equal(other.status, 200, other.body);
 });
 
-test("rotating a certificate reaches new handshakes without dropping an established connection", async () => {
+test("rotating a certificate reaches new handshakes without dropping an established connection; so does adding another ssl", async () => {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const opts = { agent, servername: "x.example.org" };
@@ -199,6 +199,7 @@ test("rotating a certificate reaches new handshakes without dropping an establis
     assert.equal(first.status, 200);
     const cpFrom = stack.cp.out.length;
     const modified = await listenerStat("listener_modified");
+    const inPlace = await listenerStat("listener_in_place_updated");
     const ssls = baseSsls();
     ssls[2] = ssl("exact", pki.exactOrg2, ["x.example.org"]);
     await stack.update(config(ssls));
@@ -208,6 +209,18 @@ test("rotating a certificate reaches new handshakes without dropping an establis
     assert.equal(again.socketPort, first.socketPort, "the keep-alive connection made before the rotation still serves");
     assert.doesNotMatch(stack.cp.out.slice(cpFrom), /NACK/);
     assert.equal(await listenerStat("listener_modified"), modified, "only the SDS secret changed, not the listener");
+
+    // A new ssl changes the listener (one more chain, a new matcher), but
+    // Envoy drains only changed chains: this connection is not among them.
+    ssls.push(ssl("new", pki.fallback, ["fallback.example.net"]));
+    await stack.update(config(ssls));
+    await until("the new ssl's certificate", async () => ((await hello("fallback.example.net")).subject === "CN=fallback.example.net" ? true : undefined));
+    assert.equal(await listenerStat("listener_modified"), modified + 1);
+    assert.equal(await listenerStat("listener_in_place_updated"), inPlace + 1, "a filter-chain-only update");
+    assert.equal(await listenerStat("total_filter_chains_draining"), 0, "no chain drains: only one was added");
+    const third = await get("a.example.com", "/after-new-ssl", {}, opts);
+    assert.equal(third.status, 200);
+    assert.equal(third.socketPort, first.socketPort, "a listener update that leaves this chain alone keeps its connections");
   } finally {
     agent.destroy();
     await stack.update(config(baseSsls()));
