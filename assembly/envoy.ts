@@ -136,6 +136,14 @@ export function setFilterState(key: string, value: string): u32 {
   return foreign("set_envoy_filter_state", buf);
 }
 
+// proxy_set_property: Envoy stores the value as a CelState under
+// "wasm.<path>" in the request's filter state, which the access log prints
+// with %FILTER_STATE(wasm.<path>:PLAIN)%.
+export function setProperty(path: string, value: string): u32 {
+  const k = utf8Name(path), v = utf8(value);
+  return imports.proxy_set_property(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
 const EMPTY = new ArrayBuffer(0);
 
 // Envoy ≥ 1.33: re-run route matching after our header edits. For ABI 0.2.x

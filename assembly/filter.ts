@@ -19,6 +19,9 @@ import { Metrics } from "./metrics";
 export const CLUSTER_HEADER = "x-apisix-upstream";
 export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
 export const TIMEOUT_HEADER = "x-envoy-upstream-rq-timeout-ms";
+// The matched route's id for Envoy's access log: %FILTER_STATE(wasm.apisix_route:PLAIN)%
+// (the cluster and node are Envoy's own %UPSTREAM_CLUSTER% and %UPSTREAM_HOST%).
+export const ROUTE_PROPERTY = "apisix_route";
 const STEERING_HEADERS: Array<string> = [CLUSTER_HEADER, ORIGINAL_DST_HEADER, UPSTREAM_HOSTS_HEADER];
 
 // Shared by every root context of this VM: node health outlives config reloads.
@@ -126,6 +129,8 @@ export class UpstreamFilter extends Context {
   // health checks read the response code.
   private upstream: Upstream | null = null;
   private balance: BalanceCtx | null = null;
+  // For the per-route local-reply counters.
+  private route: Route | null = null;
 
   constructor(context_id: u32, root: ConfigHolder, public metrics: Metrics) {
     super(context_id, root);
@@ -135,7 +140,7 @@ export class UpstreamFilter extends Context {
     const headers = new Array<Header>();
     headers.push(new Header("content-type", json ? "text/plain; charset=utf-8" : "text/html; charset=utf-8"));
     envoy.sendLocalResponse(code, details, body, headers);
-    this.metrics.localReply(code);
+    this.metrics.localReply(code, this.route);
     // After a local reply Envoy treats any return value as a stop.
     return FilterHeadersStatusValues.StopIteration;
   }
@@ -162,6 +167,10 @@ export class UpstreamFilter extends Context {
     if (cfg === null) return this.notFound();
     const route = cfg.router.match(req.host, req.uri, new MatchFilter(req));
     if (route === null) return this.notFound();
+    this.route = route;
+    // One host call: the access log can name the route for proxied requests
+    // and for APISIX's 5xx local replies alike.
+    envoy.setProperty(ROUTE_PROPERTY, route.id);
     return this.handleUpstream(cfg, req, route);
   }
 
@@ -217,7 +226,9 @@ export class UpstreamFilter extends Context {
     }
     for (let i = 0; i < up.dnsDropped.length; i++) envoy.logError(up.dnsDropped[i]);
 
-    const infoOn = envoy.logLevel() <= LogLevelValues.info;
+    const level = envoy.logLevel();
+    const infoOn = level <= LogLevelValues.info;
+    const debugOn = level <= LogLevelValues.debug;
 
     // 4. Client certificate.
     if (up.clientCertId.length) {
@@ -290,9 +301,11 @@ export class UpstreamFilter extends Context {
       envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>ms).toString());
     }
     envoy.clearRouteCache();
-    this.metrics.proxied();
-    if (infoOn) {
-      envoy.logInfo("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
+    this.metrics.proxied(route, up.cluster);
+    // APISIX does not log proxied requests at its default level either;
+    // the access log is where operators see them.
+    if (debugOn) {
+      envoy.logDebug("proxy request to " + node.address + " (route " + route.id + ", cluster " + up.cluster + (inline ? ", inline upstream" : "") + ")");
     }
     return FilterHeadersStatusValues.Continue;
   }

@@ -9,7 +9,7 @@ import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { Config, parseConfig } from "./config/config";
 import { ConfigHolder, UpstreamFilter, health } from "./filter";
-import { Metrics } from "./metrics";
+import { FLUSH_PERIOD_MS, Metrics } from "./metrics";
 import { seedRandom } from "./balancer/random";
 import { nowNanos } from "./envoy";
 import "./balancer/registry";
@@ -50,6 +50,11 @@ class ApisixUpstreamRoot extends ConfigHolder {
     return true;
   }
 
+  // Stats are counted in guest memory per request and handed to Envoy here.
+  onTick(): void {
+    getMetrics().flush();
+  }
+
   // Accepts or rejects the whole document; on rejection the previous config
   // (if any) keeps serving and Envoy NACKs the update.
   onConfigure(size: u32): bool {
@@ -76,6 +81,7 @@ class ApisixUpstreamRoot extends ConfigHolder {
     }
     this.config = cfg;
     accepted = true;
+    imports.proxy_set_tick_period_milliseconds(FLUSH_PERIOD_MS);
     health.setActive(cfg.unhealthy);
     getMetrics().configured(true, cfg.routes.length);
     log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +

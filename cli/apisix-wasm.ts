@@ -139,9 +139,7 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
     const body = r.localReply.body.trim();
     if (body.startsWith("{")) io.out(`body: ${body}`);
   } else {
-    const proxyLine = r.logs.find((l) => l.message.startsWith("proxy request to"))?.message ?? "";
-    const route = /route (\S+?)[,)]/.exec(proxyLine)?.[1];
-    io.out(`route: ${route ?? "?"}`);
+    io.out(`route: ${r.filterState.get("wasm.apisix_route") ?? "?"}`);
     io.out(`cluster: ${r.header("x-apisix-upstream")}`);
     io.out(`endpoint: ${r.filterState.get(ORIGINAL_DST) ?? "(none)"}`);
     const changed: string[] = [];

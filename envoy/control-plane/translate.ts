@@ -44,6 +44,15 @@ export const CLUSTER_HEADER = "x-apisix-upstream";
 export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
 /** The filter's retry plan (ip:port list), read by an override_host LB policy if one is configured. */
 export const PLAN_HEADER = "x-apisix-upstream-hosts";
+// --access-log's line: Envoy's usual fields plus what the filter decided.
+// The route id is the filter state the filter writes (wasm.apisix_route);
+// the upstream is Envoy's cluster (upstream.<id>, route.<id>, …; names.ts)
+// and the node the address Envoy really connected to (the filter's pick,
+// or the next try after a retry). docs/operations.md explains each field.
+export const ACCESS_LOG_FORMAT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
+  "%RESPONSE_CODE_DETAILS% route=%FILTER_STATE(wasm.apisix_route:PLAIN)% upstream=%UPSTREAM_CLUSTER% " +
+  "node=%UPSTREAM_HOST% %DURATION%ms\n";
 
 const T = {
   hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -246,7 +255,7 @@ function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
       { name: "envoy.filters.http.router", typed_config: { "@type": T.router } },
     ],
   };
-  if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog } }];
+  if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog, log_format: { text_format_source: { inline_string: ACCESS_LOG_FORMAT } } } }];
   return hcm;
 }
 

@@ -68,6 +68,9 @@ test("metrics count accepted/rejected configs and local replies", async () => {
   get(host, "/a");
   configure(host, { routes: [{ id: "r", uri: "/only", upstream_id: "u1" }], upstreams: GOOD.upstreams });
   get(host, "/nope");
+  // Requests are counted in guest memory and flushed on the root context's tick.
+  assert.equal(host.metric("apisix_upstream.local_reply_404")?.value, 0n);
+  host.tick();
   const m = (name: string) => host.metric(name)?.value;
   assert.equal(m("apisix_upstream.config_accepted"), 2n);
   assert.equal(m("apisix_upstream.config_rejected"), 1n);
