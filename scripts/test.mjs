@@ -38,8 +38,9 @@ let passed = 0, failed = 0, skipped = 0;
 const started = Date.now();
 
 step("build (npm run build)");
-const build = run("npm", ["run", "-s", "build"]);
-if (build.code !== 0) { console.log("build failed"); console.log("0 passed, 1 failed, 0 skipped"); process.exit(1); }
+// Inherited output: the build's progress lines appear as they happen.
+const build = spawnSync("npm", ["run", "-s", "build"], { stdio: "inherit", env: { ...process.env, ...quiet } });
+if (build.status !== 0) { console.log("build failed"); console.log("0 passed, 1 failed, 0 skipped"); process.exit(1); }
 
 // as-pect: "[Tests]: 6 / 6" = passed / total; "Todo: N" per file. Its ASCII
 // banner cannot be turned off by flag (--no-logo is ignored), so it is cut here.

@@ -8,8 +8,8 @@ function errors(json: string): string {
 const cases: Array<string[]> = [
   ['{"upstreams":[{"id":"u1","nodes":{"127.0.0.1:80":-100}}]}', 'upstreams[u1].nodes["127.0.0.1:80"]: expected -100 to be at least 0'],
   ['{"upstreams":[{"id":"u1","nodes":{"127.0.0.1:80":"1"}}]}', 'upstreams[u1].nodes["127.0.0.1:80"]: expected an integer weight, got "1"'],
-  ['{"upstreams":[{"id":"u1","nodes":{"::1:80":1}}]}', 'upstreams[u1].nodes["::1:80"]: invalid configuration: IPv6 address must be enclosed with \'[\' and \']\''],
-  ['{"upstreams":[{"id":"u1","nodes":{"a:70000":1}}]}', 'upstreams[u1].nodes["a:70000"]: invalid configuration: invalid port 70000'],
+  ['{"upstreams":[{"id":"u1","nodes":{"::1:80":1}}]}', 'upstreams[u1].nodes["::1:80"]: IPv6 address must be enclosed with \'[\' and \']\''],
+  ['{"upstreams":[{"id":"u1","nodes":{"a:70000":1}}]}', 'upstreams[u1].nodes["a:70000"]: invalid port 70000'],
   ['{"upstreams":[{"id":"u1","retries":-1,"nodes":{"a:1":1}}]}', 'upstreams[u1].retries: expected -1 to be at least 0'],
   ['{"upstreams":[{"id":"u1","timeout":{"connect":0,"send":1,"read":1},"nodes":{"a:1":1}}]}', 'upstreams[u1].timeout.connect: expected 0 to be greater than 0'],
   ['{"upstreams":[{"id":"u1","type":"chash","nodes":{"a:1":1}}]}', 'upstreams[u1].key: missing key (required for type chash unless hash_on is consumer)'],

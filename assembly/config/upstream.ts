@@ -87,7 +87,7 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
       const key = v.keyAt(i);
       const p = path + "[\"" + key + "\"]";
       const hp = splitHostPort(key);
-      if (hp.error.length) { issues.error(p, "invalid configuration: " + hp.error); continue; }
+      if (hp.error.length) { issues.error(p, hp.error); continue; }
       if (!isHostPattern(hp.host)) { issues.error(p, "invalid host " + hp.host); continue; }
       const w = readWeight(v.at(i), p, issues);
       if (w < 0) continue;
@@ -107,7 +107,7 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
     if (h === null || !h.isString()) { issues.error(p + ".host", h === null ? "is required" : "expected a string"); continue; }
     let host = h.str;
     if (host.length > 2 && host.charCodeAt(0) == 0x5b && host.charCodeAt(host.length - 1) == 0x5d) host = host.substring(1, host.length - 1);
-    else if (host.indexOf(":") >= 0) { issues.error(p + ".host", "invalid configuration: IPv6 address must be enclosed with '[' and ']'"); continue; }
+    else if (host.indexOf(":") >= 0) { issues.error(p + ".host", "IPv6 address must be enclosed with '[' and ']'"); continue; }
     if (!isHostPattern(host)) { issues.error(p + ".host", "invalid host " + describe(h)); continue; }
     const n = new Node();
     n.host = host;

@@ -1,29 +1,6 @@
-// CLI: node --import tsx envoy/control-plane/main.ts --config /etc/apisix/config.yaml --port 18000
-//
-// Options (all optional except --config):
-//   --config PATH         APISIX standalone file: apisix.yaml (ending with #END,
-//                         as APISIX requires) or apisix.json
-//   --port N              ADS gRPC port (18000)
-//   --host ADDR           ADS bind address (127.0.0.1; compose sets 0.0.0.0)
-//   --listener-port N     Envoy's HTTP listener port (9080)
-//   --listener-address A  Envoy's HTTP listener address (0.0.0.0)
-//   --tls-listener-port N Envoy's HTTPS listener port for the server ssls (9443, APISIX's);
-//                         "off" = no HTTPS listener (docs/tls.md)
-//   --fallback-sni NAME   APISIX's apisix.ssl.fallback_sni: the SNI assumed when a client sends none
-//   --wasm PATH           filter path inside the Envoy container (/etc/envoy/filter.wasm)
-//   --validate-wasm PATH  the filter module every object is validated with
-//                         (default: --wasm if that file exists here, else build/filter.wasm)
-//   --max-config-bytes N  size limit of the config file (16 MiB)
-//   --ads-tls-cert FILE   serve ADS over TLS with this certificate (PEM) ...
-//   --ads-tls-key FILE    ... and key
-//   --ads-tls-ca FILE     and require client certificates signed by this CA (mTLS)
-//   --dns-interval SECS   DNS re-resolution interval (30)
-//   --lb-mode MODE        override-host (default; Envoy >= 1.35: clusters with
-//                         endpoints + override_host, APISIX's retry order) |
-//                         original-dst (any Envoy with wasm; retries stay on
-//                         the first node)
-//   --access-log          stdout access log on the Envoy listener
-//   --verbose             log every xDS response
+// The xDS control plane: APISIX objects in, Envoy LDS/RDS/CDS/ECDS over ADS out.
+// `node --import tsx envoy/control-plane/main.ts --help` lists every option
+// (HELP below is the one place they are documented; docs/operations.md links here).
 import { pathToFileURL } from "node:url";
 import { Controller } from "./controller.ts";
 import { AdsServer, adsServerCredentials, consoleLogger, type Logger } from "./server.ts";
@@ -52,18 +29,59 @@ export interface CliArgs {
   verbose: boolean;
 }
 
+export const HELP = `usage: node --import tsx envoy/control-plane/main.ts --config apisix.yaml [options]
+
+Serves Envoy over ADS (gRPC): the listener (LDS), its route (RDS), one cluster per
+APISIX upstream (CDS) and the wasm filter's configuration (ECDS). Watches the config
+file and pushes a new version on every change; an invalid file is logged and the
+last good config keeps serving.
+
+options:
+  --config PATH         APISIX standalone file (required): apisix.yaml (ending with #END,
+                        as APISIX requires) or apisix.json
+  --port N              ADS gRPC port (default 18000)
+  --host ADDR           ADS bind address (default 127.0.0.1; compose sets 0.0.0.0)
+  --listener-port N     Envoy's HTTP listener port (default 9080)
+  --listener-address A  Envoy's HTTP listener address (default 0.0.0.0)
+  --tls-listener-port N Envoy's HTTPS listener port for the server ssls (default 9443, as
+                        APISIX); "off" = no HTTPS listener (docs/tls.md)
+  --fallback-sni NAME   APISIX's apisix.ssl.fallback_sni: the SNI assumed when a client
+                        sends none
+  --wasm PATH           filter.wasm path as Envoy sees it (default /etc/envoy/filter.wasm)
+  --validate-wasm PATH  the filter module every object is validated with (default: --wasm
+                        if that file exists here, else build/filter.wasm)
+  --max-config-bytes N  size limit of the config file (default 16 MiB)
+  --ads-tls-cert FILE   serve ADS over TLS with this certificate (PEM) ...
+  --ads-tls-key FILE    ... and key
+  --ads-tls-ca FILE     and require client certificates signed by this CA (mTLS)
+  --dns-interval SECS   how often domain nodes are re-resolved (default 30)
+  --lb-mode MODE        override-host (default; Envoy >= 1.35: clusters with endpoints and
+                        the override_host policy; retries follow APISIX's order) |
+                        original-dst (any Envoy with wasm; retries stay on the first node)
+  --access-log          stdout access log on the listener, naming route, cluster and node
+  --verbose             log every xDS response
+  -h, --help            this help
+
+example:
+  node --import tsx envoy/control-plane/main.ts --config examples/local.yaml --wasm build/filter.wasm --access-log`;
+
+/** Thrown for --help: main prints HELP and exits 0. */
+export class HelpRequested extends Error {}
+/** A usage error: exit code 2, as for the operator CLI. */
+export class ArgError extends Error {}
+
 export function parseArgs(argv: string[]): CliArgs {
   const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: DEFAULT_MAX_FILE_BYTES, dnsInterval: 30, lbMode: "override-host", accessLog: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value`);
+      if (v === undefined) throw new ArgError(`${k} needs a value`);
       return v;
     };
     const int = (v: string) => {
       const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${k}: not a number: ${v}`);
+      if (!Number.isFinite(n) || n < 0) throw new ArgError(`${k}: not a number: ${v}`);
       return n;
     };
     switch (k) {
@@ -87,18 +105,20 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
         const v = next();
-        if (!(LB_MODES as readonly string[]).includes(v)) throw new Error(`--lb-mode: ${v} is not one of ${LB_MODES.join(", ")}`);
+        if (!(LB_MODES as readonly string[]).includes(v)) throw new ArgError(`--lb-mode: ${v} is not one of ${LB_MODES.join(", ")}`);
         a.lbMode = v as LbMode;
         break;
       }
       case "--access-log": a.accessLog = true; break;
       case "--verbose": a.verbose = true; break;
-      default: throw new Error(`unknown argument ${k}`);
+      case "-h":
+      case "--help": throw new HelpRequested(HELP);
+      default: throw new ArgError(`unknown argument ${k} (--help lists the options)`);
     }
   }
-  if (!a.config) throw new Error("--config is required");
-  if ((a.adsTlsCert === undefined) !== (a.adsTlsKey === undefined)) throw new Error("--ads-tls-cert and --ads-tls-key go together");
-  if (a.adsTlsCa !== undefined && a.adsTlsCert === undefined) throw new Error("--ads-tls-ca needs --ads-tls-cert and --ads-tls-key");
+  if (!a.config) throw new ArgError("--config is required (--help lists the options)");
+  if ((a.adsTlsCert === undefined) !== (a.adsTlsKey === undefined)) throw new ArgError("--ads-tls-cert and --ads-tls-key go together");
+  if (a.adsTlsCa !== undefined && a.adsTlsCert === undefined) throw new ArgError("--ads-tls-ca needs --ads-tls-cert and --ads-tls-key");
   return a;
 }
 
@@ -133,7 +153,11 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((e) => {
+    if (e instanceof HelpRequested) {
+      console.log(HELP);
+      process.exit(0);
+    }
     console.error(`control-plane: ${(e as Error).message}`);
-    process.exit(1);
+    process.exit(e instanceof ArgError ? 2 : 1);
   });
 }
