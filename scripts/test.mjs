@@ -17,9 +17,11 @@ const quiet = tty ? {} : { FORCE_COLOR: "0", NO_COLOR: "1" };
 
 function run(cmd, args, { env = {}, filter } = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, ...quiet, ...env }, maxBuffer: 1 << 28 });
+  // Some tools colour their output whatever the environment says: strip it off a terminal.
+  const plain = (x) => (tty ? x : strip(x));
   const out = r.stdout ?? "", err = r.stderr ?? "";
-  process.stdout.write(filter ? filter(out) : out);
-  process.stderr.write(err);
+  process.stdout.write(plain(filter ? filter(out) : out));
+  process.stderr.write(plain(err));
   return { code: r.status ?? 1, out: strip(out + err) };
 }
 function step(what) {

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -214,11 +214,18 @@ test("try --lb-mode override-host: the retry plan Envoy would follow", async () 
   assert.equal((await run(["try", multi, "GET /", "--lb-mode", "eds"])).code, 2);
 });
 
-test("npx apisix-wasm runs the bin entry: help on stdout, exit codes through the shell", () => {
-  const help = spawnSync("npx", ["--no-install", "apisix-wasm", "--help"], { cwd: ROOT, encoding: "utf8" });
+// What `npx apisix-wasm` executes: package.json's bin, a node script that loads
+// the TypeScript CLI through tsx. (Run as a child so exit codes cross a real process.)
+test("the package's bin entry runs the CLI: help on stdout, exit codes through the process", () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  const bin = join(ROOT, pkg.bin["apisix-wasm"]);
+  assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node\n/);
+  const help = spawnSync(process.execPath, [bin, "--help"], { cwd: ROOT, encoding: "utf8" });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^usage:/m);
-  const bad = spawnSync("npx", ["--no-install", "apisix-wasm", "frobnicate"], { cwd: ROOT, encoding: "utf8" });
+  const bad = spawnSync(process.execPath, [bin, "frobnicate"], { cwd: ROOT, encoding: "utf8" });
   assert.equal(bad.status, 2);
-  assert.match(execFileSync("npx", ["--no-install", "apisix-wasm", "try", good, "GET /rr"], { cwd: ROOT, encoding: "utf8" }), /^cluster: upstream\.weighted$/m);
+  const local = spawnSync(process.execPath, [bin, "try", good, "GET /nope"], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(local.status, 1);
+  assert.match(execFileSync(process.execPath, [bin, "try", good, "GET /rr"], { cwd: ROOT, encoding: "utf8" }), /^cluster: upstream\.weighted$/m);
 });
