@@ -60,7 +60,8 @@ options:
                               plane does (without it, requests to domain nodes get the
                               filter's DNS errors)
   --lb-mode MODE              the control plane's cluster mode the filter is told about:
-                              original-dst (default) or override-host (changes the retry plan)
+                              override-host (default, as the control plane) or original-dst
+                              (changes the retry plan)
   --wasm FILE                 the filter to run (default build/filter.wasm)
   -h, --help                  this help
   -V, --version               version, and which filter.wasm would run
@@ -108,7 +109,7 @@ function parseArgs(argv: string[]): Parsed {
     const hint = command.startsWith("-") ? `options go after the command` : `commands are validate and try`;
     throw new UsageError(`unknown command ${JSON.stringify(command)}: ${hint}\n${SHORT_USAGE}`);
   }
-  const a: Args = { command, file: "", requests: [], from: "127.0.0.1", wasm: DEFAULT_WASM, resolve: false, lbMode: "original-dst", count: 1, json: false };
+  const a: Args = { command, file: "", requests: [], from: "127.0.0.1", wasm: DEFAULT_WASM, resolve: false, lbMode: "override-host", count: 1, json: false };
   const headers: [string, string][] = [];
   let requestLine: string | undefined;
   let countSet = false;

@@ -204,10 +204,11 @@ test("try --requests: several requests from a file; --json carries route, upstre
   assert.match(e.err, /reqs-bad\.txt:2: expected a header line/);
 });
 
-test("try --lb-mode override-host: the retry plan Envoy would follow", async () => {
+test("try --lb-mode: the retry plan Envoy would follow; override-host by default, as the control plane", async () => {
   const multi = file("multi.yaml", `routes:\n  - {id: r, uri: /*, upstream: {nodes: {"10.0.0.1:80": 1, "10.0.0.2:80": 1}}}\n`);
-  const od = await run(["try", multi, "GET /"]);
+  const od = await run(["try", multi, "GET /", "--lb-mode", "original-dst"]);
   assert.match(od.out, /^  x-envoy-max-retries: 0$/m);
+  assert.match((await run(["try", multi, "GET /"])).out, /^  x-envoy-max-retries: 1$/m, "the default is override-host");
   const oh = await run(["try", multi, "GET /", "--lb-mode", "override-host"]);
   assert.match(oh.out, /^  x-envoy-max-retries: 1$/m);
   assert.match(oh.out, /^  x-apisix-upstream-hosts: 10\.0\.0\.[12]:80,10\.0\.0\.[12]:80$/m);
