@@ -23,7 +23,9 @@ test("every option --help lists is one the parser accepts, and the parser knows 
   const sample: Record<string, string> = { "--lb-mode": "override-host", "--host": "127.0.0.1", "--listener-address": "127.0.0.1", "--wasm": "/f.wasm", "--config": "c.yaml" };
   for (const { flag, takesValue } of documented) {
     if (flag === "--help") continue;
-    const argv = flag === "--config" ? [flag, "c.yaml"] : ["--config", "c.yaml", flag, ...(takesValue ? [sample[flag] ?? "5"] : [])];
+    // ADS TLS options only make sense together.
+    const partners = flag.startsWith("--ads-tls-") ? ["--ads-tls-cert", "c.pem", "--ads-tls-key", "k.pem"] : [];
+    const argv = flag === "--config" ? [flag, "c.yaml"] : ["--config", "c.yaml", ...partners, flag, ...(takesValue ? [sample[flag] ?? "5"] : [])];
     assert.doesNotThrow(() => parseArgs(argv), flag);
   }
   assert.ok(documented.length >= 10, `${documented.length} options documented`);
