@@ -14,7 +14,7 @@
 // gone. Documents are a function of the etcd state alone (objects in etcd's
 // key order), so replicas behind one etcd publish the same versions.
 import { EtcdClient, type EtcdOptions, type Header, type KeyValue, type Watch, type WatchEvent } from "./etcd-client.ts";
-import { APISIX_DEFAULT_KEYRING, decryptPkey } from "./etcd-keyring.ts";
+import { APISIX_DEFAULT_KEYRING, checkKeyring, decryptPkey } from "./etcd-keyring.ts";
 import type { Logger } from "./server.ts";
 
 /** The sections this project serves. */
@@ -326,7 +326,8 @@ export class EtcdSource {
     const keys = [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const k of keys) {
       const e = this.entries.get(k)!;
-      doc[e.section].push(e.value);
+      // a copy: whatever the pipeline does to an object must not leak into the next document
+      doc[e.section].push(structuredClone(e.value));
     }
     return doc;
   }
@@ -362,4 +363,76 @@ export class EtcdSource {
       }
     });
   }
+}
+
+/** The command-line options of the etcd source, shaped like APISIX's `deployment.etcd`. */
+export interface EtcdCliArgs {
+  endpoints: string[];
+  prefix: string;
+  user?: string;
+  password?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  sni?: string;
+  timeoutSecs?: number;
+  keyring?: string[];
+}
+
+export const ETCD_USAGE = `\
+  --etcd URL[,URL...]   read APISIX's etcd instead of --config (deployment.etcd.host;
+                        http:// or https://, several for failover)
+  --etcd-prefix P       deployment.etcd.prefix (/apisix)
+  --etcd-user U         deployment.etcd.user; the password from --etcd-password
+  --etcd-password P     or from the ETCD_PASSWORD environment variable
+  --etcd-cacert PATH    CA of etcd's server certificate (apisix.ssl.ssl_trusted_certificate)
+  --etcd-cert PATH      client certificate and key for mutual TLS
+  --etcd-key PATH       (deployment.etcd.tls.cert / key)
+  --etcd-sni NAME       deployment.etcd.tls.sni
+  --etcd-timeout SECS   deployment.etcd.timeout (30)
+  --data-encryption-keyring K[,K...]
+                        apisix.data_encryption.keyring, to read private keys the
+                        Admin API stored encrypted (APISIX's default keyring)`;
+
+/**
+ * Handles one --etcd* argument for main.ts's parser; false when `k` is not
+ * one of them. `next()` returns the option's value.
+ */
+export function parseEtcdFlag(a: EtcdCliArgs, k: string, next: () => string): boolean {
+  switch (k) {
+    case "--etcd": a.endpoints = next().split(",").map((s) => s.trim()).filter(Boolean); break;
+    case "--etcd-prefix": a.prefix = next(); break;
+    case "--etcd-user": a.user = next(); break;
+    case "--etcd-password": a.password = next(); break;
+    case "--etcd-cacert": a.cacert = next(); break;
+    case "--etcd-cert": a.cert = next(); break;
+    case "--etcd-key": a.key = next(); break;
+    case "--etcd-sni": a.sni = next(); break;
+    case "--etcd-timeout": {
+      const v = next(), n = Number(v);
+      if (!(n > 0)) throw new Error(`--etcd-timeout: not a positive number: ${v}`);
+      a.timeoutSecs = n;
+      break;
+    }
+    case "--data-encryption-keyring": {
+      a.keyring = next().split(",").filter(Boolean);
+      checkKeyring(a.keyring);
+      break;
+    }
+    default: return false;
+  }
+  return true;
+}
+
+export function defaultEtcdArgs(): EtcdCliArgs {
+  return { endpoints: [], prefix: "/apisix" };
+}
+
+/** The source for parsed options (validates them: bad URLs, unreadable files, half a credential). */
+export function etcdSourceFromArgs(a: EtcdCliArgs, log: Logger, env: NodeJS.ProcessEnv = process.env): EtcdSource {
+  const password = a.password ?? (a.user !== undefined ? env.ETCD_PASSWORD : undefined);
+  return new EtcdSource({
+    endpoints: a.endpoints, prefix: a.prefix, user: a.user, password, cacert: a.cacert, cert: a.cert, key: a.key, sni: a.sni,
+    timeoutMs: a.timeoutSecs !== undefined ? a.timeoutSecs * 1000 : undefined, keyring: a.keyring, log,
+  });
 }

@@ -3,6 +3,7 @@
 // (HELP below is the one place they are documented; docs/operations.md links here).
 import { pathToFileURL } from "node:url";
 import { Controller } from "./controller.ts";
+import { ETCD_USAGE, defaultEtcdArgs, etcdSourceFromArgs, parseEtcdFlag, type EtcdCliArgs } from "./etcd.ts";
 import { AdsServer, adsServerCredentials, consoleLogger, type Logger } from "./server.ts";
 import { LB_MODES, type LbMode } from "./translate.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "./standalone.ts";
@@ -27,9 +28,11 @@ export interface CliArgs {
   lbMode: LbMode;
   accessLog: boolean;
   verbose: boolean;
+  /** Set when an --etcd* option was given. */
+  etcd?: EtcdCliArgs;
 }
 
-export const HELP = `usage: node --import tsx envoy/control-plane/main.ts --config apisix.yaml [options]
+export const HELP = `usage: node --import tsx envoy/control-plane/main.ts (--config apisix.yaml | --etcd URL) [options]
 
 Serves Envoy over ADS (gRPC): the listener (LDS), its route (RDS), one cluster per
 APISIX upstream (CDS) and the wasm filter's configuration (ECDS). Watches the config
@@ -37,8 +40,9 @@ file and pushes a new version on every change; an invalid file is logged and the
 last good config keeps serving.
 
 options:
-  --config PATH         APISIX standalone file (required): apisix.yaml (ending with #END,
-                        as APISIX requires) or apisix.json
+  --config PATH         APISIX standalone file (this or --etcd): apisix.yaml (ending with
+                        #END, as APISIX requires) or apisix.json
+${ETCD_USAGE}
   --port N              ADS gRPC port (default 18000)
   --host ADDR           ADS bind address (default 127.0.0.1; compose sets 0.0.0.0)
   --listener-port N     Envoy's HTTP listener port (default 9080)
@@ -113,10 +117,19 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--verbose": a.verbose = true; break;
       case "-h":
       case "--help": throw new HelpRequested(HELP);
-      default: throw new ArgError(`unknown argument ${k} (--help lists the options)`);
+      default: {
+        try {
+          if (parseEtcdFlag((a.etcd ??= defaultEtcdArgs()), k, next)) break;
+        } catch (e) {
+          throw new ArgError((e as Error).message);
+        }
+        throw new ArgError(`unknown argument ${k} (--help lists the options)`);
+      }
     }
   }
-  if (!a.config) throw new ArgError("--config is required (--help lists the options)");
+  const etcd = !!a.etcd?.endpoints.length;
+  if (a.config && etcd) throw new ArgError("--config and --etcd exclude each other");
+  if (!a.config && !etcd) throw new ArgError(a.etcd ? "--etcd is required with --etcd-* options" : "--config is required, or --etcd (--help lists the options)");
   if ((a.adsTlsCert === undefined) !== (a.adsTlsKey === undefined)) throw new ArgError("--ads-tls-cert and --ads-tls-key go together");
   if (a.adsTlsCa !== undefined && a.adsTlsCert === undefined) throw new ArgError("--ads-tls-ca needs --ads-tls-cert and --ads-tls-key");
   return a;
@@ -127,7 +140,8 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
   const log: Logger = args.verbose ? { ...consoleLogger, debug: (m) => console.log(`${new Date().toISOString()} debug ${m}`) } : consoleLogger;
   const server = new AdsServer({ log });
   const controller = new Controller({
-    configPath: args.config,
+    configPath: args.config || undefined,
+    source: args.etcd?.endpoints.length ? etcdSourceFromArgs(args.etcd, log) : undefined,
     server,
     log,
     dnsIntervalMs: args.dnsInterval * 1000,

@@ -20,12 +20,14 @@ test("control plane --help: stdout, exit 0, every option", () => {
 
 test("every option --help lists is one the parser accepts, and the parser knows no undocumented one", () => {
   const documented = [...HELP.matchAll(/^ {2}(--[a-z-]+)(?: (\S+))?/gm)].map((m) => ({ flag: m[1], takesValue: m[2] !== undefined }));
-  const sample: Record<string, string> = { "--lb-mode": "override-host", "--host": "127.0.0.1", "--listener-address": "127.0.0.1", "--wasm": "/f.wasm", "--config": "c.yaml" };
+  const sample: Record<string, string> = { "--lb-mode": "override-host", "--host": "127.0.0.1", "--listener-address": "127.0.0.1", "--wasm": "/f.wasm", "--config": "c.yaml", "--data-encryption-keyring": "0123456789abcdef" };
   for (const { flag, takesValue } of documented) {
     if (flag === "--help") continue;
     // ADS TLS options only make sense together.
     const partners = flag.startsWith("--ads-tls-") ? ["--ads-tls-cert", "c.pem", "--ads-tls-key", "k.pem"] : [];
-    const argv = flag === "--config" ? [flag, "c.yaml"] : ["--config", "c.yaml", ...partners, flag, ...(takesValue ? [sample[flag] ?? "5"] : [])];
+    // the etcd source's options go with --etcd, which excludes --config
+    const source = flag.startsWith("--etcd") || flag === "--data-encryption-keyring" ? ["--etcd", "http://127.0.0.1:2379"] : ["--config", "c.yaml"];
+    const argv = flag === "--config" || flag === "--etcd" ? [flag, flag === "--etcd" ? "http://127.0.0.1:2379" : "c.yaml"] : [...source, ...partners, flag, ...(takesValue ? [sample[flag] ?? "5"] : [])];
     assert.doesNotThrow(() => parseArgs(argv), flag);
   }
   assert.ok(documented.length >= 10, `${documented.length} options documented`);

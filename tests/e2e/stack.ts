@@ -250,8 +250,8 @@ export async function sequence(stack: Stack, n: number, p: string, headers: Reco
 const BOOT_TIMEOUT_MS = 90_000;
 
 export interface StackOptions {
-  /** APISIX standalone YAML (the `#END` trailer is added when missing). */
-  config: string;
+  /** APISIX standalone YAML (the `#END` trailer is added when missing); omit it when controlPlaneArgs name another source (--etcd). */
+  config?: string;
   /** The control plane's --lb-mode; its own default when absent. */
   lbMode?: LbMode;
   /** Extra control-plane arguments. */
@@ -287,10 +287,10 @@ export class Stack {
 
   private async boot(): Promise<void> {
     [this.adsPort, this.adminPort, this.port, this.tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    this.writeConfig(this.opts.config);
+    if (this.opts.config !== undefined) this.writeConfig(this.opts.config);
     this.cp = Proc.spawn("control-plane", process.execPath, [
       "--import", "tsx", "envoy/control-plane/main.ts",
-      "--config", this.configPath,
+      ...(this.opts.config !== undefined ? ["--config", this.configPath] : []),
       "--host", "127.0.0.1",
       "--port", String(this.adsPort),
       "--listener-address", "127.0.0.1",

@@ -1,0 +1,142 @@
+// The scale-out measurement of docs/etcd.md (not part of npm test):
+//
+//   node --import tsx tests/etcd/measure.ts [--replicas 1,2,4] [--routes 10000] [--upstreams 1000] [--changes 10]
+//
+// One real etcd; N control-plane replicas (child processes, started as users
+// start them: main.ts --etcd ...), each with one ADS client that ACKs like
+// Envoy. Measured, per replica count:
+//   cold start      replica process start -> first ECDS push holding every route
+//   bulk write      first of 10,000 route puts -> the ECDS push holding all of them
+//   one change      put of one route among 10,000 -> the ECDS push carrying it (each replica)
+// and that all replicas serve the same ECDS/CDS versions.
+import path from "node:path";
+import { TYPE_URL } from "../../envoy/control-plane/protos.ts";
+import { EtcdClient } from "../../envoy/control-plane/etcd-client.ts";
+import { freePort, Proc, ROOT, WASM } from "../e2e/stack.ts";
+import { AdsWatcher, type Push } from "./ads-watcher.ts";
+import { stored } from "./admin.ts";
+import { EtcdServer } from "./etcd.ts";
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const REPLICAS = arg("--replicas", "1,2,4").split(",").map(Number);
+const ROUTES = Number(arg("--routes", "10000"));
+const UPSTREAMS = Number(arg("--upstreams", "1000"));
+const CHANGES = Number(arg("--changes", "10"));
+const PREFIX = "/apisix";
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+};
+const fmt = (xs: number[]) => {
+  const s = stats(xs);
+  return `median ${ms(s.median)} (min ${ms(s.min)}, max ${ms(s.max)}, n=${xs.length})`;
+};
+const hasText = (p: Push, text: string) => p.resources.some((r) => Buffer.from(r.value).includes(text));
+
+async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i < items.length) {
+      const [k, v] = items[i++];
+      await w.put(k, v);
+    }
+  }));
+}
+
+const route = (i: number, tag = "") => stored("routes", `r${i}`, {
+  uri: `/svc${i}/*`, hosts: [`h${i % 50}.example.com`], methods: ["GET", "POST"], upstream_id: `u${i % UPSTREAMS}`,
+  ...(tag ? { desc: tag } : {}),
+});
+
+interface Replica {
+  proc: Proc;
+  ads: AdsWatcher;
+  startedAt: number;
+}
+
+async function startReplica(etcd: EtcdServer, n: number): Promise<Replica> {
+  const port = await freePort();
+  const startedAt = performance.now();
+  const proc = Proc.spawn(`cp${n}`, process.execPath, [
+    "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
+    "--etcd", etcd.url, "--etcd-prefix", PREFIX, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
+  ]);
+  await proc.waitFor(/ads: listening on/, 120_000);
+  return { proc, ads: new AdsWatcher(port, `envoy-${n}`), startedAt };
+}
+
+async function main() {
+  const etcd = await EtcdServer.start();
+  const w = new EtcdClient({ endpoints: [etcd.url] });
+  const results: string[] = [];
+  const say = (s: string) => {
+    console.log(s);
+    results.push(s);
+  };
+  try {
+    say(`etcd ${etcd.url}; ${ROUTES} routes, ${UPSTREAMS} upstreams; node ${process.version}; ${(await import("node:os")).cpus().length} cores`);
+    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+
+    // bulk: one replica running on an empty route table, then 10,000 route puts
+    {
+      const r = await startReplica(etcd, 0);
+      await r.ads.waitFor((p) => p.typeUrl === TYPE_URL.extensionConfig);
+      const from = r.ads.pushes.length;
+      const t0 = performance.now();
+      await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
+      const tWritten = performance.now();
+      const last = `/svc${ROUTES - 1}/*`;
+      // the push that holds the last route holds them all (keys are read in order, written in order)
+      const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, `"r${ROUTES - 1}"`) && hasText(x, last) && hasText(x, `"r0"`), 300_000, from);
+      const ecds = r.ads.pushes.slice(from).filter((x) => x.typeUrl === TYPE_URL.extensionConfig).length;
+      say(`bulk write of ${ROUTES} routes: puts took ${ms(tWritten - t0)}; first put -> ECDS push with all routes ${ms(p.at - t0)} (last put -> push ${ms(p.at - tWritten)}); ${ecds} ECDS pushes on the way`);
+      await r.proc.stop();
+      r.ads.close();
+    }
+
+    for (const n of REPLICAS) {
+      const reps: Replica[] = [];
+      const cold: number[] = [];
+      await Promise.all(Array.from({ length: n }, async (_, k) => {
+        const r = await startReplica(etcd, k + 1);
+        const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, `"r${ROUTES - 1}"`), 300_000);
+        cold.push(p.at - r.startedAt);
+        reps.push(r);
+      }));
+      say(`${n} replica(s): cold start (process start -> first ECDS push with ${ROUTES} routes): ${fmt(cold)}`);
+      const lat: number[] = [];
+      for (let c = 0; c < CHANGES; c++) {
+        const i = (c * 7919) % ROUTES;
+        const tag = `change-${n}-${c}`;
+        const from = reps.map((r) => r.ads.pushes.length);
+        const t0 = performance.now();
+        await w.put(`${PREFIX}/routes/r${i}`, route(i, tag));
+        const ps = await Promise.all(reps.map((r, k) => r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, tag), 60_000, from[k])));
+        for (const p of ps) lat.push(p.at - t0);
+        // let every replica settle (ACKs) before the next change
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      say(`${n} replica(s): one route changed among ${ROUTES}: put -> ECDS push, every replica: ${fmt(lat)}`);
+      const versions = new Set(reps.map((r) => `${r.ads.version(TYPE_URL.extensionConfig)}|${r.ads.version(TYPE_URL.cluster)}`));
+      say(`${n} replica(s): ECDS|CDS versions served: ${[...versions].join(" / ")} (${versions.size === 1 ? "identical" : "DIFFERENT"})`);
+      for (const r of reps) {
+        r.ads.close();
+        await r.proc.stop();
+      }
+    }
+  } finally {
+    w.close();
+    await etcd.stop();
+  }
+  console.log("\n" + results.join("\n"));
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e);
+  process.exit(1);
+});
