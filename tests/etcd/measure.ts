@@ -26,6 +26,7 @@ const ROUTES = Number(arg("--routes", "10000"));
 const UPSTREAMS = Number(arg("--upstreams", "1000"));
 const CHANGES = Number(arg("--changes", "10"));
 const PREFIX = "/apisix";
+const BULK = "/bulk";
 
 const ms = (x: number) => `${Math.round(x)} ms`;
 const stats = (xs: number[]) => {
@@ -37,6 +38,14 @@ const fmt = (xs: number[]) => {
   return `median ${ms(s.median)} (min ${ms(s.min)}, max ${ms(s.max)}, n=${xs.length})`;
 };
 const hasText = (p: Push, text: string) => p.resources.some((r) => Buffer.from(r.value).includes(text));
+const countText = (p: Push, text: string) => {
+  let n = 0;
+  for (const r of p.resources) {
+    const b = Buffer.from(r.value);
+    for (let i = b.indexOf(text); i >= 0; i = b.indexOf(text, i + 1)) n++;
+  }
+  return n;
+};
 
 async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
   let i = 0;
@@ -59,13 +68,14 @@ interface Replica {
   startedAt: number;
 }
 
-async function startReplica(etcd: EtcdServer, n: number): Promise<Replica> {
+async function startReplica(etcd: EtcdServer, n: number, prefix = PREFIX): Promise<Replica> {
   const port = await freePort();
   const startedAt = performance.now();
   const proc = Proc.spawn(`cp${n}`, process.execPath, [
     "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
-    "--etcd", etcd.url, "--etcd-prefix", PREFIX, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
+    "--etcd", etcd.url, "--etcd-prefix", prefix, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
   ]);
+  running.push(proc);
   await proc.waitFor(/ads: listening on/, 120_000);
   return { proc, ads: new AdsWatcher(port, `envoy-${n}`), startedAt };
 }
@@ -82,33 +92,20 @@ async function main() {
     say(`etcd ${etcd.url}; ${ROUTES} routes, ${UPSTREAMS} upstreams; node ${process.version}; ${(await import("node:os")).cpus().length} cores`);
     await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
 
-    // bulk: one replica running on an empty route table, then 10,000 route puts
-    {
-      const r = await startReplica(etcd, 0);
-      await r.ads.waitFor((p) => p.typeUrl === TYPE_URL.extensionConfig);
-      const from = r.ads.pushes.length;
-      const t0 = performance.now();
-      await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
-      const tWritten = performance.now();
-      const last = `/svc${ROUTES - 1}/*`;
-      // the push that holds the last route holds them all (keys are read in order, written in order)
-      const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, `"r${ROUTES - 1}"`) && hasText(x, last) && hasText(x, `"r0"`), 300_000, from);
-      const ecds = r.ads.pushes.slice(from).filter((x) => x.typeUrl === TYPE_URL.extensionConfig).length;
-      say(`bulk write of ${ROUTES} routes: puts took ${ms(tWritten - t0)}; first put -> ECDS push with all routes ${ms(p.at - t0)} (last put -> push ${ms(p.at - tWritten)}); ${ecds} ECDS pushes on the way`);
-      await r.proc.stop();
-      r.ads.close();
-    }
-
+    await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
     for (const n of REPLICAS) {
       const reps: Replica[] = [];
       const cold: number[] = [];
+      const reads: number[] = [];
       await Promise.all(Array.from({ length: n }, async (_, k) => {
         const r = await startReplica(etcd, k + 1);
-        const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, `"r${ROUTES - 1}"`), 300_000);
+        const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 300_000);
         cold.push(p.at - r.startedAt);
+        const read = r.proc.out.match(/etcd: read \d+ keys .* in (\d+) ms/);
+        if (read) reads.push(Number(read[1]));
         reps.push(r);
       }));
-      say(`${n} replica(s): cold start (process start -> first ECDS push with ${ROUTES} routes): ${fmt(cold)}`);
+      say(`${n} replica(s): cold start (process start -> first ECDS push with ${ROUTES} routes): ${fmt(cold)}; of which the etcd full read: ${fmt(reads)}`);
       const lat: number[] = [];
       for (let c = 0; c < CHANGES; c++) {
         const i = (c * 7919) % ROUTES;
@@ -129,6 +126,23 @@ async function main() {
         await r.proc.stop();
       }
     }
+    // bulk: one replica running on an empty prefix, then 10,000 route puts (and the upstreams they use)
+    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${BULK}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+    if (!process.argv.includes("--no-bulk")) {
+      const r = await startReplica(etcd, 0, BULK);
+      await r.ads.waitFor((p) => p.typeUrl === TYPE_URL.extensionConfig);
+      const from = r.ads.pushes.length;
+      const t0 = performance.now();
+      await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${BULK}/routes/r${i}`, route(i)]));
+      const tWritten = performance.now();
+      // every route's uri is "/svc<i>/*": the push holding ROUTES of them holds them all
+      const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 900_000, from);
+      const ecds = r.ads.pushes.slice(from).filter((x) => x.typeUrl === TYPE_URL.extensionConfig).length;
+      say(`bulk write of ${ROUTES} routes: puts took ${ms(tWritten - t0)}; first put -> ECDS push with all routes ${ms(p.at - t0)} (last put -> push ${ms(p.at - tWritten)}); ${ecds} ECDS pushes on the way`);
+      await r.proc.stop();
+      r.ads.close();
+    }
+
   } finally {
     w.close();
     await etcd.stop();
@@ -136,7 +150,9 @@ async function main() {
   console.log("\n" + results.join("\n"));
 }
 
+const running: Proc[] = [];
 main().then(() => process.exit(0), (e) => {
   console.error(e);
+  for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
   process.exit(1);
 });
