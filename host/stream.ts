@@ -130,6 +130,17 @@ export interface LocalReply {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * grpc-message as Envoy 1.40 sends it (observed, tests/e2e/protocols.test.ts):
+ * gRPC's percent-encoding, where only bytes outside printable ASCII and "%"
+ * itself are escaped; spaces, "<", "/" and the like stay as they are.
+ */
+export function grpcPercentEncode(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
+}
 const asBytes = (v: string | Uint8Array | undefined): Uint8Array =>
   v === undefined ? EMPTY : typeof v === "string" ? utf8(v) : v;
 
@@ -703,7 +714,7 @@ export class HttpStream {
       headers.set(":status", "200");
       headers.set("content-type", "application/grpc");
       headers.set("grpc-status", String(grpc ?? httpToGrpcStatus(code)));
-      if (body.length) headers.set("grpc-message", encodeURIComponent(fromUtf8(body)));
+      if (body.length) headers.set("grpc-message", grpcPercentEncode(body));
       replyBody = EMPTY;
     } else if (replyBody.length) {
       headers.set("content-length", String(replyBody.length));

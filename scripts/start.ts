@@ -6,10 +6,11 @@
 //
 //   npm start                          # Envoy :9080, admin :9901, xDS :18000
 //   npm start -- --port-offset 1000    # every port (and every node port in the config) + 1000
-//   npm start -- --config my.yaml --lb-mode override-host
+//   npm start -- --config my.yaml --lb-mode original-dst
 //
 // Options: --config PATH (examples/local.yaml), --port-offset N (env
-// START_PORT_OFFSET; 0), --lb-mode original-dst|override-host.
+// START_PORT_OFFSET; 0), --lb-mode override-host|original-dst (the control
+// plane's default when absent).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -32,10 +33,10 @@ export const DEMO_UPSTREAMS = [
 export const DEFAULT_PORTS = { listener: 9080, tls: 9443, admin: 9901, ads: 18000 };
 const HOST = "127.0.0.1";
 
-interface Options { config: string; offset: number; lbMode: string }
+interface Options { config: string; offset: number; lbMode?: string }
 
 function parse(argv: string[]): Options {
-  const o: Options = { config: path.join(ROOT, "examples/local.yaml"), offset: Number(process.env.START_PORT_OFFSET ?? 0), lbMode: "original-dst" };
+  const o: Options = { config: path.join(ROOT, "examples/local.yaml"), offset: Number(process.env.START_PORT_OFFSET ?? 0) };
   for (let i = 0; i < argv.length; i++) {
     const v = () => {
       if (argv[i + 1] === undefined) throw new Error(`${argv[i]} needs a value`);
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
       "--listener-address", HOST, "--listener-port", String(ports.listener),
       // HTTPS listener, only emitted when the config has server ssls
       "--tls-listener-port", String(ports.tls),
-      "--wasm", WASM, "--lb-mode", o.lbMode, "--access-log",
+      "--wasm", WASM, ...(o.lbMode ? ["--lb-mode", o.lbMode] : []), "--access-log",
     ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), () => true);
     children.push(cp);
     await waitUntil("the control plane's ADS server", () => cp.tail.includes("ads: listening on"), () => cp);
@@ -192,7 +193,7 @@ function banner(o: Options, ports: typeof DEFAULT_PORTS, children: Child[]): str
   const rel = path.relative(process.cwd(), o.config) || o.config;
   const ups = DEMO_UPSTREAMS.map((u) => `${u.name} :${u.port + o.offset}`).join(", ");
   return `
-apisix-wasm-upstream demo is running (real Envoy, cluster mode ${o.lbMode})
+apisix-wasm-upstream demo is running (real Envoy, cluster mode ${children[0].tail.match(/cluster mode (\S+)/)?.[1] ?? "?"})
   gateway    http://${gw}   (https://${HOST}:${ports.tls} too when the config has server ssls)
   admin      http://${HOST}:${ports.admin}   (/config_dump, /stats?filter=wasmcustom)
   xDS (ADS)  ${HOST}:${ports.ads}

@@ -67,6 +67,7 @@ test("npm start: http, gRPC and websocket through Envoy; SIGINT stops Envoy, the
     await start.waitFor(/Ctrl-C stops everything/, 120_000);
     const pids = [...start.out.matchAll(/(?:control-plane|envoy) pid (\d+)|in this process, pid (\d+)/g)].map((m) => Number(m[1] ?? m[2]));
     assert.equal(pids.length, 3, start.out);
+    assert.match(start.out, /cluster mode (override-host|original-dst)\)/);
     assert.ok(pids.every(alive));
 
     const r = await request(gw, { path: "/echo/hello" });
