@@ -424,8 +424,8 @@ function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o: typeof
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
     // The try plan must stay on the request until Envoy's last host choice:
     // Envoy 1.40's override_host re-reads the header on every try, and the
-    // route's request_headers_to_remove runs before the first choice (tried:
-    // retries then fell back to round robin). Upstream filters run per try,
+    // route's request_headers_to_remove is applied before the retries choose
+    // (tried: they fell back to round robin). Upstream filters run per try,
     // after the host was chosen, so the node never sees the plan (it would
     // learn the other nodes' addresses).
     http_filters: [

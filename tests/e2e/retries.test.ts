@@ -8,11 +8,11 @@ import { LB_MODES, Stack, closedPort, hostStat, sequence, startStacks, startUpst
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
-let closedA: number, closedB: number;
+let closedA: number, closedB: number, closedC: number;
 
 before(async () => {
-  up = await startUpstreams(["c", "good", "flaky"]);
-  [closedA, closedB] = [await closedPort(), await closedPort()];
+  up = await startUpstreams(["c", "good", "flaky", "steady"]);
+  [closedA, closedB, closedC] = [await closedPort(), await closedPort(), await closedPort()];
   // List-form nodes keep APISIX's node order, hence its round-robin cycle:
   // weights 5:1:1 give A A A A A B C.
   stacks = await startStacks({
@@ -39,7 +39,24 @@ upstreams:
       passive:
         healthy: {http_statuses: [200], successes: 1}
         unhealthy: {http_statuses: [500], http_failures: 1}
+  # active checks that cannot trip while the suite runs (APISIX's highest
+  # thresholds, hourly probes), so only the filter's passive count from
+  # Envoy's view of each try can take a node down
+  - id: tcp
+    type: roundrobin
+    retries: 1
+    nodes:
+      - {host: 127.0.0.1, port: ${closedC}, weight: 1}
+      - {host: 127.0.0.1, port: ${up.steady.port}, weight: 1}
+    checks:
+      active:
+        http_path: /healthz
+        healthy: {interval: 3600, successes: 1}
+        unhealthy: {interval: 3600, http_failures: 254, tcp_failures: 254, timeouts: 254}
+      passive:
+        unhealthy: {tcp_failures: 1}
 routes:
+  - {id: tcp, uri: /tcp, upstream_id: tcp}
   - {id: retry, uri: /retry, upstream_id: retry}
   - {id: passive, uri: /passive, upstream_id: passive}
 `,
@@ -76,6 +93,14 @@ for (const mode of LB_MODES) {
         assert.deepEqual(answers.slice().sort(), ["503", "503", "503", "503", "503", "503", "c"]);
         assert.equal(failA + failB, 6);
       }
+    });
+
+    test("passive health from Envoy's view of the tries: a refused connection takes the node out, and no later request tries it", async () => {
+      const answers = await sequence(stack, 8, "/tcp");
+      const fails = await hostStat(stack, "upstream.tcp", `127.0.0.1:${closedC}`, "cx_connect_fail");
+      assert.equal(fails, 1, "the dead node was tried exactly once");
+      if (mode === "override-host") assert.deepEqual(answers, Array(8).fill("steady"), "the one failed try moved on to the next node");
+      else assert.deepEqual(answers.slice(answers.indexOf("503") + 1), Array(8 - answers.indexOf("503") - 1).fill("steady"));
     });
 
     test("passive health: a node answering 500 leaves the rotation, and comes back once it answers 200", async () => {
