@@ -254,9 +254,44 @@ function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
       },
       { name: "envoy.filters.http.router", typed_config: { "@type": T.router } },
     ],
+    local_reply_config: localReplyConfig(),
   };
   if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog, log_format: { text_format_source: { inline_string: ACCESS_LOG_FORMAT } } } }];
   return hcm;
+}
+
+const STATUS_TEXT: Record<number, string> = { 502: "Bad Gateway", 504: "Gateway Time-out" };
+/** nginx's error page for `code`, as the filter's local replies carry it (assembly/filter.ts errorPage). */
+export function nginxErrorPage(code: 502 | 504): string {
+  const title = `${code} ${STATUS_TEXT[code]}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>APISIX</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+/**
+ * Envoy's own answers when the node fails, as nginx gives them in APISIX: a
+ * refused or broken connection (after the last retry) is 502 Bad Gateway,
+ * not Envoy's 503 "upstream connect error ..."; a read timeout is nginx's 504
+ * page. The filter's own local replies carry no response flag and pass
+ * unchanged. gRPC requests are left alone: Envoy turns their local replies
+ * into grpc-status (UNAVAILABLE / DEADLINE_EXCEEDED) and an HTML page would
+ * become the grpc-message.
+ */
+function localReplyConfig(): Json {
+  const notGrpc = {
+    or_filter: {
+      filters: [
+        { header_filter: { header: { name: "content-type", present_match: false } } },
+        { header_filter: { header: { name: "content-type", string_match: { prefix: "application/grpc" }, invert_match: true } } },
+      ],
+    },
+  };
+  const mapper = (flags: string[], code: 502 | 504) => ({
+    filter: { and_filter: { filters: [{ response_flag_filter: { flags } }, notGrpc] } },
+    status_code: code,
+    body: { inline_string: nginxErrorPage(code) },
+    body_format_override: { text_format_source: { inline_string: "%LOCAL_REPLY_BODY%" }, content_type: "text/html; charset=utf-8" },
+  });
+  return { mappers: [mapper(["UF", "URX", "UC", "UR"], 502), mapper(["UT"], 504)] };
 }
 
 function listener(o: typeof DEFAULTS & TranslateOptions, hcm: Json): Json {

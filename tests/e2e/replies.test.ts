@@ -3,13 +3,13 @@
 // texts in Envoy's log; pass_host as the upstream saw it; the read timeout.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { LB_MODES, Stack, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
+import { LB_MODES, Stack, closedPort, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
 let releaseSlow: (() => void) | undefined;
 
-const TITLES: Record<number, string> = { 500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable" };
+const TITLES: Record<number, string> = { 500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out" };
 const page = (code: number) =>
   `<html>\r\n<head><title>${TITLES[code]}</title></head>\r\n<body>\r\n<center><h1>${TITLES[code]}</h1></center>\r\n<hr><center>APISIX</center>\r\n</body>\r\n</html>\r\n`;
 
@@ -18,6 +18,7 @@ before(async () => {
   // the slow node never answers while the suite runs
   releaseSlow = up.slow.hold();
   const echo = up.echo.addr;
+  const dead = `127.0.0.1:${await closedPort()}`;
   stacks = await startStacks({
     config: `
 upstreams:
@@ -34,6 +35,7 @@ routes:
   - {id: dns-inline, uri: /dns-inline, upstream: {nodes: {"nowhere.invalid:80": 1}}}
   - {id: dns-up, uri: /dns-up, upstream_id: dns-bad}
   - {id: cert, uri: /cert, upstream_id: needs-cert}
+  - {id: dead, uri: /dead, upstream: {nodes: {"${dead}": 1}}}
   - {id: pass, uri: /pass, upstream: {nodes: {"${echo}": 1}, pass_host: pass}}
   - {id: node, uri: /node, upstream: {nodes: {"localhost:${up.echo.port}": 1}, pass_host: node}}
   - {id: node-ip, uri: /node-ip, upstream: {nodes: {"${echo}": 1}, pass_host: node}}
@@ -88,6 +90,16 @@ for (const mode of LB_MODES) {
       await until("service log", () => stack.envoy.out.slice(from).includes("failed to fetch service configuration by id: nope") || undefined);
     });
 
+    test("a node refusing the connection: nginx's 502 page (Envoy's own 503 text only for gRPC, as grpc-status)", async () => {
+      const r = await stack.get("/dead");
+      assert.equal(r.status, 502, r.body);
+      assert.equal(r.body, page(502));
+      assert.match(String(r.headers["content-type"]), /^text\/html/);
+      const g = await stack.get("/dead", { "content-type": "application/grpc" });
+      assert.equal(g.headers["grpc-status"], "14", "UNAVAILABLE");
+      assert.doesNotMatch(String(g.headers["grpc-message"]), /html/);
+    });
+
     test("pass_host: the Host the upstream saw", async () => {
       const host = (r: { json?: { host?: string } }) => r.json?.host;
       assert.equal(host(await stack.get("/pass", { host: "client.example" })), "client.example");
@@ -102,6 +114,7 @@ for (const mode of LB_MODES) {
         const r = await stack.get(p);
         const took = Date.now() - t0;
         assert.equal(r.status, 504, `${p}: ${r.body}`);
+        assert.equal(r.body, page(504), `${p}: nginx's 504 page, not Envoy's text`);
         assert.ok(took >= 350 && took < 10_000, `${p}: answered after ${took} ms (read timeout 0.4 s; the upstream's own is 30 s on /slow-route)`);
       }
     });

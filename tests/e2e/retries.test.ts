@@ -89,8 +89,8 @@ for (const mode of LB_MODES) {
       } else {
         // ORIGINAL_DST clusters cannot move a retry to another node: the
         // filter asks for none on a multi-node upstream, so a dead first
-        // pick fails the request (Envoy's 503, nginx would answer 502).
-        assert.deepEqual(answers.slice().sort(), ["503", "503", "503", "503", "503", "503", "c"]);
+        // pick fails the request (nginx's 502, via the local_reply_config).
+        assert.deepEqual(answers.slice().sort(), ["502", "502", "502", "502", "502", "502", "c"]);
         assert.equal(failA + failB, 6);
       }
     });
@@ -100,7 +100,7 @@ for (const mode of LB_MODES) {
       const fails = await hostStat(stack, "upstream.tcp", `127.0.0.1:${closedC}`, "cx_connect_fail");
       assert.equal(fails, 1, "the dead node was tried exactly once");
       if (mode === "override-host") assert.deepEqual(answers, Array(8).fill("steady"), "the one failed try moved on to the next node");
-      else assert.deepEqual(answers.slice(answers.indexOf("503") + 1), Array(8 - answers.indexOf("503") - 1).fill("steady"));
+      else assert.deepEqual(answers.slice(answers.indexOf("502") + 1), Array(8 - answers.indexOf("502") - 1).fill("steady"));
     });
 
     test("passive health: a node answering 500 leaves the rotation, and comes back once it answers 200", async () => {

@@ -195,6 +195,17 @@ test("proto encoding: Struct values of every JSON kind survive the round trip", 
   assert.deepEqual(plain({ structValue: back }), value);
 });
 
+test("listener: Envoy's own upstream failures answer like nginx (502/504 pages), except for gRPC", () => {
+  const s = translate({});
+  const hcm = get(s.resources.listeners[0], "filter_chains.0.filters.0.typed_config");
+  const mappers = hcm.local_reply_config.mappers;
+  assert.deepEqual(mappers.map((m: Json) => [get(m, "filter.and_filter.filters.0.response_flag_filter.flags"), m.status_code]), [[["UF", "URX", "UC", "UR"], 502], [["UT"], 504]]);
+  assert.match(mappers[0].body.inline_string, /<title>502 Bad Gateway<\/title>/);
+  assert.match(mappers[1].body.inline_string, /<title>504 Gateway Time-out<\/title>/);
+  assert.equal(get(mappers[0], "body_format_override.content_type"), "text/html; charset=utf-8");
+  assert.match(JSON.stringify(get(mappers[0], "filter.and_filter.filters.1")), /application\/grpc/);
+});
+
 test("clusters: the request leaves for the node without the filter's try plan (upstream header_mutation, then the codec)", () => {
   const apisix = { upstreams: [{ id: "u", nodes: { "127.0.0.1:80": 1 } }, { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1 } }] };
   for (const lbMode of ["override-host", "original-dst"] as const) {
