@@ -180,5 +180,6 @@ export function logLevel(): i32 {
 }
 
 export function logError(msg: string): void { log(LogLevelValues.error, msg); }
+export function logWarn(msg: string): void { log(LogLevelValues.warn, msg); }
 export function logInfo(msg: string): void { log(LogLevelValues.info, msg); }
 export function logDebug(msg: string): void { log(LogLevelValues.debug, msg); }

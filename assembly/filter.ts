@@ -7,6 +7,8 @@ import { Config } from "./config/config";
 import { PassHost, Route, Service, Upstream, methodBit } from "./config/model";
 import { RouteFilter } from "./router";
 import { Header, Request } from "./request";
+import { holds } from "./expr/vars";
+import { regexBudgetExceeded, resetRegexBudget } from "./expr/regex";
 import { BalanceCtx } from "./balancer/picker";
 import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
 import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
@@ -46,7 +48,7 @@ class MatchFilter extends RouteFilter {
       if (!any) return false;
     }
     const vars = route.vars;
-    if (vars !== null && !vars.eval(this.req)) return false;
+    if (vars !== null && !holds(vars, this.req)) return false;
     return true;
   }
 }
@@ -161,17 +163,30 @@ export class UpstreamFilter extends Context {
     const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);
     req.sslVar = sslVarFromEnvoy;
 
+    // nginx rejects these before APISIX runs (bad escapes, ".." above the
+    // root, an invalid Host).
+    if (req.invalid.length) {
+      envoy.logInfo(req.invalid);
+      return this.exit(400, "apisix_bad_request");
+    }
+
     if (cfg !== null && cfg.anyMtls && httpsClientRejected(cfg, req)) return this.exit(400, "apisix_https_client_rejected");
 
     // 2. Route.
     if (cfg === null) return this.notFound();
+    resetRegexBudget();
     const route = cfg.router.match(req.host, req.uri, new MatchFilter(req));
-    if (route === null) return this.notFound();
+    if (route === null) { this.warnBudget(); return this.notFound(); }
     this.route = route;
     // One host call: the access log can name the route for proxied requests
     // and for APISIX's 5xx local replies alike.
     envoy.setProperty(ROUTE_PROPERTY, route.id);
     return this.handleUpstream(cfg, req, route);
+  }
+
+  // Once per request: a vars regex hit the work budget and failed closed.
+  private warnBudget(): void {
+    if (regexBudgetExceeded()) envoy.logWarn("regex work budget exceeded: vars conditions with regexes failed closed for this request");
   }
 
   private notFound(): FilterHeadersStatusValues {
@@ -199,6 +214,7 @@ export class UpstreamFilter extends Context {
     if (upId.length == 0 && route.upstream === null && service !== null) upId = service.upstreamId;
     const split = route.split;
     const target = split !== null ? split.choose(req) : null;
+    this.warnBudget();
     if (target !== null && !target.useRoute) {
       upId = target.upstreamId;
       up = target.upstream;

@@ -13,6 +13,7 @@ import { FLUSH_PERIOD_MS, Metrics } from "./metrics";
 import { seedRandom } from "./balancer/random";
 import { nowNanos } from "./envoy";
 import "./balancer/registry";
+import { pruneBalancers } from "./balancer/index";
 
 const PLUGIN_CONFIGURATION = 7;
 let metrics: Metrics | null = null;
@@ -83,6 +84,9 @@ class ApisixUpstreamRoot extends ConfigHolder {
     accepted = true;
     imports.proxy_set_tick_period_milliseconds(FLUSH_PERIOD_MS);
     health.setActive(cfg.unhealthy);
+    const live = cfg.clusters();
+    pruneBalancers(live);
+    health.prune(live);
     getMetrics().configured(true, cfg.routes.length);
     log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +
       cfg.upstreams.size.toString() + " upstreams, " + cfg.ssls.size.toString() + " ssls, " + cfg.services.size.toString() + " services");

@@ -65,12 +65,93 @@ export class HeaderBlock {
   }
 
   name(i: i32): string {
-    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4]), <usize>unchecked(this.offs[i * 4 + 1]));
+    return decodeBytes(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4]), <i32>unchecked(this.offs[i * 4 + 1]));
   }
 
   value(i: i32): string {
-    return String.UTF8.decodeUnsafe(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]), <usize>unchecked(this.offs[i * 4 + 3]));
+    return decodeBytes(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]), <i32>unchecked(this.offs[i * 4 + 3]));
   }
+
+  // Where a value's bytes start and how many there are (for byte-level parsing).
+  valuePtr(i: i32): usize { return changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]); }
+  valueLen(i: i32): i32 { return <i32>unchecked(this.offs[i * 4 + 3]); }
+}
+
+// Header values and URIs are bytes, and nginx (so APISIX) compares them as
+// bytes. A JS-style UTF-8 decoder that lets a bad lead byte swallow the bytes
+// after it, or accepts overlong forms (C0 AF for "/"), would let a client
+// hide characters from route matching and from `vars` regexes. So: strict,
+// byte by byte. A well-formed, shortest-form sequence of a scalar value
+// becomes that character; every other byte becomes the lone surrogate
+// U+DC00+byte (U+DC80..U+DCFF) and decoding resumes at the next byte. Those
+// code units never come out of valid UTF-8, so they cannot equal anything a
+// configuration spells, and encodeBytes() turns them back into the original
+// bytes (the regex engine matches those).
+export function decodeBytes(p: usize, len: i32): string {
+  let ascii = true;
+  for (let i = 0; i < len; i++) if (load<u8>(p + i) >= 0x80) { ascii = false; break; }
+  if (ascii) return String.UTF8.decodeUnsafe(p, len);
+  const out = new StaticArray<u16>(len);
+  let o = 0;
+  let i = 0;
+  while (i < len) {
+    const b0 = <u32>load<u8>(p + i);
+    if (b0 < 0x80) { unchecked(out[o++] = <u16>b0); i++; continue; }
+    let need = 0;
+    let cp: u32 = 0;
+    let min: u32 = 0;
+    if (b0 >= 0xc2 && b0 <= 0xdf) { need = 1; cp = b0 & 0x1f; min = 0x80; }
+    else if (b0 >= 0xe0 && b0 <= 0xef) { need = 2; cp = b0 & 0x0f; min = 0x800; }
+    else if (b0 >= 0xf0 && b0 <= 0xf4) { need = 3; cp = b0 & 0x07; min = 0x10000; }
+    let ok = need > 0;
+    if (ok) {
+      for (let k = 1; k <= need; k++) {
+        if (i + k >= len) { ok = false; break; }
+        const b = <u32>load<u8>(p + i + k);
+        if ((b & 0xc0) != 0x80) { ok = false; break; }
+        cp = (cp << 6) | (b & 0x3f);
+      }
+    }
+    if (ok && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (!ok) { unchecked(out[o++] = <u16>(0xdc00 | b0)); i++; continue; }
+    if (cp >= 0x10000) {
+      const c = cp - 0x10000;
+      unchecked(out[o++] = <u16>(0xd800 | (c >> 10)));
+      unchecked(out[o++] = <u16>(0xdc00 | (c & 0x3ff)));
+    } else {
+      unchecked(out[o++] = <u16>cp);
+    }
+    i += need + 1;
+  }
+  return String.UTF16.decodeUnsafe(changetype<usize>(out), <usize>o << 1);
+}
+
+// The inverse of decodeBytes: UTF-8, except that the escaped bytes
+// U+DC80..U+DCFF become the single bytes they stand for.
+export function encodeBytes(s: string): Uint8Array {
+  let escaped = false;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc80 && c <= 0xdcff && (i == 0 || (s.charCodeAt(i - 1) & 0xfc00) != 0xd800)) { escaped = true; break; }
+  }
+  if (!escaped) return Uint8Array.wrap(String.UTF8.encode(s));
+  const out = new Uint8Array(s.length * 3);
+  let o = 0;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = <u32>s.charCodeAt(i);
+    if (c < 0x80) { out[o++] = <u8>c; continue; }
+    if (c < 0x800) { out[o++] = <u8>(0xc0 | (c >> 6)); out[o++] = <u8>(0x80 | (c & 0x3f)); continue; }
+    if ((c & 0xfc00) == 0xd800 && i + 1 < n && (<u32>s.charCodeAt(i + 1) & 0xfc00) == 0xdc00) {
+      const cp = 0x10000 + ((c & 0x3ff) << 10) + (<u32>s.charCodeAt(i + 1) & 0x3ff);
+      out[o++] = <u8>(0xf0 | (cp >> 18)); out[o++] = <u8>(0x80 | ((cp >> 12) & 0x3f));
+      out[o++] = <u8>(0x80 | ((cp >> 6) & 0x3f)); out[o++] = <u8>(0x80 | (cp & 0x3f));
+      i++;
+      continue;
+    }
+    if (c >= 0xdc80 && c <= 0xdcff) { out[o++] = <u8>(c & 0xff); continue; }
+    out[o++] = <u8>(0xe0 | (c >> 12)); out[o++] = <u8>(0x80 | ((c >> 6) & 0x3f)); out[o++] = <u8>(0x80 | (c & 0x3f));
+  }
+  return out.subarray(0, o);
 }
 
 // The pairs format, for local-reply headers (and tests building a HeaderBlock).
@@ -106,8 +187,9 @@ function hexDigit(c: i32): i32 {
   return -1;
 }
 
-// Percent-decoding as nginx does for $uri and ngx.req.get_uri_args (`+` in
-// args becomes a space). Invalid escapes are kept as they are.
+// Percent-decoding as ngx.req.get_uri_args does (`+` becomes a space when
+// asked). Invalid escapes are kept as they are; the result is decoded
+// strictly (decodeBytes).
 export function unescape(s: string, plusIsSpace: bool): string {
   let needs = false;
   for (let i = 0; i < s.length; i++) {
@@ -115,46 +197,140 @@ export function unescape(s: string, plusIsSpace: bool): string {
     if (c == 0x25 || (plusIsSpace && c == 0x2b)) { needs = true; break; }
   }
   if (!needs) return s;
-  const utf8 = Uint8Array.wrap(String.UTF8.encode(s));
-  const out = new Uint8Array(utf8.length);
+  const bytes = encodeBytes(s);
+  const out = new Uint8Array(bytes.length);
   let o = 0;
-  for (let i = 0; i < utf8.length; i++) {
-    const c = <i32>utf8[i];
-    if (c == 0x25 && i + 2 < utf8.length) {
-      const h = hexDigit(utf8[i + 1]), l = hexDigit(utf8[i + 2]);
+  for (let i = 0; i < bytes.length; i++) {
+    const c = <i32>bytes[i];
+    if (c == 0x25 && i + 2 < bytes.length) {
+      const h = hexDigit(bytes[i + 1]), l = hexDigit(bytes[i + 2]);
       if (h >= 0 && l >= 0) { out[o++] = <u8>((h << 4) | l); i += 2; continue; }
     }
     out[o++] = plusIsSpace && c == 0x2b ? 0x20 : <u8>c;
   }
-  return String.UTF8.decodeUnsafe(changetype<usize>(out.buffer), o);
+  return decodeBytes(out.dataStart, o);
 }
 
-// Resolves "." and ".." segments and merges slashes, as nginx normalises
-// $uri (Envoy's normalize_path/merge_slashes do the same when the control
-// plane's listener enables them; doing it here keeps the filter correct with
-// any HCM settings). A ".." above the root stays at the root.
-export function normalizePath(p: string): string {
-  let simple = true;
-  for (let i = 0; i < p.length; i++) {
-    const c = p.charCodeAt(i);
-    if (c == 0x2f && i + 1 < p.length) {
-      const d = p.charCodeAt(i + 1);
-      if (d == 0x2f || d == 0x2e) { simple = false; break; }
+const U_USUAL = 0, U_SLASH = 1, U_DOT = 2, U_DOTDOT = 3;
+
+// nginx's $uri from the request target (ngx_http_parse_complex_uri, with
+// merge_slashes on as by default), over bytes: the path up to the first
+// `?` or `#`, percent-decoded once, where a decoded byte counts as the
+// character it stands for ("%2F" separates segments, "%2E%2E" is a dot
+// segment) except that a decoded `%`, `#` or `?` is plain data; dot segments
+// resolved; repeated slashes merged. Returns the length written to `out`
+// (which needs room for `len` bytes, plus one for an empty target), or -1
+// where nginx answers 400: a `%` not followed by two hex digits, an encoded
+// NUL, or a `..` that climbs above the root. One pass, no recursion.
+export function parseUriBytes(p: usize, len: i32, out: usize): i32 {
+  let o = 0;
+  let state = U_USUAL;
+  let i = 0;
+  if (len == 0) { store<u8>(out, 0x2f); return 1; }
+  while (i < len) {
+    let ch = <i32>load<u8>(p + i);
+    i++;
+    if (ch == 0x3f || ch == 0x23) break; // `?` args, `#` fragment
+    if (ch == 0x25) {
+      const h = i < len ? hexDigit(<i32>load<u8>(p + i)) : -1;
+      const l = i + 1 < len ? hexDigit(<i32>load<u8>(p + i + 1)) : -1;
+      if (h < 0 || l < 0) return -1;
+      i += 2;
+      ch = (h << 4) | l;
+      if (ch == 0) return -1;
+      if (ch == 0x25 || ch == 0x23 || ch == 0x3f) { store<u8>(out + o++, <u8>ch); state = U_USUAL; continue; }
     }
+    if (ch == 0x2f) {
+      if (state == U_SLASH) continue; // merge
+      if (state == U_DOT) { o--; state = U_SLASH; continue; } // "/./" → "/"
+      if (state == U_DOTDOT) {
+        // out ends with "/..": drop it and the segment before it.
+        o -= 3;
+        let k = o - 1;
+        while (k >= 0 && load<u8>(out + k) != 0x2f) k--;
+        if (k < 0) return -1;
+        o = k + 1;
+        state = U_SLASH;
+        continue;
+      }
+      store<u8>(out + o++, 0x2f);
+      state = U_SLASH;
+      continue;
+    }
+    if (ch == 0x2e && state == U_SLASH) { store<u8>(out + o++, 0x2e); state = U_DOT; continue; }
+    if (ch == 0x2e && state == U_DOT) { store<u8>(out + o++, 0x2e); state = U_DOTDOT; continue; }
+    store<u8>(out + o++, <u8>ch);
+    state = U_USUAL;
   }
-  if (simple) return p;
-  const segs = p.split("/");
-  const out = new Array<string>();
-  for (let i = 0; i < segs.length; i++) {
-    const s = segs[i];
-    if (s.length == 0 || s == ".") continue;
-    if (s == "..") { if (out.length) out.pop(); continue; }
-    out.push(s);
+  if (state == U_DOT) o--;
+  else if (state == U_DOTDOT) {
+    o -= 3;
+    let k = o - 1;
+    while (k >= 0 && load<u8>(out + k) != 0x2f) k--;
+    if (k < 0) return -1;
+    o = k + 1;
   }
-  const trailing = p.endsWith("/") || p.endsWith("/.") || p.endsWith("/..");
-  let r = "/" + out.join("/");
-  if (trailing && out.length) r += "/";
-  return r;
+  return o;
+}
+
+// parseUriBytes over a string (encodeBytes first); null where nginx answers 400.
+export function nginxUri(target: string): string | null {
+  const b = encodeBytes(target);
+  const out = new Uint8Array(b.length + 1);
+  const n = parseUriBytes(b.dataStart, b.length, out.dataStart);
+  return n < 0 ? null : decodeBytes(out.dataStart, n);
+}
+
+// nginx's ngx_http_validate_host: $host is the authority lower-cased,
+// without the port and without one trailing dot ("a.example.com." is
+// "a.example.com"). null where nginx answers 400 ("client sent invalid host
+// header"): characters outside the URI host syntax, "..", an empty host, an
+// unclosed "[", a port that is not a number up to 65535.
+export function validateHost(authority: string): string | null {
+  const n = authority.length;
+  let hostLen = n;
+  let dotPos = -2;
+  let port = 0;
+  let i = 0;
+  let literal = false;
+  if (n > 0 && authority.charCodeAt(0) == 0x5b) { literal = true; i = 1; }
+  let inPort = false;
+  let closed = !literal;
+  for (; i < n; i++) {
+    const c = authority.charCodeAt(i);
+    if (inPort) {
+      if (c < 0x30 || c > 0x39) return null;
+      port = port * 10 + (c - 0x30);
+      if (port > 65535) return null;
+      continue;
+    }
+    if (literal && closed) {
+      if (c != 0x3a) return null;
+      inPort = true;
+      continue;
+    }
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) continue;
+    if (c == 0x2e) {
+      if (dotPos == i - 1) return null;
+      dotPos = i;
+      continue;
+    }
+    if (c == 0x3a) {
+      if (literal) continue;
+      hostLen = i;
+      inPort = true;
+      continue;
+    }
+    if (c == 0x5d && literal) { hostLen = i + 1; closed = true; continue; }
+    // unreserved and sub-delims; `%` (pct-encoded) outside an IP literal
+    if (c == 0x2d || c == 0x5f || c == 0x7e || c == 0x21 || c == 0x24 || c == 0x26 || c == 0x27 || c == 0x28 ||
+        c == 0x29 || c == 0x2a || c == 0x2b || c == 0x2c || c == 0x3b || c == 0x3d || (c == 0x25 && !literal)) continue;
+    return null;
+  }
+  if (!closed) return null;
+  if (dotPos == hostLen - 1) hostLen--;
+  if (hostLen <= 0) return null;
+  return authority.substring(0, hostLen).toLowerCase();
 }
 
 export class Request extends VarSource {
@@ -170,6 +346,8 @@ export class Request extends VarSource {
   uri: string = "";
   query: string = "";
   scheme: string = "";
+  // Why nginx would have answered 400 before APISIX ran ("" when it would not).
+  invalid: string = "";
   // Client address, read lazily (a property lookup) only when something asks.
   private remote: string | null = null;
   private remoteFetcher: (() => string) | null = null;
@@ -187,6 +365,7 @@ export class Request extends VarSource {
     let i = headers.find(":method");
     if (i >= 0) r.method = headers.value(i);
     i = headers.find(":path");
+    let pathAt = i;
     if (i >= 0) r.requestUri = headers.value(i);
     i = headers.find(":authority");
     if (i >= 0) r.authority = headers.value(i);
@@ -196,14 +375,22 @@ export class Request extends VarSource {
       const host = r.header("host");
       if (host !== null) r.authority = host;
     }
-    r.host = hostOf(r.authority);
+    if (r.authority.length) {
+      const h = validateHost(r.authority);
+      if (h === null) r.invalid = "client sent invalid host header";
+      else r.host = h;
+    }
     const q = r.requestUri.indexOf("?");
-    let path = q >= 0 ? r.requestUri.substring(0, q) : r.requestUri;
     r.query = q >= 0 ? r.requestUri.substring(q + 1) : "";
-    // Drop a fragment a client should not have sent.
-    const hash = path.indexOf("#");
-    if (hash >= 0) path = path.substring(0, hash);
-    r.uri = normalizePath(unescape(path, false));
+    const hash = r.query.indexOf("#");
+    if (hash >= 0) r.query = r.query.substring(0, hash);
+    if (pathAt >= 0) {
+      const len = headers.valueLen(pathAt);
+      const out = new StaticArray<u8>(len + 1);
+      const n = parseUriBytes(headers.valuePtr(pathAt), len, changetype<usize>(out));
+      if (n < 0) r.invalid = "client sent invalid request";
+      else r.uri = decodeBytes(changetype<usize>(out), n);
+    }
     return r;
   }
 
@@ -317,16 +504,4 @@ export class Request extends VarSource {
 // nginx's $http_x_foo names header "x-foo".
 export function headerName(varPart: string): string {
   return varPart.toLowerCase().replaceAll("_", "-");
-}
-
-// $host from an authority: lower-cased, port and IPv6 brackets' port removed.
-export function hostOf(authority: string): string {
-  if (authority.length == 0) return "";
-  if (authority.charCodeAt(0) == 0x5b) {
-    const close = authority.indexOf("]");
-    return close > 0 ? authority.substring(0, close + 1).toLowerCase() : authority.toLowerCase();
-  }
-  const colon = authority.indexOf(":");
-  const h = colon >= 0 ? authority.substring(0, colon) : authority;
-  return h.toLowerCase();
 }

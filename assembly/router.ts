@@ -107,10 +107,17 @@ export class UriIndex {
   }
 }
 
-function sealTrie(node: TrieNode): void {
-  const list = node.routes;
-  if (list !== null) list.sort(byPriority);
-  for (let i = 0; i < node.kids.length; i++) sealTrie(node.kids[i]);
+// Iterative: the trie is as deep as the longest prefix (APISIX allows 4,096
+// characters), far beyond what the wasm stack takes in recursion.
+function sealTrie(root: TrieNode): void {
+  const todo = new Array<TrieNode>();
+  todo.push(root);
+  while (todo.length) {
+    const node = todo.pop();
+    const list = node.routes;
+    if (list !== null) list.sort(byPriority);
+    for (let i = 0; i < node.kids.length; i++) todo.push(node.kids[i]);
+  }
 }
 
 export class Router {

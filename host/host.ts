@@ -28,7 +28,8 @@ import {
 } from "./abi.ts";
 import { decodeSetEnvoyFilterStateArgs, defaultFilterStateFactories, type FilterStateFactory } from "./foreign.ts";
 import { GuestMemory } from "./memory.ts";
-import { decodePairs, encodePairs, fromUtf8, utf8 } from "./pairs.ts";
+import { decodePairs, decodePairsWith, fromUtf8, utf8 } from "./pairs.ts";
+import { valueFromBytes, type HeaderValue } from "./headers.ts";
 import { descend, serialize, str, type PropertyValue } from "./properties.ts";
 import { HttpStream, type RequestDescription, type RequestOptions, type RequestResult } from "./stream.ts";
 
@@ -860,16 +861,15 @@ export class ProxyWasmHost {
           // BadArgument otherwise.
           return c.kind === "stream" && c.inAccessLog ? R.NotFound : R.BadArgument;
         }
-        const v = map.get(key);
+        const v = map.getBytes(key);
         if (v === undefined) return R.NotFound;
-        return this.copyOut(utf8(v), vPtrPtr, vSizePtr);
+        return this.copyOut(v, vPtrPtr, vSizePtr);
       },
       proxy_get_header_map_pairs: (type: number, ptrPtr: number, sizePtr: number) => {
         if (u(type) > MapType.MAX) return R.BadArgument;
         const map = headerMap(type, false);
-        const pairs = map ? map.pairs() : [];
         // An empty (or unavailable) map is handed over as nothing: ptr 0, size 0.
-        return this.copyOut(pairs.length ? encodePairs(pairs) : new Uint8Array(0), ptrPtr, sizePtr);
+        return this.copyOut(map && map.size ? map.encode() : new Uint8Array(0), ptrPtr, sizePtr);
       },
       proxy_get_header_map_size: (type: number, ptr: number) => {
         if (u(type) > MapType.MAX) return R.BadArgument;
@@ -890,7 +890,7 @@ export class ProxyWasmHost {
         const c = this.ctx();
         const map = headerMap(type, true);
         if (!map || c.kind !== "stream") return R.BadArgument;
-        map.replaceAll(decodePairs(data));
+        map.replaceAll(decodePairsWith(data, valueFromBytes));
         c.onHeadersModified(u(type));
         return R.Ok;
       },
@@ -1122,12 +1122,13 @@ export class ProxyWasmHost {
 
   private mutateHeaders(
     type: number, kPtr: number, kLen: number, vPtr: number, vLen: number,
-    op: (m: import("./headers.ts").HeaderMap, k: string, v: string) => void,
+    op: (m: import("./headers.ts").HeaderMap, k: string, v: HeaderValue) => void,
   ): number {
     if (type >>> 0 > MapType.MAX) return WasmResult.BadArgument;
     const key = this.readStr(kPtr, kLen);
-    const value = this.readStr(vPtr, vLen);
-    if (key === null || value === null) return WasmResult.InvalidMemoryAccess;
+    const bytes = this.memory.read(vPtr >>> 0, vLen >>> 0);
+    if (key === null || bytes === null) return WasmResult.InvalidMemoryAccess;
+    const value = valueFromBytes(bytes);
     const c = this.ctx();
     if (c.kind !== "stream") return WasmResult.BadArgument;
     const map = c.headerMap(type >>> 0, true);

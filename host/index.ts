@@ -29,8 +29,8 @@ export {
   type LocalReply,
   type RequestResult,
 } from "./stream.ts";
-export { HeaderMap, headersToPairs, type HeadersInit } from "./headers.ts";
-export { encodePairs, decodePairs, pairsSize, type Pair } from "./pairs.ts";
+export { HeaderMap, headersToPairs, valueFromBytes, type HeadersInit, type HeaderValue, type RawPair } from "./headers.ts";
+export { encodePairs, encodeBytePairs, decodePairs, decodePairsWith, pairsSize, type Pair } from "./pairs.ts";
 export {
   ORIGINAL_DST_ADDRESS_KEY,
   LifeSpan,

@@ -29,24 +29,27 @@ export function pairsSize(pairs: ReadonlyArray<Pair>): number {
  *  hand the guest "nothing" for an empty map (cpp-host get_header_map_pairs) check
  *  for emptiness themselves. */
 export function encodePairs(pairs: ReadonlyArray<Pair>, encodeValue: (v: string) => Uint8Array = utf8): Uint8Array {
-  const keys = pairs.map(([k]) => enc.encode(k));
-  const vals = pairs.map(([, v]) => encodeValue(v));
+  return encodeBytePairs(pairs.map(([k, v]) => [enc.encode(k), encodeValue(v)]));
+}
+
+/** Serialize pairs whose keys and values are already bytes. */
+export function encodeBytePairs(pairs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Uint8Array {
   let size = 4 + 8 * pairs.length;
-  for (let i = 0; i < pairs.length; i++) size += keys[i].length + vals[i].length + 2;
+  for (const [k, v] of pairs) size += k.length + v.length + 2;
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, pairs.length, true);
   let p = 4;
-  for (let i = 0; i < pairs.length; i++) {
-    dv.setUint32(p, keys[i].length, true);
-    dv.setUint32(p + 4, vals[i].length, true);
+  for (const [k, v] of pairs) {
+    dv.setUint32(p, k.length, true);
+    dv.setUint32(p + 4, v.length, true);
     p += 8;
   }
-  for (let i = 0; i < pairs.length; i++) {
-    out.set(keys[i], p);
-    p += keys[i].length + 1; // NUL already zero
-    out.set(vals[i], p);
-    p += vals[i].length + 1;
+  for (const [k, v] of pairs) {
+    out.set(k, p);
+    p += k.length + 1; // NUL already zero
+    out.set(v, p);
+    p += v.length + 1;
   }
   return out;
 }
@@ -59,6 +62,11 @@ export function encodePairs(pairs: ReadonlyArray<Pair>, encodeValue: (v: string)
  * (cpp-host checks only that there is room for it).
  */
 export function decodePairs(buf: Uint8Array): Pair[] {
+  return decodePairsWith(buf, (b) => dec.decode(b));
+}
+
+/** decodePairs, each value built from its bytes by `value`. */
+export function decodePairsWith<V>(buf: Uint8Array, value: (b: Uint8Array) => V): Array<[string, V]> {
   if (buf.length > PAIRS_MAX_BYTES || buf.length < 4) return [];
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = dv.getUint32(0, true);
@@ -70,13 +78,13 @@ export function decodePairs(buf: Uint8Array): Pair[] {
     sizes.push([dv.getUint32(p, true), dv.getUint32(p + 4, true)]);
     p += 8;
   }
-  const out: Pair[] = [];
+  const out: Array<[string, V]> = [];
   for (const [kl, vl] of sizes) {
     if (p + kl + 1 > buf.length) return [];
     const k = dec.decode(buf.subarray(p, p + kl));
     p += kl + 1;
     if (p + vl + 1 > buf.length) return [];
-    const v = dec.decode(buf.subarray(p, p + vl));
+    const v = value(buf.subarray(p, p + vl));
     p += vl + 1;
     out.push([k, v]);
   }

@@ -4,15 +4,15 @@
 // src/context.cc onRequestHeaders & co).
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult } from "./abi.ts";
 import { ORIGINAL_DST_ADDRESS_KEY } from "./foreign.ts";
-import { HeaderMap, headersToPairs, type HeadersInit } from "./headers.ts";
+import { HeaderMap, headersToPairs, type HeadersInit, type RawPair } from "./headers.ts";
 import type { CallFrame, CallOutcome, LogEntry, ProxyWasmHost, RootContext } from "./host.ts";
 import { fromUtf8, utf8, type Pair } from "./pairs.ts";
 import { bool, descend, int, splitAddress, str, type PropertyValue } from "./properties.ts";
 
 export interface RequestDescription {
   method?: string; // default GET
-  /** :path, including the query string. Default "/". */
-  path?: string;
+  /** :path, including the query string. Default "/". Bytes for a target that is not UTF-8. */
+  path?: string | Uint8Array;
   /** :authority. Default "localhost". */
   authority?: string;
   scheme?: string; // default "http"
@@ -240,7 +240,7 @@ export class HttpStream {
     this.startNs = host.clock.nowNs();
     const scheme = request.scheme ?? "http";
     // Pseudo-headers first, in the order Envoy's request map iterates them.
-    const pairs: Pair[] = [
+    const pairs: RawPair[] = [
       [":authority", request.authority ?? "localhost"],
       [":path", request.path ?? "/"],
       [":method", request.method ?? "GET"],
@@ -462,7 +462,7 @@ export class HttpStream {
     return this.requestTrailersStep(headersToPairs(trailers));
   }
 
-  private requestTrailersStep(pairs: Pair[]): FilterTrailersStatus | "Buffered" {
+  private requestTrailersStep(pairs: RawPair[]): FilterTrailersStatus | "Buffered" {
     if (this.localReply || this.wasReset || this.decodeComplete) return "Continue";
     if (this.decoderStoppedAt !== null) {
       this.hcmPending.push({ trailers: pairs });
@@ -584,7 +584,7 @@ export class HttpStream {
     return this.responseTrailersStep(headersToPairs(trailers));
   }
 
-  private responseTrailersStep(pairs: Pair[]): FilterTrailersStatus {
+  private responseTrailersStep(pairs: RawPair[]): FilterTrailersStatus {
     this.responseTrailerMap = new HeaderMap(pairs);
     if (!this.created || this.failureReplySent || this.wasReset) return "Continue";
     this.respTrailersLive = true;

@@ -4,13 +4,14 @@
 // Every (pattern, input, expected) row below was also checked against Perl's
 // regex engine (which agrees with PCRE on this subset) with byte strings and
 // the /a flag, so the expectations are PCRE's answers, not the engine's.
-import { Regex, lastRegexError, MAX_PROGRAM_SIZE, MAX_PATTERN_LENGTH, MAX_NESTING_DEPTH } from "../expr/regex";
+import { Regex, lastRegexError, MAX_PROGRAM_SIZE, MAX_PATTERN_LENGTH, MAX_NESTING_DEPTH, resetRegexBudget, regexBudgetExceeded, regexAborts, REQUEST_REGEX_BUDGET } from "../expr/regex";
 
 /** Search `input` (a string: matched as its UTF-8 bytes). */
 function m(pattern: string, input: string, expected: bool, ci: bool = false): void {
   let r = Regex.compile(pattern, ci);
   expect<string>(lastRegexError()).toBe("", "compile /" + pattern + "/");
   if (r == null) return;
+  resetRegexBudget();
   expect<bool>(r.test(input)).toBe(expected, "/" + pattern + "/" + (ci ? "i" : "") + " on \"" + input + "\"");
 }
 
@@ -21,6 +22,7 @@ function mb(pattern: string, bytes: u8[], expected: bool, ci: bool = false): voi
   if (r == null) return;
   let data = new Uint8Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) data[i] = bytes[i];
+  resetRegexBudget();
   expect<bool>(r.testBytes(data)).toBe(expected, "/" + pattern + "/ on bytes");
 }
 
@@ -478,11 +480,11 @@ describe("Regex: API", () => {
     if (r != null) expect<i32>(r.programLength).toBe(1);
     r = Regex.compile("a{1000}");
     if (r != null) expect<i32>(r.programLength).toBe(1001);
-    // exactly at the limit: 19*1000 + 999 + MATCH = 20000
-    r = Regex.compile("(?:a{1000}){19}a{999}");
+    // exactly at the limit: 4*1000 + 999 + MATCH = 5000
+    r = Regex.compile("(?:a{1000}){4}a{999}");
     expect<bool>(r != null).toBe(true);
     if (r != null) expect<i32>(r.programLength).toBe(MAX_PROGRAM_SIZE);
-    bad("(?:a{1000}){19}a{1000}", "pattern too large: compiled program exceeds 20000 instructions");
+    bad("(?:a{1000}){5}", "pattern too large: compiled program exceeds 5000 instructions");
   });
 
   it("handles long inputs", () => {
@@ -601,7 +603,9 @@ describe("Regex: errors (returned, never trapping)", () => {
   it("pattern length and nesting limits", () => {
     expect<i32>(MAX_PATTERN_LENGTH).toBe(4096);
     expect<i32>(MAX_NESTING_DEPTH).toBe(100);
-    m(repeat("a", 4096), repeat("a", 4096), true);
+    // anchored, so one thread walks it (unanchored, every position starts a
+    // thread: 8 M steps, beyond the per-request budget)
+    m("^" + repeat("a", 4095), repeat("a", 4096), true);
     bad(repeat("a", 4097), "pattern too long (max 4096 bytes)");
     bad(repeat("é", 2049), "pattern too long (max 4096 bytes)"); // 4098 UTF-8 bytes
     m(repeat("(", 100) + "a" + repeat(")", 100), "a", true);
@@ -611,12 +615,12 @@ describe("Regex: errors (returned, never trapping)", () => {
   });
 
   it("program size limit is checked before expansion", () => {
-    bad("((a{1000}){1000}){1000}", "pattern too large: compiled program exceeds 20000 instructions");
-    bad("(?:a{100}){200}", "pattern too large: compiled program exceeds 20000 instructions");
+    bad("((a{1000}){1000}){1000}", "pattern too large: compiled program exceeds 5000 instructions");
+    bad("(?:a{100}){200}", "pattern too large: compiled program exceeds 5000 instructions");
     bad("(((((((((((x{1000}){1000}){1000}){1000}){1000}){1000}){1000}){1000}){1000}){1000}){1000})",
-      "pattern too large: compiled program exceeds 20000 instructions");
-    bad("(?:a|b|c|d|e|f|g|h|i|j){1000}{}", "pattern too large: compiled program exceeds 20000 instructions");
-    m("^(?:a{100}){199}$", repeat("a", 19900), true);
+      "pattern too large: compiled program exceeds 5000 instructions");
+    bad("(?:a|b|c|d|e|f|g|h|i|j){1000}{}", "pattern too large: compiled program exceeds 5000 instructions");
+    m("^(?:a{100}){40}$", repeat("a", 4000), true);
   });
 });
 
@@ -684,6 +688,7 @@ describe("Regex: fuzz (never traps)", () => {
         let s = "";
         let n = rnd(20);
         for (let i = 0; i < n; i++) s += INPUT_CHARS.charAt(rnd(INPUT_CHARS.length));
+        resetRegexBudget();
         if (r.test(s)) matched++;
       }
     }
@@ -712,10 +717,61 @@ describe("Regex: fuzz (never traps)", () => {
       for (let t = 0; t < 4; t++) {
         let n = rnd(64);
         for (let i = 0; i < n; i++) buf[i] = <u8>rnd(256);
+        resetRegexBudget();
         r.testBytes(buf.subarray(0, n));
       }
     }
     expect<i32>(ok + failed).toBe(2000);
     expect<bool>(ok > 100).toBe(true);
+  });
+});
+
+describe("per-request work budget", () => {
+  it("the review's patterns: too large ones are rejected, the others are cut short", () => {
+    bad("(?:.{0,100}){60}Q", "pattern too large: compiled program exceeds 5000 instructions");
+    const big = repeat("v", 60000);
+    const pats = ["a{0,200}b", "x.{1000}y"];
+    for (let i = 0; i < pats.length; i++) {
+      const r = Regex.compile(pats[i])!;
+      resetRegexBudget();
+      r.test(pats[i] == "a{0,200}b" ? repeat("a", 60000) : repeat("x", 60000));
+      expect<bool>(regexBudgetExceeded()).toBe(true, pats[i]);
+      resetRegexBudget();
+      expect<bool>(r.test(big)).toBe(false);
+    }
+  });
+
+  it("a match that would exceed it stops, reports no match and is flagged", () => {
+    const r = Regex.compile("a{0,200}b")!;
+    resetRegexBudget();
+    expect<bool>(r.test(repeat("a", 60000) + "b")).toBe(false);
+    expect<bool>(regexBudgetExceeded()).toBe(true);
+    // the same pattern on a short input still matches after a reset
+    resetRegexBudget();
+    expect<bool>(r.test(repeat("a", 100) + "b")).toBe(true);
+    expect<bool>(regexBudgetExceeded()).toBe(false);
+  });
+
+  it("is shared by every match of the request, and a reset restores it", () => {
+    const r = Regex.compile("x.{100}y")!;
+    const input = repeat("x", 2000);
+    resetRegexBudget();
+    const before = regexAborts();
+    let n = 0;
+    while (!regexBudgetExceeded() && n < 1000) { r.test(input); n++; }
+    expect<bool>(regexBudgetExceeded()).toBe(true);
+    expect<bool>(n > 1 && n < 20).toBe(true, "matches before the budget ran out: " + n.toString());
+    expect<u32>(regexAborts()).toBe(before + 1);
+    // further matches in the same request fail at once
+    expect<bool>(Regex.compile("x")!.test("x")).toBe(false);
+    resetRegexBudget();
+    expect<bool>(Regex.compile("x")!.test("x")).toBe(true);
+    expect<i64>(REQUEST_REGEX_BUDGET).toBe(1000000);
+  });
+
+  it("bytes request.ts could not decode are matched as themselves", () => {
+    resetRegexBudget();
+    expect<bool>(Regex.compile("^\\xf0sqlmap")!.test("\udcf0sqlmap/1.7")).toBe(true);
+    expect<bool>(Regex.compile("sqlmap", true)!.test("\udcf0SQLMAP/1.7")).toBe(true);
   });
 });

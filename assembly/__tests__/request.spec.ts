@@ -1,4 +1,4 @@
-import { Request, Header, HeaderBlock, normalizePath, unescape, hostOf } from "../request";
+import { Request, Header, HeaderBlock, nginxUri, unescape, validateHost, decodeBytes, encodeBytes } from "../request";
 
 function req(path: string, authority: string, extra: Array<Header> = []): Request {
   const h = new Array<Header>();
@@ -54,12 +54,62 @@ describe("request variables", () => {
     expect(buf.count).toBe(3);
   });
 
-  it("normalises paths", () => {
-    expect(normalizePath("/")).toBe("/");
-    expect(normalizePath("/a/./b/")).toBe("/a/b/");
-    expect(normalizePath("/../../etc")).toBe("/etc");
-    expect(normalizePath("//x")).toBe("/x");
+  it("derives $uri as nginx does, 400 where nginx answers 400", () => {
+    expect(nginxUri("/")!).toBe("/");
+    expect(nginxUri("")!).toBe("/");
+    expect(nginxUri("/a/./b/")!).toBe("/a/b/");
+    expect(nginxUri("/a/.")!).toBe("/a/");
+    expect(nginxUri("/a/b/..")!).toBe("/a/");
+    expect(nginxUri("//x")!).toBe("/x");
+    expect(nginxUri("/a%2F..%2Fb")!).toBe("/b");
+    expect(nginxUri("/a/%2e%2E/b")!).toBe("/b");
+    expect(nginxUri("/a%252Fb")!).toBe("/a%2Fb");
+    expect(nginxUri("/a%3Fb?c")!).toBe("/a?b");
+    expect(nginxUri("/a/..%3F")!).toBe("/a/..?");
+    expect(nginxUri("/a#/../b")!).toBe("/a");
+    expect(nginxUri("/a/.b/..c")!).toBe("/a/.b/..c");
+    expect(nginxUri("/public/%F0%2F..%2F..%2Finternal/x")!).toBe("/internal/x");
+    expect(nginxUri("/..")).toBeNull();
+    expect(nginxUri("/../etc")).toBeNull();
+    expect(nginxUri("/a/../../etc")).toBeNull();
+    expect(nginxUri("/%zz")).toBeNull();
+    expect(nginxUri("/a%")).toBeNull();
+    expect(nginxUri("/a%4")).toBeNull();
+    expect(nginxUri("/a%00")).toBeNull();
     expect(unescape("%41%zz%", false)).toBe("A%zz%");
-    expect(hostOf("[::1]:80")).toBe("[::1]");
+  });
+
+  it("decodes bytes strictly: no swallowed bytes, no overlongs, no surrogates", () => {
+    const d = (bytes: Array<u8>): string => {
+      const b = new Uint8Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) b[i] = bytes[i];
+      return decodeBytes(b.dataStart, b.length);
+    };
+    expect(d([0x61, 0xc3, 0xa9])).toBe("aé");
+    expect(d([0xf0, 0x9f, 0x98, 0x80])).toBe("😀");
+    expect(d([0xf0, 0x2f, 0x2e])).toBe("\udcf0/.");
+    expect(d([0xc0, 0xaf])).toBe("\udcc0\udcaf");
+    expect(d([0xe0, 0x80, 0xaf])).toBe("\udce0\udc80\udcaf");
+    expect(d([0xed, 0xa0, 0x80])).toBe("\udced\udca0\udc80");
+    expect(d([0xf4, 0x90, 0x80, 0x80])).toBe("\udcf4\udc90\udc80\udc80");
+    expect(d([0xe2, 0x82])).toBe("\udce2\udc82");
+    const back = encodeBytes(d([0xf0, 0x73, 0xc3, 0xa9]));
+    expect(back.length).toBe(4);
+    expect(back[0]).toBe(0xf0);
+    expect(back[3]).toBe(0xa9);
+  });
+
+  it("derives $host as nginx does: trailing dot dropped, invalid hosts null", () => {
+    expect(validateHost("A.Example.com.")!).toBe("a.example.com");
+    expect(validateHost("a.example.com.:8080")!).toBe("a.example.com");
+    expect(validateHost("[::1]:80")!).toBe("[::1]");
+    expect(validateHost("EXAMPLE.COM:")!).toBe("example.com");
+    expect(validateHost("a..b")).toBeNull();
+    expect(validateHost(".")).toBeNull();
+    expect(validateHost("a/b")).toBeNull();
+    expect(validateHost("[::1")).toBeNull();
+    expect(validateHost("h:99999")).toBeNull();
+    expect(validateHost("h:-1")).toBeNull();
+    expect(validateHost("ünï.example")).toBeNull();
   });
 });

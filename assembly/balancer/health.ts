@@ -116,6 +116,16 @@ export class Health {
     this.active = next;
   }
 
+  // Forgets passive counters and versions of clusters that left the config
+  // (versions of the active set are kept with it, so a cluster that comes
+  // back still sees its version move on).
+  prune(live: Set<string>): void {
+    const p = this.passive.keys();
+    for (let i = 0; i < p.length; i++) if (!live.has(p[i])) this.passive.delete(p[i]);
+    const v = this.versions.keys();
+    for (let i = 0; i < v.length; i++) if (!live.has(v[i]) && !this.active.has(v[i])) this.versions.delete(v[i]);
+  }
+
   private bumpCluster(cluster: string): void {
     this.versions.set(cluster, (this.versions.has(cluster) ? this.versions.get(cluster) : 0) + 1);
   }

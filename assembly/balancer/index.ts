@@ -34,6 +34,15 @@ const cache = new Map<string, CachedPicker>();
 
 export function resetBalancers(): void { cache.clear(); }
 
+// Drops the pickers of clusters that left the configuration. Without this a
+// config that renames its upstreams on every update (route ids, traffic-split
+// rules) grows the VM until it traps. In-flight requests keep their own
+// picker reference, so nothing they hold is freed under them.
+export function pruneBalancers(live: Set<string>): void {
+  const keys = cache.keys();
+  for (let i = 0; i < keys.length; i++) if (!live.has(keys[i])) cache.delete(keys[i]);
+}
+
 // One entry per address within a priority level: APISIX turns the nodes into
 // a {"host:port" = weight} map per level, so a repeated address keeps the
 // last weight.

@@ -68,6 +68,34 @@ export class Config {
     }
     return this.sslBySni.has("*") ? this.sslBySni.get("*") : null;
   }
+
+  // Every Envoy cluster this config can proxy to: what per-cluster state
+  // (cached pickers, passive health) may keep across reloads.
+  clusters(): Set<string> {
+    const out = new Set<string>();
+    const ups = this.upstreams.values();
+    for (let i = 0; i < ups.length; i++) out.add(ups[i].cluster);
+    const svcs = this.services.values();
+    for (let i = 0; i < svcs.length; i++) {
+      const u = svcs[i].upstream;
+      if (u !== null) out.add(u.cluster);
+    }
+    for (let i = 0; i < this.routes.length; i++) {
+      const r = this.routes[i];
+      const u = r.upstream;
+      if (u !== null) out.add(u.cluster);
+      const split = r.split;
+      if (split === null) continue;
+      for (let k = 0; k < split.rules.length; k++) {
+        const ts = split.rules[k].targets;
+        for (let j = 0; j < ts.length; j++) {
+          const tu = ts[j].upstream;
+          if (tu !== null) out.add(tu.cluster);
+        }
+      }
+    }
+    return out;
+  }
 }
 
 function normaliseSni(s: string): string {

@@ -18,7 +18,7 @@ import { JsonValue } from "../json";
 import { Issues, checkKeys, describe, optInt, readId } from "./errors";
 import { Node, Upstream } from "./model";
 import { DnsAnswer, parseUpstream } from "./upstream";
-import { Expr, VarSource, compileVars } from "../expr/vars";
+import { Expr, VarSource, compileVars, holds } from "../expr/vars";
 import { RoundRobin } from "../balancer/roundrobin";
 
 export class SplitTarget {
@@ -38,7 +38,7 @@ export class SplitRule {
 
   applies(src: VarSource): bool {
     if (this.matches.length == 0) return true;
-    for (let i = 0; i < this.matches.length; i++) if (this.matches[i].eval(src)) return true;
+    for (let i = 0; i < this.matches.length; i++) if (holds(this.matches[i], src)) return true;
     return false;
   }
 

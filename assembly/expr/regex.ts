@@ -12,7 +12,9 @@
 //       the message is available from lastRegexError(). Never traps.
 //   regex.test(input: string): bool
 //       Search semantics: true if the pattern matches some substring of the
-//       UTF-8 encoding of `input` (lone surrogates encoded WTF-8 style, like
+//       UTF-8 encoding of `input` (U+DC80..U+DCFF, request.ts's escapes for
+//       bytes that were not valid UTF-8, as those bytes; other lone
+//       surrogates encoded WTF-8 style, like
 //       String.UTF8.encode's default), respecting ^ / $ / \A / \z / \Z.
 //   regex.testBytes(data: Uint8Array): bool   — same, over raw bytes
 //   regex.testBuffer(data: ArrayBuffer): bool — same, over raw bytes
@@ -61,8 +63,9 @@
 //
 // ─── Limits ────────────────────────────────────────────────────────────────
 //   pattern ≤ 4096 bytes, group nesting ≤ 100, repeat counts ≤ 1000,
-//   compiled program ≤ 20000 instructions (counted before expansion, so a
-//   huge nested repeat fails cleanly without allocating).
+//   compiled program ≤ 5000 instructions (a pattern of the maximum length fits) (counted before expansion, so a
+//   huge nested repeat fails cleanly without allocating), and per request
+//   REQUEST_REGEX_BUDGET VM steps across all matches (see below).
 //
 // ─── Complexity ────────────────────────────────────────────────────────────
 //   Compile: O(pattern + program). Match: Pike VM (Thompson NFA simulation).
@@ -80,7 +83,34 @@
 export const MAX_PATTERN_LENGTH: i32 = 4096;
 export const MAX_NESTING_DEPTH: i32 = 100;
 export const MAX_REPEAT: i32 = 1000;
-export const MAX_PROGRAM_SIZE: i32 = 20000;
+export const MAX_PROGRAM_SIZE: i32 = 5000;
+
+// Work one request may spend in regex matching, in Pike VM thread steps
+// (threads stepped plus threads added, per input byte). The VM is linear,
+// but program × input can still be large: `a{0,200}b` over a 60 KB header
+// is 24 M steps. Past the budget a match stops and reports no match, and
+// budgetExceeded() tells the caller to fail closed (docs/security.md has
+// the measured cost per step).
+export const REQUEST_REGEX_BUDGET: i64 = 1_000_000;
+let budgetLeft: i64 = REQUEST_REGEX_BUDGET;
+let exceeded = false;
+let aborts: u32 = 0;
+
+/** Starts a new request's regex budget. */
+export function resetRegexBudget(): void {
+  budgetLeft = REQUEST_REGEX_BUDGET;
+  exceeded = false;
+}
+
+/** Whether a match since the last reset was cut short by the budget. */
+export function regexBudgetExceeded(): bool {
+  return exceeded;
+}
+
+/** Matches cut short so far (compare before and after an evaluation). */
+export function regexAborts(): u32 {
+  return aborts;
+}
 
 let lastError: string = "";
 
@@ -967,7 +997,7 @@ function ensureScratch(n: i32): void {
   scratch = new StaticArray<u8>(cap);
 }
 
-/** Encodes s as UTF-8 (WTF-8 for lone surrogates) into scratch; returns the byte length. */
+/** Encodes s as UTF-8 into scratch (escaped bytes as themselves, other lone surrogates WTF-8); returns the byte length. */
 function encodeToScratch(s: string): i32 {
   let n = s.length;
   ensureScratch(n * 3);
@@ -994,6 +1024,9 @@ function encodeToScratch(s: string): i32 {
         buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
         buf[o++] = <u8>(0x80 | (c & 0x3f));
       }
+    } else if (c >= 0xdc80 && c <= 0xdcff) {
+      // a byte that was not valid UTF-8 (request.ts decodeBytes): match the byte
+      buf[o++] = <u8>(c & 0xff);
     } else {
       buf[o++] = <u8>(0xe0 | (c >> 12));
       buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
@@ -1239,6 +1272,7 @@ export class Regex {
   }
 
   private run(ptr: usize, len: i32): bool {
+    if (budgetLeft <= 0) { exceeded = true; aborts++; return false; }
     this.ptr = ptr;
     this.len = len;
     this.cnt0 = 0;
@@ -1304,6 +1338,8 @@ export class Regex {
         }
       }
       if (cur == 0) this.cnt0 = 0; else this.cnt1 = 0;
+      budgetLeft -= <i64>(count + 1 + (nxt == 0 ? this.cnt0 : this.cnt1));
+      if (budgetLeft <= 0) { exceeded = true; aborts++; return false; }
       cur = nxt;
       i++;
     }

@@ -14,7 +14,7 @@
 import { JsonValue, JsonKind } from "../json";
 import { Issues, describe } from "../config/errors";
 import { Cidr } from "../net";
-import { Regex, lastRegexError } from "./regex";
+import { Regex, lastRegexError, regexAborts } from "./regex";
 
 // What a request exposes to expressions (implemented by request.ts).
 export abstract class VarSource {
@@ -30,6 +30,15 @@ const enum Logic { And, Or }
 
 export abstract class Expr {
   abstract eval(src: VarSource): bool;
+}
+
+// An expression as a route or traffic-split condition: a regex match cut
+// short by the request's budget makes the whole condition fail, whatever
+// negations surround it (failing closed: the route or rule is not taken).
+export function holds(e: Expr, src: VarSource): bool {
+  const before = regexAborts();
+  const r = e.eval(src);
+  return r && regexAborts() == before;
 }
 
 class Group extends Expr {

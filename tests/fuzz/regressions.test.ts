@@ -82,9 +82,9 @@ test("all-zero weights: roundrobin, ewma and least_conn still pick; chash answer
   assert.deepEqual(errorLogs(r.logs), ["failed to pick server: failed to find valid upstream server, no valid upstream node"]);
 });
 
-test("request heads: missing :authority, 70,000-char path, 400 headers, IPv6 source", async () => {
+test("request heads: missing :authority, 70,000-char path (escaped %: a bare one is nginx's 400), 400 headers, IPv6 source", async () => {
   const host = await filterHost({ routes: [{ id: "r", uri: "/api/*", upstream: { nodes: { "10.0.0.1:80": 1 } } }] });
-  const s = host.stream({ method: "G E T", path: "/api/" + "%".repeat(70000), source: "[::ffff:10.0.0.1]:80", headers: Array.from({ length: 400 }, (_, i) => [i % 2 ? "X-Apisix-Upstream" : `x-h${i}`, "v".repeat(i)] as [string, string]) });
+  const s = host.stream({ method: "G E T", path: "/api/" + "%25".repeat(23334), source: "[::ffff:10.0.0.1]:80", headers: Array.from({ length: 400 }, (_, i) => [i % 2 ? "X-Apisix-Upstream" : `x-h${i}`, "v".repeat(i)] as [string, string]) });
   s.requestHeaderMap.remove(":authority");
   const r = s.run();
   assert.equal(outcome(r), "route.r 10.0.0.1:80");

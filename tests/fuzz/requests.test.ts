@@ -69,6 +69,7 @@ const CLUSTERS = new Map<string, Set<string>>([
 
 /** What each APISIX status must be explained by (error log prefixes; 404 may be the debug line). */
 const STATUS_LOGS: Record<number, RegExp> = {
+  400: /^client sent invalid (request|host header)$/,
   404: /^(not find any matched route|failed to fetch service configuration by id: )/,
   500: /^failed to get resolved route: /,
   502: /^(failed to find upstream by id: |failed to get resolved upstream: |failed to get ssl cert: |failed to pick server: )/,
@@ -124,7 +125,7 @@ function check(r: RequestResult, context: string): void {
     assert.ok(status in STATUS_LOGS, `${context}: unexpected local reply ${status} ${r.localReply.body}`);
     assert.equal(clusters.length, 0, `${context}: a local reply but x-apisix-upstream = ${clusters}`);
     assert.equal(r.originalDst, undefined, `${context}: a local reply but original_dst = ${r.originalDst}`);
-    const explained = r.logs.some((l) => STATUS_LOGS[status].test(l.message) && (status === 404 || l.level === LOG.error));
+    const explained = r.logs.some((l) => STATUS_LOGS[status].test(l.message) && (status === 404 || status === 400 || l.level === LOG.error));
     assert.ok(explained, `${context}: ${status} without its log line; logs: ${JSON.stringify(r.logs.map((l) => l.message))}`);
     return;
   }
