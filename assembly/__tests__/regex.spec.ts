@@ -766,7 +766,7 @@ describe("per-request work budget", () => {
     expect<bool>(Regex.compile("x")!.test("x")).toBe(false);
     resetRegexBudget();
     expect<bool>(Regex.compile("x")!.test("x")).toBe(true);
-    expect<i64>(REQUEST_REGEX_BUDGET).toBe(1000000);
+    expect<i64>(REQUEST_REGEX_BUDGET).toBe(500000);
   });
 
   it("bytes request.ts could not decode are matched as themselves", () => {

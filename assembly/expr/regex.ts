@@ -63,9 +63,10 @@
 //
 // ─── Limits ────────────────────────────────────────────────────────────────
 //   pattern ≤ 4096 bytes, group nesting ≤ 100, repeat counts ≤ 1000,
-//   compiled program ≤ 5000 instructions (a pattern of the maximum length fits) (counted before expansion, so a
-//   huge nested repeat fails cleanly without allocating), and per request
-//   REQUEST_REGEX_BUDGET VM steps across all matches (see below).
+//   compiled program ≤ 5000 instructions, so a literal of the maximum length
+//   fits (counted before expansion, so a huge nested repeat fails cleanly
+//   without allocating), and per request REQUEST_REGEX_BUDGET VM steps
+//   across all matches (see below).
 //
 // ─── Complexity ────────────────────────────────────────────────────────────
 //   Compile: O(pattern + program). Match: Pike VM (Thompson NFA simulation).
@@ -89,9 +90,9 @@ export const MAX_PROGRAM_SIZE: i32 = 5000;
 // (threads stepped plus threads added, per input byte). The VM is linear,
 // but program × input can still be large: `a{0,200}b` over a 60 KB header
 // is 24 M steps. Past the budget a match stops and reports no match, and
-// budgetExceeded() tells the caller to fail closed (docs/security.md has
-// the measured cost per step).
-export const REQUEST_REGEX_BUDGET: i64 = 1_000_000;
+// regexAborts() lets the caller fail the whole condition closed
+// (docs/security.md has the measured cost).
+export const REQUEST_REGEX_BUDGET: i64 = 500_000;
 let budgetLeft: i64 = REQUEST_REGEX_BUDGET;
 let exceeded = false;
 let aborts: u32 = 0;

@@ -54,6 +54,39 @@ export const ACCESS_LOG_FORMAT =
   "%RESPONSE_CODE_DETAILS% route=%FILTER_STATE(wasm.apisix_route:PLAIN)% upstream=%UPSTREAM_CLUSTER% " +
   "node=%UPSTREAM_HOST% %DURATION%ms\n";
 
+/**
+ * x-envoy-* request headers through which a client could steer Envoy: the
+ * router's timeouts, retries and hedging, and the HCM's tracing and
+ * internal-request markers. Removed from every request before any filter,
+ * whether or not Envoy treats the client as internal (internal_address_config
+ * decides that, and its default moved between releases; docs/security.md).
+ * The filter then sets the timeout and retry headers the APISIX config asks for.
+ */
+export const CLIENT_ENVOY_HEADERS = [
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-upstream-rq-timeout-alt-response",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-upstream-stream-duration-ms",
+  "x-envoy-max-retries",
+  "x-envoy-retry-on",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-retriable-status-codes",
+  "x-envoy-retriable-header-names",
+  "x-envoy-hedge-on-per-try-timeout",
+  "x-envoy-is-timeout-retry",
+  "x-envoy-attempt-count",
+  "x-envoy-upstream-alt-stat-name",
+  "x-envoy-force-trace",
+  "x-envoy-internal",
+  "x-envoy-external-address",
+  "x-envoy-decorator-operation",
+  "x-envoy-downstream-service-cluster",
+  "x-envoy-downstream-service-node",
+  "x-envoy-ip-tags",
+  "x-envoy-original-path",
+];
+
 const T = {
   hcm: "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
   router: "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
@@ -214,10 +247,20 @@ function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
     stat_prefix: "apisix",
     codec_type: "AUTO",
     rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: o.routeConfigName },
-    // APISIX (nginx) normalises the URI before matching: resolve dot segments
-    // and merge slashes.
+    // APISIX (nginx) matches on the decoded, normalised URI, where %2F is a
+    // slash and %2E%2E a dot segment. Envoy decodes %2F/%5C first, then
+    // resolves dot segments and merges slashes, so the path Envoy routes on,
+    // the path the filter matches and the path the upstream gets are one and
+    // the same (the filter then decodes the remaining escapes as nginx
+    // does). Without the unescape, "/a%2F..%2Fb" reached the upstream as is
+    // while the filter chose the route for "/b". docs/security.md
     normalize_path: true,
     merge_slashes: true,
+    path_with_escaped_slashes_action: "UNESCAPE_AND_FORWARD",
+    // internal_address_config stays unset: in Envoy 1.40 no client is then
+    // internal. (A message with no cidr_ranges would make loopback and
+    // RFC 1918 clients internal again.) The early header mutation below
+    // removes the x-envoy-* headers regardless.
     // Websocket over HTTP/1.1 Upgrade and, for h2 clients, RFC 8441 extended
     // CONNECT (needs allow_connect). The filter strips upgrade/connection
     // for routes without enable_websocket, so the upgrade never happens there.
@@ -225,8 +268,7 @@ function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
     http2_protocol_options: { allow_connect: true },
     stream_idle_timeout: DEFAULTS.streamIdleTimeout,
     // Edge proxy: the client address is the peer address (APISIX's
-    // X-Real-IP/X-Forwarded-For come from $remote_addr), and x-envoy-* request
-    // headers from clients are dropped before any filter runs.
+    // X-Real-IP/X-Forwarded-For come from $remote_addr).
     use_remote_address: true,
     // Defence in depth: a client must never choose the cluster or the
     // endpoint (the override_host policy of lbMode "override-host" reads the
@@ -240,7 +282,7 @@ function httpConnectionManager(o: typeof DEFAULTS & TranslateOptions): Json {
         name: "envoy.http.early_header_mutation.header_mutation",
         typed_config: {
           "@type": T.earlyHeaderMutation,
-          mutations: [{ remove: CLUSTER_HEADER }, { remove: ORIGINAL_DST_HEADER }, { remove: PLAN_HEADER }],
+          mutations: [CLUSTER_HEADER, ORIGINAL_DST_HEADER, PLAN_HEADER, ...CLIENT_ENVOY_HEADERS].map((h) => ({ remove: h })),
         },
       },
     ],

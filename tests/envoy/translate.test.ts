@@ -153,8 +153,12 @@ const cases: Case[] = [
       assert.equal(hcm.codec_type, "AUTO");
       assert.equal(hcm.normalize_path, true);
       assert.equal(hcm.merge_slashes, true);
+      assert.equal(hcm.path_with_escaped_slashes_action, "UNESCAPE_AND_FORWARD");
+      assert.equal(hcm.internal_address_config, undefined);
       assert.deepEqual(hcm.rds, { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "apisix" });
-      assert.deepEqual(get(hcm, "early_header_mutation_extensions.0.typed_config.mutations"), [{ remove: "x-apisix-upstream" }, { remove: "x-envoy-original-dst-host" }, { remove: "x-apisix-upstream-hosts" }]);
+      const removed = get(hcm, "early_header_mutation_extensions.0.typed_config.mutations").map((m: Json) => m.remove);
+      assert.deepEqual(removed.slice(0, 3), ["x-apisix-upstream", "x-envoy-original-dst-host", "x-apisix-upstream-hosts"]);
+      for (const h of ["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-max-retries", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-internal"]) assert.ok(removed.includes(h), h);
       assert.deepEqual(hcm.http_filters.map((f: Json) => f.name), ["apisix-upstream", "envoy.filters.http.router"]);
       assert.deepEqual(hcm.http_filters[0].config_discovery, {
         config_source: { ads: {}, resource_api_version: "V3" },

@@ -101,7 +101,7 @@ const source = fc.oneof(
   fc.constantFrom("10.1.2.3:4567", "[::1]:1", "[2001:db8::42]:443", "[::ffff:10.0.0.1]:80"),
 );
 const headerName = fc.oneof(
-  fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "X-APISIX-UPSTREAM", "x-envoy-original-dst-host", "X-Envoy-Original-Dst-Host", "x-env", "user-agent", "cookie", "upgrade", "connection", "x-user", "host", "content-type", "x-envoy-upstream-rq-timeout-ms"),
+  fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "X-APISIX-UPSTREAM", "x-apisix-upstream-hosts", "X-Apisix-Upstream-Hosts", "x-envoy-original-dst-host", "X-Envoy-Original-Dst-Host", "x-env", "user-agent", "cookie", "upgrade", "connection", "x-user", "host", "content-type", "x-envoy-upstream-rq-timeout-ms"),
   fc.stringMatching(/^[a-z0-9-]{1,20}$/),
 );
 const headerValue = fc.oneof(
@@ -119,12 +119,14 @@ const request = fc.record({ method, path, authority, source, headers });
 
 function check(r: RequestResult, context: string): void {
   const clusters = r.requestHeaders.getAll("x-apisix-upstream");
+  const plan = r.requestHeaders.getAll("x-apisix-upstream-hosts");
   assert.equal(r.requestHeaders.getAll("x-envoy-original-dst-host").length, 0, `${context}: x-envoy-original-dst-host survived`);
   if (r.localReply) {
     const status = r.localReply.status;
     assert.ok(status in STATUS_LOGS, `${context}: unexpected local reply ${status} ${r.localReply.body}`);
     assert.equal(clusters.length, 0, `${context}: a local reply but x-apisix-upstream = ${clusters}`);
     assert.equal(r.originalDst, undefined, `${context}: a local reply but original_dst = ${r.originalDst}`);
+    assert.equal(plan.length, 0, `${context}: a local reply but x-apisix-upstream-hosts = ${plan}`);
     const explained = r.logs.some((l) => STATUS_LOGS[status].test(l.message) && (status === 404 || status === 400 || l.level === LOG.error));
     assert.ok(explained, `${context}: ${status} without its log line; logs: ${JSON.stringify(r.logs.map((l) => l.message))}`);
     return;
@@ -134,6 +136,9 @@ function check(r: RequestResult, context: string): void {
   const nodes = CLUSTERS.get(clusters[0]);
   assert.ok(nodes, `${context}: proxied to unknown cluster ${clusters[0]}`);
   assert.ok(r.originalDst !== undefined && nodes.has(r.originalDst), `${context}: ${r.originalDst} is not a node of ${clusters[0]}`);
+  // The retry plan is the filter's, never the client's: one value, nodes of the cluster only.
+  assert.ok(plan.length <= 1, `${context}: x-apisix-upstream-hosts values ${JSON.stringify(plan)}`);
+  for (const hp of plan.length ? plan[0].split(",") : []) assert.ok(nodes.has(hp), `${context}: plan entry ${hp} is not a node of ${clusters[0]}`);
 }
 
 function run(host: ProxyWasmHost, q: { method: string; path: string; authority: string | undefined; source: string; headers: [string, string][] }): RequestResult {
@@ -170,7 +175,10 @@ test("fuzz: 4,000 random request heads end proxied to a node of the named cluste
 test("fuzz: steering headers sent by the client in any case and number never reach the router", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", maxLogs: 5000 });
   assert.equal(host.configure(JSON.stringify(withClusterNames(CONFIG))), true);
-  const steering = fc.array(fc.tuple(fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "x-envoy-original-dst-host", "X-ENVOY-ORIGINAL-DST-HOST"), fc.constantFrom("upstream.api", "route.ws", "169.254.169.254:80", "", "10.0.1.1:8080")), { minLength: 1, maxLength: 6 });
+  const steering = fc.array(fc.tuple(
+    fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "x-envoy-original-dst-host", "X-ENVOY-ORIGINAL-DST-HOST", "x-apisix-upstream-hosts", "X-APISIX-UPSTREAM-HOSTS"),
+    fc.constantFrom("upstream.api", "route.ws", "169.254.169.254:80", "", "10.0.1.1:8080", "169.254.169.254:80,10.0.1.1:8080", "10.0.2.1:80,169.254.169.254:80"),
+  ), { minLength: 1, maxLength: 6 });
   fc.assert(
     fc.property(fc.constantFrom(...PREFIXES), steering, source, (p, hs, src) => {
       const r = host.request({ method: "GET", path: p + "x", authority: "example.com", source: src, headers: hs });
