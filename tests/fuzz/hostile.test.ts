@@ -88,7 +88,7 @@ test("§2 regexes: too large a program is rejected by name; a match over budget 
   assert.equal(outcome(r), "route.fallback 10.0.0.1:80");
   assert.ok(r.logs.some((l) => l.level === LOG.warn && /regex work budget exceeded/.test(l.message)), JSON.stringify(r.logs));
   // 500,000 steps at ~30 ns (V8, idle machine): ~15 ms, not the review's 0.67 s per pattern.
-  assert.ok(ms < 400, `request took ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1000, `request took ${ms.toFixed(0)} ms`);
   // Small inputs still match as before.
   assert.equal(outcome(get(host, "/", { headers: { "x-a": "aaab" } })), "route.slow1 10.0.9.1:80");
   assert.equal(outcome(get(host, "/", { headers: { "x-a": "zzz" } })), "route.slow2 10.0.9.2:80");
