@@ -11,8 +11,10 @@ import { bool, descend, int, splitAddress, str, type PropertyValue } from "./pro
 
 export interface RequestDescription {
   method?: string; // default GET
-  /** :path, including the query string. Default "/". Bytes for a target that is not UTF-8. */
-  path?: string | Uint8Array;
+  /** :path, including the query string. Default "/". */
+  path?: string;
+  /** :path as bytes (a target that is not UTF-8); wins over `path`. */
+  pathBytes?: Uint8Array;
   /** :authority. Default "localhost". */
   authority?: string;
   scheme?: string; // default "http"
@@ -242,7 +244,7 @@ export class HttpStream {
     // Pseudo-headers first, in the order Envoy's request map iterates them.
     const pairs: RawPair[] = [
       [":authority", request.authority ?? "localhost"],
-      [":path", request.path ?? "/"],
+      [":path", request.pathBytes ?? request.path ?? "/"],
       [":method", request.method ?? "GET"],
       [":scheme", scheme],
     ];

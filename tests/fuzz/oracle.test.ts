@@ -164,7 +164,7 @@ test("oracle: 3,000 fuzzed requests (raw bytes) over 150 fuzzed route sets pick 
       assert.ok(tc < 1000, `configure took ${tc.toFixed(0)} ms`);
       for (const [path, auth, method] of reqs) {
         const t1 = performance.now();
-        const r = host.request({ method, path, authority: auth, source: "10.1.1.1:1000" });
+        const r = host.request({ method, pathBytes: path, authority: auth, source: "10.1.1.1:1000" });
         slowest = Math.max(slowest, performance.now() - t1);
         assert.equal(host.trapped, false);
         const uri = refUri(path);
