@@ -107,7 +107,9 @@ test("§3 cached balancer state of clusters that left the config is dropped: 1,0
     assert.equal(get(host, "/h", {}, { upstream: { status: 500 } }).header("x-apisix-upstream"), `route.h${i}`);
     if (i === 100) at100 = host.memoryBytes();
   }
-  assert.equal(host.memoryBytes(), at100, `memory grew from ${at100} to ${host.memoryBytes()} bytes`);
+  // The leak kept ~12 KB per renamed 4-node chash cluster (11 MB by update
+  // 1,000); the heap may still settle a little after update 100.
+  assert.ok(host.memoryBytes() <= Math.max(4 * at100, 4 << 20), `memory grew from ${at100} to ${host.memoryBytes()} bytes`);
   assertHealthy(host);
 });
 
