@@ -210,7 +210,7 @@ export class Controller {
     try {
       this.o.server.setSnapshot(snap);
     } catch (e) {
-      this.log.error(`xds: snapshot rejected by the proto check (${(e as Error).message}); nothing published, the last snapshot keeps serving`);
+      this.log.error(`xds: snapshot not published (${(e as Error).message}); the last snapshot keeps serving`);
       return false;
     }
     this.snapshot = snap;

@@ -24,6 +24,7 @@ export interface CliArgs {
   adsTlsKey?: string;
   adsTlsCa?: string;
   maxConfigBytes: number;
+  maxXdsBytes?: number;
   dnsInterval: number;
   lbMode: LbMode;
   accessLog: boolean;
@@ -55,6 +56,8 @@ ${ETCD_USAGE}
   --validate-wasm PATH  the filter module every object is validated with (default: --wasm
                         if that file exists here, else build/filter.wasm)
   --max-config-bytes N  size limit of the config file (default 16 MiB)
+  --max-xds-bytes N     size limit of one snapshot's encoded resources; a bigger one is
+                        refused, nothing published (default 64 MiB)
   --ads-tls-cert FILE   serve ADS over TLS with this certificate (PEM) ...
   --ads-tls-key FILE    ... and key
   --ads-tls-ca FILE     and require client certificates signed by this CA (mTLS)
@@ -106,6 +109,7 @@ export function parseArgs(argv: string[]): CliArgs {
       case "--ads-tls-key": a.adsTlsKey = next(); break;
       case "--ads-tls-ca": a.adsTlsCa = next(); break;
       case "--max-config-bytes": a.maxConfigBytes = int(next()); break;
+      case "--max-xds-bytes": a.maxXdsBytes = int(next()); break;
       case "--dns-interval": a.dnsInterval = int(next()); break;
       case "--lb-mode": {
         const v = next();
@@ -138,7 +142,7 @@ export function parseArgs(argv: string[]): CliArgs {
 export async function main(argv: string[]): Promise<{ server: AdsServer; controller: Controller; port: number }> {
   const args = parseArgs(argv);
   const log: Logger = args.verbose ? { ...consoleLogger, debug: (m) => console.log(`${new Date().toISOString()} debug ${m}`) } : consoleLogger;
-  const server = new AdsServer({ log });
+  const server = new AdsServer({ log, maxSnapshotBytes: args.maxXdsBytes });
   const controller = new Controller({
     configPath: args.config || undefined,
     source: args.etcd?.endpoints.length ? etcdSourceFromArgs(args.etcd, log) : undefined,

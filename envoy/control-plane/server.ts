@@ -59,16 +59,27 @@ export interface EncodedSnapshot {
  * (ProtoCheckError) if any resource is not valid for Envoy's protos, so a
  * bad translation never reaches a client.
  */
-export function encodeSnapshot(s: Snapshot): EncodedSnapshot {
+export function encodeSnapshot(s: Snapshot, maxBytes = Infinity): EncodedSnapshot {
   const types = new Map<string, EncodedType>();
+  let total = 0;
   for (const kind of Object.keys(KIND_TYPE_URL) as ResourceKind[]) {
     const url = KIND_TYPE_URL[kind];
     const resources = new Map<string, EncodedAny>();
-    for (const r of s.resources[kind]) resources.set(String(r.name), encodeAny(url, r));
+    for (const r of s.resources[kind]) {
+      const a = encodeAny(url, r);
+      total += a.value.length;
+      resources.set(String(r.name), a);
+    }
     types.set(url, { version: s.versions[kind], resources });
   }
+  // Every client gets the whole snapshot; past this size it is refused here
+  // with a reason instead of failing somewhere between us and Envoy.
+  if (total > maxBytes) throw new Error(`the snapshot is ${total} bytes of resources, over the limit of ${maxBytes} bytes (--max-xds-bytes)`);
   return { version: s.version, types };
 }
+
+/** Default cap on a snapshot's encoded resources. */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 
 export interface DiscoveryRequest {
   version_info: string;
@@ -120,9 +131,12 @@ export class AdsServer extends EventEmitter {
   private streamIds = 0;
   readonly log: Logger;
 
-  constructor(opts: { log?: Logger } = {}) {
+  readonly maxSnapshotBytes: number;
+
+  constructor(opts: { log?: Logger; maxSnapshotBytes?: number } = {}) {
     super();
     this.log = opts.log ?? consoleLogger;
+    this.maxSnapshotBytes = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
   }
 
   get version(): string | undefined {
@@ -140,7 +154,7 @@ export class AdsServer extends EventEmitter {
 
   /** Validates, encodes and pushes a snapshot. Throws (and keeps the old one) if it doesn't encode. */
   setSnapshot(s: Snapshot): void {
-    const enc = encodeSnapshot(s);
+    const enc = encodeSnapshot(s, this.maxSnapshotBytes);
     this.setEncodedSnapshot(enc);
   }
 

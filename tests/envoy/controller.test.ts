@@ -64,6 +64,18 @@ test("a timed DNS refresh that finishes after a reload's resolution does not ove
   c.stop();
 });
 
+test("a snapshot over the size limit is refused with its size, nothing published", async () => {
+  const log = quietLog();
+  const server = new AdsServer({ log, maxSnapshotBytes: 5_000 });
+  const routes = Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, uri: `/r${i}`, upstream_id: "u" }));
+  const c = new Controller({ source: new PushSource({ ...doc("127.0.0.1"), routes }), server, log, dnsIntervalMs: 0, healthTickMs: 0, offThread: false });
+  await c.start();
+  assert.equal(server.version, undefined);
+  assert.equal(c.snapshot, undefined);
+  assert.ok(log.lines.some((l) => /error xds: snapshot not published \(the snapshot is \d+ bytes of resources, over the limit of 5000 bytes/.test(l)), log.lines.join("\n"));
+  c.stop();
+});
+
 test("translate() throwing: logged, nothing published, the process stays up; saving the same file again retries", async () => {
   const dir = tmp();
   const file = path.join(dir, "apisix.yaml");
