@@ -1,10 +1,14 @@
 // Talking to Envoy: the few proxy-wasm host calls the filter makes, written
 // directly against the ABI so that a host error never becomes a trap (the
 // runtime's wrappers abort on any non-Ok result, and a trap kills the VM).
+//
+// Per request nothing here allocates except what the ABI forces (the header
+// pairs block Envoy writes through our malloc): names are encoded once,
+// values are encoded into one reused scratch buffer.
 
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
-import { log, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
+import { LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import { Header, HeaderBlock, encodePairs } from "./request";
 
 const REQUEST_HEADERS = 0;
@@ -25,6 +29,33 @@ function takeBuffer(): ArrayBuffer | null {
 }
 
 function utf8(s: string): ArrayBuffer { return String.UTF8.encode(s); }
+
+// Values (and the foreign-call argument) are encoded into this buffer; the
+// host copies what it is given before the call returns. Grown, never shrunk.
+let scratch = new ArrayBuffer(256);
+let scratchUsed: usize = 0;
+
+// Encodes s at the scratch buffer's fill mark; returns its offset. Call
+// scratchReset() before a new set of values.
+function scratchPut(s: string): usize {
+  const need = <usize>String.UTF8.byteLength(s);
+  ensureScratch(scratchUsed + need);
+  const at = scratchUsed;
+  scratchUsed += String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, changetype<usize>(scratch) + at);
+  return at;
+}
+
+function ensureScratch(size: usize): void {
+  const cap = <usize>scratch.byteLength;
+  if (size <= cap) return;
+  let n = cap * 2;
+  while (n < size) n *= 2;
+  const grown = new ArrayBuffer(<i32>n);
+  memory.copy(changetype<usize>(grown), changetype<usize>(scratch), scratchUsed);
+  scratch = grown;
+}
+
+@inline function scratchAt(offset: usize): usize { return changetype<usize>(scratch) + offset; }
 
 // Header names, property paths and foreign function names are a small fixed
 // set: encode each once instead of allocating a buffer per call per request.
@@ -54,8 +85,10 @@ export function requestHeaders(): HeaderBlock {
 }
 
 export function replaceRequestHeader(name: string, value: string): u32 {
-  const k = utf8Name(name), v = utf8(value);
-  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  const k = utf8Name(name);
+  scratchUsed = 0;
+  const v = scratchPut(value);
+  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, scratchAt(v), scratchUsed - v);
 }
 
 export function removeRequestHeader(name: string): u32 {
@@ -90,11 +123,11 @@ export function propertyInt(path: string, def: i64): i64 {
   return load<i64>(changetype<usize>(buf));
 }
 
-function foreign(name: string, args: ArrayBuffer): u32 {
+function foreign(name: string, args: usize, argsLen: usize): u32 {
   const n = utf8Name(name);
   store<usize>(outPtr, 0); store<usize>(outLen, 0);
-  const r = imports.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, changetype<usize>(args), args.byteLength, outPtr, outLen);
-  if (r == WasmResultValues.Ok) takeBuffer();
+  const r = imports.proxy_call_foreign_function(changetype<usize>(n), n.byteLength, args, argsLen, outPtr, outLen);
+  if (r == WasmResultValues.Ok && load<usize>(outPtr) != 0) takeBuffer();
   return r;
 }
 
@@ -103,37 +136,41 @@ export const ORIGINAL_DST_KEY = "envoy.network.transport_socket.original_dst_add
 // Filter-state life span in Envoy's SetEnvoyFilterStateArguments.
 const SPAN_DOWNSTREAM_REQUEST: u8 = 1;
 
-function varintSize(v: u32): i32 {
-  let n = 1;
+function varintSize(v: usize): usize {
+  let n: usize = 1;
   while (v >= 0x80) { v >>= 7; n++; }
   return n;
 }
 
-function putVarint(p: usize, v: u32): usize {
+function putVarint(p: usize, v: usize): usize {
   while (v >= 0x80) { store<u8>(p++, <u8>((v & 0x7f) | 0x80)); v >>= 7; }
   store<u8>(p++, <u8>v);
   return p;
 }
 
-function putBytes(p: usize, tag: u8, b: ArrayBuffer): usize {
-  store<u8>(p++, tag);
-  p = putVarint(p, b.byteLength);
-  memory.copy(p, changetype<usize>(b), b.byteLength);
-  return p + b.byteLength;
-}
-
 // set_envoy_filter_state (Envoy source/extensions/common/wasm/foreign.cc):
 // the argument is envoy.source.extensions.common.wasm.SetEnvoyFilterStateArguments
-// {string path = 1; string value = 2; LifeSpan span = 3}, protobuf-encoded.
+// {string path = 1; string value = 2; LifeSpan span = 3}, protobuf-encoded,
+// built in the scratch buffer: the value is encoded first at a fixed gap
+// big enough for the header fields, then the header is written before it.
 export function setFilterState(key: string, value: string): u32 {
-  const k = utf8Name(key), v = utf8(value);
-  const size = 1 + varintSize(k.byteLength) + k.byteLength + 1 + varintSize(v.byteLength) + v.byteLength + 2;
-  const buf = new ArrayBuffer(size);
-  let p = putBytes(changetype<usize>(buf), 0x0a, k);
-  p = putBytes(p, 0x12, v);
+  const k = utf8Name(key);
+  const klen = <usize>k.byteLength;
+  const vlen = <usize>String.UTF8.byteLength(value);
+  const size: usize = 1 + varintSize(klen) + klen + 1 + varintSize(vlen) + vlen + 2;
+  scratchUsed = 0;
+  ensureScratch(size);
+  let p = changetype<usize>(scratch);
+  store<u8>(p++, 0x0a);
+  p = putVarint(p, klen);
+  memory.copy(p, changetype<usize>(k), klen);
+  p += klen;
+  store<u8>(p++, 0x12);
+  p = putVarint(p, vlen);
+  p += String.UTF8.encodeUnsafe(changetype<usize>(value), value.length, p);
   store<u8>(p, 0x18);
   store<u8>(p + 1, SPAN_DOWNSTREAM_REQUEST);
-  return foreign("set_envoy_filter_state", buf);
+  return foreign("set_envoy_filter_state", changetype<usize>(scratch), size);
 }
 
 // proxy_set_property: Envoy stores the value as a CelState under
@@ -144,14 +181,10 @@ export function setProperty(path: string, value: string): u32 {
   return imports.proxy_set_property(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
 }
 
-const EMPTY = new ArrayBuffer(0);
-
-// Envoy ≥ 1.33: re-run route matching after our header edits. For ABI 0.2.x
-// modules Envoy already clears the route cache on every header edit; older
-// Envoys answer NotFound, which is fine.
-export function clearRouteCache(): u32 {
-  return foreign("clear_route_cache", EMPTY);
-}
+// No clear_route_cache call: the module declares ABI 0.2.1, for which Envoy
+// clears the route cache on every request-header edit (context.cc
+// onHeadersModified; only modules above 0.2.1 must ask), and the filter
+// always edits x-apisix-upstream after the endpoint is set.
 
 // A local reply; Envoy sends it after the current callback returns and the
 // router never runs for this request. grpc_status -1: none.
@@ -161,22 +194,35 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
     changetype<usize>(h), h.byteLength, <u32>-1);
 }
 
+const clockOut = memory.data(8);
 export function nowNanos(): u64 {
-  const p = memory.data(8);
-  if (imports.proxy_get_current_time_nanoseconds(p) != WasmResultValues.Ok) return 0;
-  return load<u64>(p);
+  if (imports.proxy_get_current_time_nanoseconds(clockOut) != WasmResultValues.Ok) return 0;
+  return load<u64>(clockOut);
 }
 
 // @ts-ignore: decorator
 @external("env", "proxy_get_log_level")
 declare function proxy_get_log_level(level: usize): u32;
 
-// Envoy's current log level for wasm (ABI 0.2.1). Callers skip building a
-// per-request line Envoy would drop; if the host cannot say, assume trace.
-export function logLevel(): i32 {
-  const p = memory.data(4);
-  if (proxy_get_log_level(p) != WasmResultValues.Ok) return LogLevelValues.trace;
-  return load<i32>(p);
+// Envoy's log level for wasm (ABI 0.2.1), read on configure and on every
+// tick rather than per request: a change through Envoy's admin /logging
+// takes effect within a tick period. If the host cannot say, assume trace.
+let cachedLevel: i32 = LogLevelValues.trace;
+const levelOut = memory.data(4);
+
+export function refreshLogLevel(): void {
+  cachedLevel = proxy_get_log_level(levelOut) == WasmResultValues.Ok ? load<i32>(levelOut) : LogLevelValues.trace;
+}
+
+export function logLevel(): i32 { return cachedLevel; }
+
+// proxy_log with the message encoded in the scratch buffer; lines below the
+// cached level are not sent (Envoy would drop them).
+export function log(level: i32, msg: string): void {
+  if (level < cachedLevel) return;
+  scratchUsed = 0;
+  const at = scratchPut(msg);
+  imports.proxy_log(level, scratchAt(at), scratchUsed - at);
 }
 
 export function logError(msg: string): void { log(LogLevelValues.error, msg); }

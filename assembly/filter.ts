@@ -10,11 +10,12 @@ import { Header, Request } from "./request";
 import { holds } from "./expr/vars";
 import { regexBudgetExceeded, resetRegexBudget } from "./expr/regex";
 import { BalanceCtx } from "./balancer/picker";
-import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
+import { Outcome, afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
 import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
 import { Health } from "./balancer/health";
 import * as envoy from "./envoy";
 import { Metrics } from "./metrics";
+import { streamDone } from "./gc";
 
 // The request headers the filter uses to steer Envoy. Whatever a client sent
 // in them is removed before anything else happens.
@@ -34,25 +35,26 @@ export abstract class ConfigHolder extends RootContext {
 }
 
 class MatchFilter extends RouteFilter {
-  constructor(public req: Request) { super(); }
+  req: Request | null = null;
 
   accept(route: Route): bool {
     if (route.methods != 0) {
-      const bit = methodBit(this.req.method);
+      const bit = methodBit(this.req!.method);
       if ((route.methods & bit) == 0) return false;
     }
     if (route.remoteAddrs.length) {
-      const ip = this.req.remoteAddr();
+      const ip = this.req!.remoteAddr();
       let any = false;
       for (let i = 0; i < route.remoteAddrs.length; i++) if (route.remoteAddrs[i].contains(ip)) { any = true; break; }
       if (!any) return false;
     }
     const vars = route.vars;
-    if (vars !== null && !holds(vars, this.req)) return false;
+    if (vars !== null && !holds(vars, this.req!)) return false;
     return true;
   }
 }
 
+const matcher = new MatchFilter();
 
 function statusText(code: u32): string {
   switch (code) {
@@ -175,7 +177,10 @@ export class UpstreamFilter extends Context {
     // 2. Route.
     if (cfg === null) return this.notFound();
     resetRegexBudget();
-    const route = cfg.router.match(req.host, req.uri, new MatchFilter(req));
+    // One filter object per VM: matching is synchronous, one request at a time.
+    matcher.req = req;
+    const route = cfg.router.match(req.host, req.uri, matcher);
+    matcher.req = null;
     if (route === null) { this.warnBudget(); return this.notFound(); }
     this.route = route;
     // One host call: the access log can name the route for proxied requests
@@ -279,8 +284,12 @@ export class UpstreamFilter extends Context {
 
     // 6. Pick a node.
     const bctx = new BalanceCtx(req);
-    bctx.startNs = envoy.nowNanos();
-    bctx.now = <f64>bctx.startNs / 1e9;
+    // The clock only matters to ewma (score decay) and passive health
+    // (revival times, latency); other upstreams never read it.
+    if (up.type == "ewma" || up.passive !== null) {
+      bctx.startNs = envoy.nowNanos();
+      bctx.now = <f64>bctx.startNs / 1e9;
+    }
     const node = pickServer(up, bctx, health);
     if (node === null) {
       envoy.logError("failed to pick server: " + bctx.error);
@@ -291,7 +300,7 @@ export class UpstreamFilter extends Context {
     // APISIX's retries become Envoy retries over the try list APISIX would
     // walk (balancer/RETRIES.md): x-apisix-upstream-hosts for the
     // override_host policy, x-envoy-max-retries, x-envoy-retry-on.
-    emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method);
+    emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method, req.headers, cfg.envoyFollowsPlan);
 
     // 7. Steer Envoy's router: the cluster by header (route cluster_header),
     // the endpoint of that ORIGINAL_DST cluster by filter state.
@@ -316,7 +325,7 @@ export class UpstreamFilter extends Context {
       const ms = Math.min(Math.ceil(timeout.read * 1000), 2147483647);
       envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>ms).toString());
     }
-    envoy.clearRouteCache();
+    // No clear_route_cache: the header edits above already cleared it (envoy.ts).
     this.metrics.proxied(route, up.cluster);
     // APISIX does not log proxied requests at its default level either;
     // the access log is where operators see them.
@@ -334,9 +343,16 @@ export class UpstreamFilter extends Context {
     const bctx = this.balance;
     if (up === null || bctx === null) return;
     this.upstream = null;
-    finishRequest(up, bctx, health, readOutcome(bctx.startNs));
+    this.balance = null;
+    // Envoy's view of the stream matters to passive health checks and to
+    // ewma (latency); least_conn only releases its count; the others
+    // (roundrobin, chash) keep nothing per request.
+    if (up.passive !== null || up.type == "ewma") finishRequest(up, bctx, health, readOutcome(bctx.startNs));
+    else if (up.type == "least_conn") finishRequest(up, bctx, health, new Outcome());
   }
 
   onDone(): bool { return true; }
-  onDelete(): void {}
+  // The last call for the stream, with nothing of it left on the stack: a
+  // safe point for the collector (gc.ts).
+  onDelete(): void { streamDone(); }
 }

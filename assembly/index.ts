@@ -11,9 +11,10 @@ import { Config, parseConfig } from "./config/config";
 import { ConfigHolder, UpstreamFilter, health } from "./filter";
 import { FLUSH_PERIOD_MS, Metrics } from "./metrics";
 import { seedRandom } from "./balancer/random";
-import { nowNanos } from "./envoy";
+import { nowNanos, refreshLogLevel } from "./envoy";
 import "./balancer/registry";
 import { pruneBalancers } from "./balancer/index";
+import { collectNow } from "./gc";
 
 const PLUGIN_CONFIGURATION = 7;
 let metrics: Metrics | null = null;
@@ -51,18 +52,24 @@ class ApisixUpstreamRoot extends ConfigHolder {
     return true;
   }
 
-  // Stats are counted in guest memory per request and handed to Envoy here.
+  // Stats are counted in guest memory per request and handed to Envoy here;
+  // the log level is re-read here too (cached for requests).
   onTick(): void {
+    refreshLogLevel();
     getMetrics().flush();
   }
 
   // Accepts or rejects the whole document; on rejection the previous config
   // (if any) keeps serving and Envoy NACKs the update.
   onConfigure(size: u32): bool {
+    refreshLogLevel();
+    // The tick also refreshes the cached log level, so it runs from the first configure on.
+    imports.proxy_set_tick_period_milliseconds(FLUSH_PERIOD_MS);
     const bytes = readPluginConfiguration(size);
     if (bytes === null) {
       log(LogLevelValues.error, "invalid configuration: cannot read the plugin configuration");
       getMetrics().configured(false, 0);
+      collectNow();
       return false;
     }
     const res = parseConfig(bytes);
@@ -78,6 +85,8 @@ class ApisixUpstreamRoot extends ConfigHolder {
       // APISIX does; "document" when an error is outside every object.
       log(LogLevelValues.warn, "invalid objects: " + (issues.documentErrors > 0 ? "document " : "") + issues.objects.join(" "));
       getMetrics().configured(false, 0);
+      // The parsed document is garbage now; nothing below uses it.
+      collectNow();
       return false;
     }
     this.config = cfg;
@@ -90,6 +99,8 @@ class ApisixUpstreamRoot extends ConfigHolder {
     getMetrics().configured(true, cfg.routes.length);
     log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +
       cfg.upstreams.size.toString() + " upstreams, " + cfg.ssls.size.toString() + " ssls, " + cfg.services.size.toString() + " services");
+    // The document and the previous config are garbage now; nothing below uses them.
+    collectNow();
     return true;
   }
 

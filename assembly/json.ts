@@ -1,10 +1,14 @@
 // A small JSON reader for the plugin configuration.
 //
-// The filter parses its configuration once per `proxy_on_configure`, so this
-// favours clear errors over speed tricks, but it reads UTF-8 bytes directly
-// (no intermediate UTF-16 copy of the whole document) because a 10,000-route
-// config is several megabytes. It never traps: every malformed input ends in
-// a `JsonError` with the byte offset.
+// It reads UTF-8 bytes directly (no intermediate UTF-16 copy of the whole
+// document) because a 10,000-route config is several megabytes, and it never
+// traps: every malformed input ends in an error with the byte offset.
+//
+// Cost is linear in the document: objects with many members (a `health`
+// table, a map of 50,000 nodes) get a hash index for duplicate keys and
+// lookups; short ASCII strings (keys, and values such as "roundrobin" that
+// repeat across thousands of objects) are shared through a small intern
+// table; plain integers are read without an intermediate string.
 
 export const enum JsonKind { Null, Bool, Number, String, Array, Object }
 
@@ -17,6 +21,8 @@ export class JsonValue {
   // map-form nodes have an order that matters to round robin).
   items: Array<JsonValue> | null = null;
   keys: Array<string> | null = null;
+  // Key → member index, for objects with at least INDEX_FROM members.
+  index: Map<string, i32> | null = null;
 
   static null(): JsonValue { return new JsonValue(); }
 
@@ -45,12 +51,15 @@ export class JsonValue {
     return unchecked(keys[i]);
   }
 
-  // Object member lookup; linear, objects in APISIX configs are small.
-  // Returns null when absent so callers can tell absent from JSON null.
+  // Object member lookup: linear for the usual small object, hashed for
+  // large ones. Returns null when absent so callers can tell absent from
+  // JSON null.
   get(key: string): JsonValue | null {
     const keys = this.keys;
     const items = this.items;
     if (this.kind != JsonKind.Object || keys === null || items === null) return null;
+    const index = this.index;
+    if (index !== null) return index.has(key) ? unchecked(items[index.get(key)]) : null;
     for (let i = 0, n = keys.length; i < n; i++) {
       if (unchecked(keys[i]) == key) return unchecked(items[i]);
     }
@@ -75,7 +84,7 @@ export class JsonValue {
   toJSON(): string {
     const out = new Array<string>();
     this.write(out);
-    return out.join("");
+    return joinStrings(out, "");
   }
 
   private write(out: Array<string>): void {
@@ -107,6 +116,26 @@ export class JsonValue {
   }
 }
 
+// Array#join builds its result by repeated concatenation, quadratic in the
+// number of parts; this sizes the result once and copies each part once.
+export function joinStrings(parts: Array<string>, sep: string): string {
+  const n = parts.length;
+  if (n == 0) return "";
+  const sepBytes = <usize>sep.length << 1;
+  let total: usize = sepBytes * <usize>(n - 1);
+  for (let i = 0; i < n; i++) total += <usize>unchecked(parts[i]).length << 1;
+  const out = changetype<string>(__new(total, idof<string>()));
+  let p = changetype<usize>(out);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && sepBytes) { memory.copy(p, changetype<usize>(sep), sepBytes); p += sepBytes; }
+    const part = unchecked(parts[i]);
+    const b = <usize>part.length << 1;
+    memory.copy(p, changetype<usize>(part), b);
+    p += b;
+  }
+  return out;
+}
+
 export function formatNumber(n: f64): string {
   if (isFinite(n) && Math.floor(n) == n && Math.abs(n) < 9007199254740992) return (<i64>n).toString();
   return n.toString();
@@ -134,7 +163,7 @@ export function quote(s: string): string {
     } else parts.push(String.fromCharCode(c));
   }
   parts.push("\"");
-  return parts.join("");
+  return joinStrings(parts, "");
 }
 
 export class JsonResult {
@@ -143,6 +172,34 @@ export class JsonResult {
 }
 
 const MAX_DEPTH = 128;
+// Objects this large get a key index (below it a scan is cheaper).
+const INDEX_FROM = 16;
+
+// Intern table for short ASCII strings: direct-mapped by a hash of the bytes,
+// a hit is verified byte for byte, a miss replaces the slot. Shared across
+// parses (strings are immutable), bounded in size.
+const INTERN_SLOTS = 1024;
+const INTERN_MAX_LEN = 24;
+const interned = new StaticArray<string>(INTERN_SLOTS);
+
+function sameAscii(s: string, p: usize, len: i32): bool {
+  if (s.length != len) return false;
+  for (let i = 0; i < len; i++) if (<u32>s.charCodeAt(i) != <u32>load<u8>(p + i)) return false;
+  return true;
+}
+
+// The string of UTF-8 bytes [p, p+len); `ascii` when none is >= 0x80.
+function decodeAt(p: usize, len: i32, ascii: bool): string {
+  if (!ascii || len > INTERN_MAX_LEN) return String.UTF8.decodeUnsafe(p, <usize>len);
+  let h: u32 = 2166136261;
+  for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
+  const slot = <i32>(h & (INTERN_SLOTS - 1));
+  const hit = unchecked(interned[slot]);
+  if (changetype<usize>(hit) != 0 && sameAscii(hit, p, len)) return hit;
+  const s = String.UTF8.decodeUnsafe(p, <usize>len);
+  unchecked(interned[slot] = s);
+  return s;
+}
 
 class Parser {
   pos: i32 = 0;
@@ -223,24 +280,36 @@ class Parser {
     } else if (buf[p] >= 0x31 && buf[p] <= 0x39) {
       while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
     } else { this.pos = p; return this.fail("invalid number"); }
+    let hasFraction = false;
     if (p < n && buf[p] == 0x2e) {
+      hasFraction = true;
       p++;
       const d = p;
       while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
       if (p == d) { this.pos = p; return this.fail("invalid number"); }
     }
     if (p < n && (buf[p] == 0x65 || buf[p] == 0x45)) {
+      hasFraction = true;
       p++;
       if (p < n && (buf[p] == 0x2b || buf[p] == 0x2d)) p++;
       const d = p;
       while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
       if (p == d) { this.pos = p; return this.fail("invalid number"); }
     }
-    const text = String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
-    this.pos = p;
     const v = new JsonValue();
     v.kind = JsonKind.Number;
-    v.num = parseFloat(text);
+    // Plain integers of up to 15 digits are exact in an f64: no string.
+    const neg = unchecked(buf[start]) == 0x2d;
+    const digits = p - start - (neg ? 1 : 0);
+    if (digits <= 15 && !hasFraction) {
+      let n: i64 = 0;
+      for (let i = neg ? start + 1 : start; i < p; i++) n = n * 10 + <i64>(unchecked(buf[i]) - 0x30);
+      v.num = neg ? -<f64>n : <f64>n;
+    } else {
+      const text = String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
+      v.num = parseFloat(text);
+    }
+    this.pos = p;
     return v;
   }
 
@@ -267,15 +336,17 @@ class Parser {
     const start = this.pos;
     let p = start;
     // Fast path: no escapes.
+    let high: u32 = 0;
     while (p < n) {
       const c = unchecked(buf[p]);
       if (c == 0x22 || c == 0x5c || c < 0x20) break;
+      high |= c;
       p++;
     }
     if (p >= n) { this.pos = p; this.fail("unterminated string"); return null; }
     if (unchecked(buf[p]) == 0x22) {
       this.pos = p + 1;
-      return String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
+      return decodeAt(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, p - start, (high & 0x80) == 0);
     }
     // Slow path with escapes: collect UTF-16 parts.
     const parts = new Array<string>();
@@ -315,7 +386,7 @@ class Parser {
       parts.push(String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>this.pos, <usize>(q - this.pos)));
       this.pos = q;
     }
-    return parts.join("");
+    return joinStrings(parts, "");
   }
 
   array(depth: i32): JsonValue | null {
@@ -340,8 +411,9 @@ class Parser {
     this.pos++;
     const keys = new Array<string>();
     const items = new Array<JsonValue>();
+    let index: Map<string, i32> | null = null;
     this.skipWs();
-    if (this.peek() == 0x7d) { this.pos++; return makeObject(keys, items); }
+    if (this.peek() == 0x7d) { this.pos++; return makeObject(keys, items, null); }
     while (true) {
       this.skipWs();
       if (this.peek() != 0x22) return this.fail("expected object key");
@@ -352,19 +424,31 @@ class Parser {
       this.pos++;
       const v = this.value(depth + 1);
       if (v === null) return null;
-      // Duplicate keys: the last one wins, as in most JSON readers (and Lua's cjson).
-      let replaced = false;
-      for (let i = 0; i < keys.length; i++) {
-        if (unchecked(keys[i]) == k) { unchecked(items[i] = v); replaced = true; break; }
+      // Duplicate keys: the last one wins, as in most JSON readers (and Lua's
+      // cjson). A scan while the object is small, then a hash index.
+      if (index !== null) {
+        if (index.has(k)) unchecked(items[index.get(k)] = v);
+        else { index.set(k, keys.length); keys.push(k); items.push(v); }
+      } else {
+        let replaced = false;
+        for (let i = 0; i < keys.length; i++) {
+          if (unchecked(keys[i]) == k) { unchecked(items[i] = v); replaced = true; break; }
+        }
+        if (!replaced) {
+          keys.push(k); items.push(v);
+          if (keys.length == INDEX_FROM) {
+            index = new Map<string, i32>();
+            for (let i = 0; i < keys.length; i++) index.set(unchecked(keys[i]), i);
+          }
+        }
       }
-      if (!replaced) { keys.push(k); items.push(v); }
       this.skipWs();
       const c = this.peek();
       if (c == 0x2c) { this.pos++; continue; }
       if (c == 0x7d) { this.pos++; break; }
       return this.fail("expected ',' or '}'");
     }
-    return makeObject(keys, items);
+    return makeObject(keys, items, index);
   }
 }
 
@@ -375,11 +459,12 @@ function makeArray(items: Array<JsonValue>): JsonValue {
   return v;
 }
 
-function makeObject(keys: Array<string>, items: Array<JsonValue>): JsonValue {
+function makeObject(keys: Array<string>, items: Array<JsonValue>, index: Map<string, i32> | null): JsonValue {
   const v = new JsonValue();
   v.kind = JsonKind.Object;
   v.keys = keys;
   v.items = items;
+  v.index = index;
   return v;
 }
 

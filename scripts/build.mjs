@@ -10,6 +10,7 @@ const STEPS = [
   ["assembly/index.ts", "release", "build/filter.wasm (release, optimized)"],
   ["assembly/index.ts", "debug", "build/filter.debug.wasm (debug, source map)"],
   ["bench/noop/noop.ts", "noop", "build/noop.wasm (the benchmark's no-op filter)"],
+  ["bench/noop/empty.ts", "empty", "build/empty.wasm (the benchmark's empty module, no SDK)"],
 ];
 const NOISE = /^Last converge was suboptimal\.?\s*$/;
 

@@ -42,4 +42,39 @@ describe("json", () => {
     expect(v.at(5).kind).toBe(JsonKind.Object);
     expect(v.at(9).isNull()).toBe(true);
   });
+
+  it("large objects: last duplicate wins, lookups and order hold past the index threshold", () => {
+    let text = "{";
+    for (let i = 0; i < 40; i++) text += (i ? "," : "") + "\"k" + i.toString() + "\":" + i.toString();
+    text += ",\"k3\":-7,\"k39\":\"last\",\"k5\":\"x\u00e9\"}";
+    const v = parseJson(text).value!;
+    expect(v.length).toBe(40);
+    expect(v.keyAt(3)).toBe("k3");
+    expect(v.get("k3")!.num).toBe(-7.0);
+    expect(v.get("k39")!.str).toBe("last");
+    expect(v.get("k5")!.str).toBe("xé");
+    expect(v.get("k20")!.num).toBe(20.0);
+    expect(v.get("k40")).toBeNull();
+  });
+
+  it("integers without a string, and the rest through parseFloat", () => {
+    const v = parseJson('[0,-0,7,-42,123456789012345,1234567890123456789,1.5,2e3,-1E-2]').value!;
+    expect(v.at(0).num).toBe(0.0);
+    expect(v.at(2).num).toBe(7.0);
+    expect(v.at(3).num).toBe(-42.0);
+    expect(v.at(4).num).toBe(123456789012345.0);
+    expect(v.at(5).num).toBe(1234567890123456789.0);
+    expect(v.at(6).num).toBe(1.5);
+    expect(v.at(7).num).toBe(2000.0);
+    expect(v.at(8).num).toBe(-0.01);
+    expect(v.at(4).isInteger()).toBe(true);
+  });
+
+  it("equal short strings from different places read the same", () => {
+    const v = parseJson('{"type":"roundrobin","x":["roundrobin","roundrobin2","é","é"]}').value!;
+    expect(v.get("type")!.str).toBe("roundrobin");
+    expect(v.get("x")!.at(0).str).toBe("roundrobin");
+    expect(v.get("x")!.at(1).str).toBe("roundrobin2");
+    expect(v.get("x")!.at(3).str).toBe("é");
+  });
 });

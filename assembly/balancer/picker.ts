@@ -6,6 +6,9 @@
 import { Node, Upstream } from "../config/model";
 import { Request } from "../request";
 
+const NO_PLAN = new Array<Node>(0);
+const NO_MARKS = new Uint8Array(0);
+
 // Per-request balancer state (APISIX keeps it in api_ctx).
 export class BalanceCtx {
   // The node of the current try (api_ctx.balancer_server).
@@ -38,15 +41,17 @@ export class BalanceCtx {
   // ("ip:port", $upstream_addr) and its latency in seconds.
   upstreamAddr: string = "";
   rtt: f64 = 0;
-  // The try list sent to Envoy: [first pick, retry 1, ...] (planTries).
-  plan: Array<Node> = new Array<Node>();
+  // The try list sent to Envoy: [first pick, retry 1, ...] (planTries,
+  // which replaces the shared empty placeholder; it is never pushed to).
+  plan: Array<Node> = NO_PLAN;
   // When the request was picked (ns), for measuring latency when Envoy does
   // not give the request duration.
   startNs: u64 = 0;
   constructor(public req: Request | null) {}
 
-  // One byte per node index: O(1) isTried for the pickers' scans.
-  private marks: Uint8Array = new Uint8Array(0);
+  // One byte per node index: O(1) isTried for the pickers' scans. Starts
+  // as a shared empty array (never written: any mark grows a new one).
+  private marks: Uint8Array = NO_MARKS;
 
   isTried(n: Node): bool {
     const i = n.index;

@@ -6,6 +6,7 @@
 import { Node } from "../config/model";
 import { Outcome } from "./index";
 import * as envoy from "../envoy";
+import { HeaderBlock } from "../request";
 
 // The ordered try list "ip:port,ip:port,..." for Envoy's override_host load
 // balancing policy (header source). Set by the filter on every proxied
@@ -36,13 +37,20 @@ export function hostsValue(plan: Array<Node>): string {
 
 // Writes the plan into the request: the host list, the retry count (the
 // plan's length - 1: APISIX's retries, cut where its picker would run out)
-// and the retry conditions.
-export function emitTries(plan: Array<Node>, method: string): void {
-  envoy.replaceRequestHeader(UPSTREAM_HOSTS_HEADER, hostsValue(plan));
+// and the retry conditions. Without a retry nothing is written (Envoy's
+// route has no retry policy, so no header means no retry) except the host
+// list an override_host cluster needs for its first pick; retry headers a
+// client sent are removed (`sent`: the request head as received).
+export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, hostsAlways: bool): void {
   const retries = plan.length > 0 ? plan.length - 1 : 0;
-  envoy.replaceRequestHeader(MAX_RETRIES_HEADER, retries.toString());
-  if (retries > 0) envoy.replaceRequestHeader(RETRY_ON_HEADER, retryOn(method));
-  else envoy.removeRequestHeader(RETRY_ON_HEADER);
+  if (hostsAlways || retries > 0) envoy.replaceRequestHeader(UPSTREAM_HOSTS_HEADER, hostsValue(plan));
+  if (retries > 0) {
+    envoy.replaceRequestHeader(MAX_RETRIES_HEADER, retries.toString());
+    envoy.replaceRequestHeader(RETRY_ON_HEADER, retryOn(method));
+    return;
+  }
+  if (sent.find(MAX_RETRIES_HEADER) >= 0) envoy.removeRequestHeader(MAX_RETRIES_HEADER);
+  if (sent.find(RETRY_ON_HEADER) >= 0) envoy.removeRequestHeader(RETRY_ON_HEADER);
 }
 
 // Envoy's view of the finished stream (proxy_on_log).

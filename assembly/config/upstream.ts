@@ -2,7 +2,7 @@
 // Admin API's extra checks (check_upstream_conf), normalised as
 // filter_upstream / fill_node_info do.
 
-import { JsonValue } from "../json";
+import { JsonValue, joinStrings } from "../json";
 import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId } from "./errors";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
 import { formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
@@ -285,7 +285,7 @@ function fingerprint(up: Upstream): string {
   }
   const c = up.checks;
   if (c !== null) parts.push(c.toJSON());
-  return parts.join("|");
+  return joinStrings(parts, "|");
 }
 
 export function parseDns(v: JsonValue | null, issues: Issues): Map<string, DnsAnswer> {

@@ -134,8 +134,9 @@ describe("retry plan headers", () => {
   test("retries 0: one host, no retries; retries beyond the nodes stop where APISIX's picker runs out", async () => {
     let host = await load(oneUpstream({ nodes: THREE, retries: 0 }));
     let r = get(host);
+    // override_host needs the list for its first pick; no retry, no retry headers.
     assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
-    assert.equal(r.header("x-envoy-max-retries"), "0");
+    assert.equal(r.header("x-envoy-max-retries"), undefined);
     assert.equal(r.header("x-envoy-retry-on"), undefined);
     host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, retries: 10 }));
     r = get(host);
@@ -158,13 +159,17 @@ describe("retry plan headers", () => {
       assert.equal(host.configure(JSON.stringify(config)), true);
       return host;
     };
+    // No retry possible: nothing but the cluster header and the endpoint.
     let host = await plain(oneUpstream({ nodes: THREE }));
     let r = get(host);
-    assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
-    assert.equal(r.header("x-envoy-max-retries"), "0");
+    assert.equal(r.header("x-apisix-upstream-hosts"), undefined);
+    assert.equal(r.header("x-envoy-max-retries"), undefined);
     assert.equal(r.header("x-envoy-retry-on"), undefined);
     host = await plain(oneUpstream({ nodes: THREE }, { envoy: { lb_mode: "original-dst" } }));
-    assert.equal(get(host).header("x-envoy-max-retries"), "0");
+    r = get(host, "/", { headers: { "x-envoy-max-retries": "9", "x-envoy-retry-on": "5xx", "x-apisix-upstream-hosts": "6.6.6.6:80" } });
+    assert.deepEqual(r.requestHeaders.getAll("x-envoy-max-retries"), []);
+    assert.deepEqual(r.requestHeaders.getAll("x-envoy-retry-on"), []);
+    assert.deepEqual(r.requestHeaders.getAll("x-apisix-upstream-hosts"), []);
     host = await plain(oneUpstream({ nodes: { "10.0.0.9:8080": 1 }, retries: 2 }));
     r = get(host);
     assert.equal(r.header("x-apisix-upstream-hosts"), "10.0.0.9:8080,10.0.0.9:8080,10.0.0.9:8080");
@@ -179,9 +184,9 @@ describe("retry plan headers", () => {
     const host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, retries: 0 }));
     const r = get(host, "/", { headers: { "x-apisix-upstream-hosts": "6.6.6.6:80", "x-envoy-max-retries": "9", "x-envoy-retry-on": "5xx" } });
     assert.deepEqual(r.requestHeaders.getAll("x-apisix-upstream-hosts"), [r.originalDst]);
-    assert.deepEqual(r.requestHeaders.getAll("x-envoy-max-retries"), ["0"]);
+    // No retry header at all (Envoy's route has no retry policy: none means none).
+    assert.deepEqual(r.requestHeaders.getAll("x-envoy-max-retries"), []);
     assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
-    assert.equal(r.header("x-envoy-max-retries"), "0");
     assert.equal(r.header("x-envoy-retry-on"), undefined);
   });
 
