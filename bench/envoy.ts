@@ -14,8 +14,10 @@
 //                as exact-path routes, requesting the last one
 // wrk (Debian's `wrk`) drives each variant for a few seconds, variants
 // interleaved round by round so that load from other processes hits them
-// alike; medians over rounds are reported. With 2+ cores the proxy is pinned
-// to CPU 0 and the upstream and wrk to CPU 1 (taskset).
+// alike; medians over rounds are reported. With ENVOY_BENCH_PIN=1 (and 2+
+// cores) the proxy is pinned to CPU 0 and the upstream and wrk to CPU 1
+// (taskset): right on a quiet machine, harmful on a busy one (a pinned
+// process cannot move away from a loaded core).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -168,9 +170,9 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
 export function wrkAvailable(): boolean { return spawnSync("wrk", ["--version"]).error === undefined; }
 
 export async function runEnvoyBench(opts: { rounds?: number; seconds?: number; connections?: number; log?: (s: string) => void } = {}): Promise<{ figures: EnvoyFigure[]; setup: Record<string, unknown> }> {
-  const rounds = opts.rounds ?? 3, secs = opts.seconds ?? 4, conns = opts.connections ?? 16;
+  const rounds = opts.rounds ?? 3, secs = opts.seconds ?? 4, conns = opts.connections ?? 64;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
-  const twoCpus = cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+  const twoCpus = process.env.ENVOY_BENCH_PIN === "1" && cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
   const proxyCpu = twoCpus ? 0 : null, loadCpu = twoCpus ? 1 : null;
   const dir = mkdtempSync(join(tmpdir(), "envoy-bench-"));
   const children: ChildProcess[] = [];

@@ -217,7 +217,8 @@ export function countAllocations(named: Uint8Array): Uint8Array | { error: strin
   const m = binaryen.readBinary(named);
   m.setFeatures(binaryen.Features.All);
   try {
-    const fnName = "~lib/rt/itcms/__new";
+    // The minimal runtime's allocator entry (tcms), or the incremental one's.
+    const fnName = m.getFunction("~lib/rt/tcms/__new") ? "~lib/rt/tcms/__new" : "~lib/rt/itcms/__new";
     const f = m.getFunction(fnName);
     if (!f) return { error: `${fnName} not found (inlined?)` };
     const info = binaryen.getFunctionInfo(f);
