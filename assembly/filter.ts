@@ -212,7 +212,7 @@ export class UpstreamFilter extends Context {
     let enableWebsocket = route.enableWebsocket;
     if (!route.websocketSet && service !== null) enableWebsocket = service.enableWebsocket;
 
-    // 3. Upstream: traffic-split's choice (the seed's api_ctx.upstream_id),
+    // 3. Upstream: traffic-split's choice (APISIX's `handle_upstream` (apisix/init.lua): api_ctx.upstream_id),
     // else the route's upstream_id, which wins over an inline upstream.
     let upId = route.upstreamId;
     let up: Upstream | null = null;
@@ -235,7 +235,7 @@ export class UpstreamFilter extends Context {
       up = route.upstream;
       if (up === null && service !== null) up = service.upstream;
     }
-    // Domain nodes the control plane could not resolve (the seed's
+    // Domain nodes the control plane could not resolve (APISIX's `handle_upstream` (apisix/init.lua):
     // parse_domain_in_route / get_by_id re-resolution errors).
     if (up !== null && up.dnsError.length) {
       envoy.logError((inline ? "failed to get resolved route: " : "failed to get resolved upstream: ") + up.dnsError);

@@ -1,6 +1,6 @@
 // The traffic-split plugin (apisix/plugins/traffic-split.lua): the one plugin
-// this filter runs, because it decides the upstream (the seed's
-// `api_ctx.upstream_id` path).
+// this filter runs, because it decides the upstream (APISIX's
+// `handle_upstream` (apisix/init.lua), its `api_ctx.upstream_id` path).
 //
 //   plugins:
 //     traffic-split:

@@ -17,7 +17,6 @@ export interface EchoReply { message: string; server: string; authority: string;
 /** PEM texts for a TLS upstream that requires a client certificate signed by `ca`. */
 export interface ServerTls { cert: string; key: string; ca: string }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function echoPackage(): any {
   const def = protoLoader.loadSync(ECHO_PROTO, { keepCase: true, defaults: true });
   return (grpc.loadPackageDefinition(def) as Record<string, unknown>).echo;

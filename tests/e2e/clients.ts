@@ -54,13 +54,11 @@ export class WsClient {
 
 export type GrpcError = Error & { code: number; details: string; metadata: grpc.Metadata };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function echoClient(target: string, creds = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): any {
   const pkg = echoPackage();
   return new pkg.Echo(target, creds, options);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function unary(client: any, message: string, deadlineMs = 10_000): Promise<EchoReply> {
   return new Promise((resolve, reject) =>
     client.Echo({ message }, { deadline: Date.now() + deadlineMs }, (err: GrpcError | null, r: EchoReply) => (err ? reject(err) : resolve(r))),
@@ -68,7 +66,6 @@ export function unary(client: any, message: string, deadlineMs = 10_000): Promis
 }
 
 /** echo.Echo/Repeat: every reply of the server stream, or the stream's error. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function repeat(client: any, message: string, count: number, intervalMs = 0): Promise<EchoReply[]> {
   return new Promise((resolve, reject) => {
     const got: EchoReply[] = [];
@@ -80,7 +77,6 @@ export function repeat(client: any, message: string, count: number, intervalMs =
 }
 
 /** echo.Echo/EchoStream: writes each message after the previous reply came back. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function pingPong(client: any, messages: string[]): Promise<EchoReply[]> {
   return new Promise((resolve, reject) => {
     const got: EchoReply[] = [];

@@ -195,7 +195,6 @@ for (const mode of LB_MODES) describe(mode, () => {
       Object.fromEntries(Object.entries(pkg.Echo.service as grpc.ServiceDefinition).map(([k, v]) => [k, { ...v, path: `/${prefix}/${k}` }]));
     for (const [prefix, code, status] of [["nope.Echo", grpc.status.UNIMPLEMENTED, 404], ["gone.Svc", grpc.status.UNAVAILABLE, 502]] as const) {
       const Ctor = grpc.makeGenericClientConstructor(svc(prefix), prefix);
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const c: any = new Ctor(`127.0.0.1:${stack.port}`, grpc.credentials.createInsecure());
       try {
         const err = await unary(c, "x").then(() => undefined, (e: GrpcError) => e);

@@ -40,7 +40,6 @@ export function freePort(): Promise<number> {
 
 /** envoy/envoy.yaml with the xDS cluster and admin on loopback ports. */
 export function bootstrapFor(opts: { adsPort: number; adminPort: number }): string {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const b: any = parse(fs.readFileSync(path.join(ROOT, "envoy/envoy.yaml"), "utf8"));
   b.admin.address.socket_address = { address: "127.0.0.1", port_value: opts.adminPort };
   const xds = b.static_resources.clusters.find((c: { name: string }) => c.name === "xds_cluster");
@@ -99,7 +98,6 @@ export interface Reply {
   headers: http.IncomingHttpHeaders;
   body: string;
   /** The demo http-echo's JSON, when the body is one. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json?: any;
 }
 

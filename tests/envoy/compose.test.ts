@@ -12,9 +12,8 @@ import { parseArgs } from "../../envoy/control-plane/main.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const read = (p: string) => fs.readFileSync(path.join(ROOT, p), "utf8");
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const compose: any = parse(read("docker-compose.yml"), { merge: true });
-const services = compose.services as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const services = compose.services as Record<string, any>;
 const envoyYaml = parse(read("envoy/envoy.yaml"));
 
 /** "./a:/b:ro" → {source, target} (bind when source starts with . or /). */

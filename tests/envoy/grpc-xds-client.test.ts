@@ -43,9 +43,7 @@ const xds = loadXdsClient();
  * keep this test process up for 15 s. Best effort on internals. (Closing its
  * channel is worse: its connectivity watcher then throws.)
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function shutdown(client: any, cancelWatches: () => void) {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const entries: any[] = Array.isArray(client.clients) ? client.clients : [];
   for (const { client: c } of entries)
     for (const ts of c?.adsCallState?.typeStates?.values?.() ?? [])

@@ -15,11 +15,8 @@ const wild = issue({ cn: "*.example.org", ca });
 const clientCa = issue({ cn: "unit client CA" });
 
 const ssl = (id: string, pem: Pem, snis: string[], extra: Json = {}) => ({ id, cert: pem.cert, key: pem.key, snis, ...extra });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const tlsOf = (s: ReturnType<typeof translate>): any => s.resources.listeners.find((l) => l.name === "apisix_https");
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const matchers = (l: any): { value: any; chain: string }[] =>
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   l.filter_chain_matcher.matcher_list.matchers.map((m: any) => ({ value: m.predicate.single_predicate.value_match, chain: m.on_match.action.typed_config.value }));
 
 test("server ssls → HTTPS listener on 9443: one chain per ssl with the shared HCM, ALPN h2/http1.1, certificates only as SDS secrets; Envoy's protos accept it", () => {

@@ -18,9 +18,9 @@ function assertAllValid(s: Snapshot) {
 const cluster = (s: Snapshot, name: string) => {
   const c = s.resources.clusters.find((c) => c.name === name);
   assert.ok(c, `cluster ${name} emitted (have: ${s.resources.clusters.map((c) => c.name).join(", ")})`);
-  return c as Json & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return c as Json & Record<string, any>;
 };
-const get = (o: unknown, path: string): any => path.split(".").reduce((x: any, k) => (x == null ? undefined : x[k]), o); // eslint-disable-line @typescript-eslint/no-explicit-any
+const get = (o: unknown, path: string): any => path.split(".").reduce((x: any, k) => (x == null ? undefined : x[k]), o);
 
 interface Case {
   name: string;
@@ -189,7 +189,7 @@ for (const c of cases) {
 test("proto encoding: Struct values of every JSON kind survive the round trip", () => {
   const value = { s: "x", n: 1.5, b: true, z: null, l: ["a", 2, { k: [] }], o: { p: { q: "r" } } };
   const back = decodeMessage("google.protobuf.Struct", encodeMessage("google.protobuf.Struct", value));
-  const plain = (v: any): unknown => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const plain = (v: any): unknown => {
     const k = Object.keys(v)[0];
     if (k === "nullValue" || k === "null_value") return null;
     if (k === "listValue" || k === "list_value") return (v[k].values ?? []).map(plain);
@@ -216,7 +216,7 @@ test("clusters: the request leaves for the node without the filter's try plan (u
     const s = translate(apisix, { lbMode });
     assertAllValid(s);
     for (const c of s.resources.clusters) {
-      const filters = (c as any).typed_extension_protocol_options[HPO].http_filters; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const filters = (c as any).typed_extension_protocol_options[HPO].http_filters;
       assert.deepEqual(filters.map((f: Json) => f.name), ["envoy.filters.http.header_mutation", "envoy.filters.http.upstream_codec"], `${lbMode} ${c.name}`);
       assert.deepEqual(get(filters[0], "typed_config.mutations.request_mutations"), [{ remove: "x-apisix-upstream-hosts" }]);
     }
@@ -294,9 +294,9 @@ test("seconds() formats APISIX seconds as a Duration", () => {
 
 const OVERRIDE_HOST_URL = "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost";
 const lbEndpoints = (c: Json) =>
-  ((c as any).load_assignment.endpoints as Json[]).map((e: any) => ({ // eslint-disable-line @typescript-eslint/no-explicit-any
+  ((c as any).load_assignment.endpoints as Json[]).map((e: any) => ({
     priority: e.priority ?? 0,
-    eps: e.lb_endpoints.map((l: any) => `${l.endpoint.address.socket_address.address}:${l.endpoint.address.socket_address.port_value}/${l.load_balancing_weight}`), // eslint-disable-line @typescript-eslint/no-explicit-any
+    eps: e.lb_endpoints.map((l: any) => `${l.endpoint.address.socket_address.address}:${l.endpoint.address.socket_address.port_value}/${l.load_balancing_weight}`),
   }));
 
 /**
@@ -309,7 +309,7 @@ const lbEndpoints = (c: Json) =>
  * which the vendored protos do have, so it gets the strict check).
  */
 function assertOverrideHostShape(policy: unknown): Json {
-  const p = policy as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const p = policy as any;
   assert.deepEqual(checkMessage("envoy.config.cluster.v3.LoadBalancingPolicy", p), [], "load_balancing_policy (TypedStruct wrapper) passes the strict check");
   assert.equal(p.policies.length, 1);
   const ext = p.policies[0].typed_extension_config;
@@ -344,7 +344,7 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   for (const c of s.resources.clusters) {
     assert.equal(c.type, "STATIC");
     for (const k of ["lb_policy", "original_dst_lb_config", "cleanup_interval"]) assert.equal(c[k], undefined, `${c.name}: no ${k}`);
-    assert.equal((c as any).load_assignment.cluster_name, c.name); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal((c as any).load_assignment.cluster_name, c.name);
     const v = assertOverrideHostShape(c.load_balancing_policy);
     assert.deepEqual(v.override_host_sources, [{ header: "x-apisix-upstream-hosts" }]);
     assert.deepEqual(v.fallback_policy, {
@@ -421,7 +421,7 @@ test("override-host: domain nodes take the DNS table's first address; unresolved
   const s = translate(apisix, { lbMode: "override-host", dns });
   assertAllValid(s);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.d")), [{ priority: 0, eps: ["127.0.0.11:8080/1", "127.0.0.12:8080/1", "127.0.0.9:8080/1"] }]);
-  assert.deepEqual((cluster(s, "upstream.all-failed") as any).load_assignment, { cluster_name: "upstream.all-failed", endpoints: [] }); // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual((cluster(s, "upstream.all-failed") as any).load_assignment, { cluster_name: "upstream.all-failed", endpoints: [] });
   assert.deepEqual(s.issues.map((i) => [i.severity, i.path]), [
     ["warning", 'upstreams[0].nodes["gone:8080"]'],
     ["warning", 'upstreams[0].nodes["new:8080"]'],

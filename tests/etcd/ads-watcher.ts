@@ -59,7 +59,6 @@ export class AdsWatcher {
   }
 
   /** The ECDS document (the filter's JSON configuration) last received. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   lastPush(typeUrl: string): Push | undefined {
     for (let i = this.pushes.length - 1; i >= 0; i--) if (this.pushes[i].typeUrl === typeUrl) return this.pushes[i];
     return undefined;

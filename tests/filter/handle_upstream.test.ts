@@ -133,7 +133,7 @@ describe("3. upstream resolution", () => {
     assert.deepEqual(errorLogs(r.logs), ["failed to set upstream: no valid upstream node"]);
   });
 
-  test("domain nodes use the control plane's addresses; failures answered as the seed says", async () => {
+  test("domain nodes use the control plane's addresses; failures answered as APISIX's handle_upstream (apisix/init.lua) says", async () => {
     const host = await filterHost({
       routes: [
         { id: "ok", uri: "/ok", upstream: { nodes: { "api.internal:8080": 1 }, pass_host: "node" } },
