@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const VENV = path.join(ROOT, ".envoy");
 const PY = path.join(VENV, "bin", "python");
 
-const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...opts }).trim();
+const sh = (cmd, args, opts = {}) => (execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], ...opts }) ?? "").trim();
 
 function versionOf(bin) {
   // "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
