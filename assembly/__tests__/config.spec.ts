@@ -22,7 +22,7 @@ const cases: Array<string[]> = [
   ['{"routes":[{"id":"r1","uri":"/"}]}', 'routes[r1]: one of upstream, upstream_id, service_id or plugins is required'],
   ['{"routes":[{"id":"r1","uri":"/","host":"a.com","hosts":["b.com"],"upstream_id":"1"}]}', 'routes[r1]: only one of host or hosts is allowed'],
   ['{"routes":[{"id":"r1","uri":"/","methods":["FETCH"],"upstream_id":"1"}]}', 'routes[r1].methods[0]: "FETCH" matches none of the enum values [GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, CONNECT, TRACE, PURGE]'],
-  ['{"routes":[{"id":"r1","uri":"/","vars":[["arg_x","=~","1"]],"upstream_id":"1"}]}', 'routes[r1].vars[0][1]: unknown operator "=~" (supported: == ~= > < >= <= in has ~~ ~* ipmatch)'],
+  ['{"routes":[{"id":"r1","uri":"/","vars":[["arg_x","=~","1"]],"upstream_id":"1"}]}', 'routes[r1].vars[0][1]: unknown operator "=~" (supported: == ~= > < >= <= in IN has ~~ ~* ipmatch)'],
   ['{"routes":[{"id":"r1","uri":"/","vars":[["arg_x","~~","(a"]],"upstream_id":"1"}]}', 'routes[r1].vars[0]: invalid regex "(a": missing closing parenthesis at offset 0'],
   ['{"routes":[{"id":"r1","uri":"/","upstream":{"nodes":{"a:1":1},"type":"fastest"}}]}', 'routes[r1].upstream.type: unknown balancer "fastest" (supported: roundrobin, chash, ewma, least_conn)'],
   ['{"routes":[{"id":"a b","uri":"/","upstream_id":"1"}]}', 'routes[0].id: id "a b" has characters outside [a-zA-Z0-9-_.]'],

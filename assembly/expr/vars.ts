@@ -165,7 +165,8 @@ export function toNumber(s: string): f64 {
   return parseFloat(t);
 }
 
-const OPS: Array<string> = ["==", "~=", ">", "<", ">=", "<=", "in", "has", "~~", "~*", "ipmatch"];
+// lua-resty-expr spells "in" both ways.
+const OPS: Array<string> = ["==", "~=", ">", "<", ">=", "<=", "in", "IN", "has", "~~", "~*", "ipmatch"];
 
 function isLogic(v: JsonValue): bool {
   if (!v.isString()) return false;
@@ -212,12 +213,20 @@ function compileList(v: JsonValue, path: string, issues: Issues, depth: i32): Ex
 
 function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
   const r = new Rule();
-  if (v.length != 3 && v.length != 4) {
-    issues.error(path, "expected [var, operator, value] or [var, \"!\", operator, value], got " + describe(v));
+  if (v.length < 2 || v.length > 4) {
+    issues.error(path, "expected [var, value], [var, operator, value] or [var, \"!\", operator, value], got " + describe(v));
     return null;
   }
   if (!v.at(0).isString() || v.at(0).str.length == 0) { issues.error(path + "[0]", "variable name must be a non-empty string"); return null; }
   r.name = v.at(0).str;
+  if (v.length == 2) {
+    // lua-resty-expr: a two-element rule [var, value] compares with "==".
+    const val2 = v.at(1);
+    r.op = Op.Eq;
+    r.value = val2;
+    if (val2.isNumber()) { r.numeric = true; r.num = val2.num; }
+    return r;
+  }
   let opIdx = 1;
   if (v.length == 4) {
     if (!v.at(1).isString() || v.at(1).str != "!") { issues.error(path + "[1]", "expected \"!\" in a 4-element expression"); return null; }
@@ -242,7 +251,7 @@ function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
       if (!isNaN(n)) { r.numeric = true; r.num = n; }
     }
     if (!r.numeric) { issues.error(path, "operator " + op + " needs a number, got " + describe(val)); return null; }
-  } else if (op == "in") {
+  } else if (op == "in" || op == "IN") {
     r.op = Op.In;
     if (!val.isArray()) { issues.error(path, "operator in needs an array, got " + describe(val)); return null; }
     for (let i = 0; i < val.length; i++) {
