@@ -5,7 +5,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type grpc from "@grpc/grpc-js";
-import { AdsServer, adsClient, type AdsEvent, type DiscoveryRequest, type Logger } from "../../envoy/control-plane/server.ts";
+import { AdsServer, adsClient, type AdsEvent, type DiscoveryRequest } from "../../envoy/control-plane/server.ts";
+import { quietLog } from "./fixtures.ts";
 import { Controller } from "../../envoy/control-plane/controller.ts";
 import { decodeMessage, TYPE_URL } from "../../envoy/control-plane/protos.ts";
 import { translate } from "../../envoy/control-plane/translate.ts";
@@ -70,10 +71,6 @@ class Client {
 }
 
 const names = (r: Resp) => r.resources.map((a) => String(decodeMessage(a.type_url, a.value).name));
-const quietLog = (): Logger & { lines: string[] } => {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
-};
 const cfg = (extra: string[] = []): Partial<ApisixConfig> => ({
   routes: [{ id: "r", uri: "/", upstream_id: "u" }],
   upstreams: [{ id: "u", nodes: { "127.0.0.1:1980": 1 } }, ...extra.map((id) => ({ id, nodes: { "127.0.0.1:1981": 1 } }))],

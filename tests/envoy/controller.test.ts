@@ -7,17 +7,14 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { AdsServer, adsClient, type Logger } from "../../envoy/control-plane/server.ts";
+import { AdsServer, adsClient } from "../../envoy/control-plane/server.ts";
 import { Controller } from "../../envoy/control-plane/controller.ts";
 import { TYPE_URL } from "../../envoy/control-plane/protos.ts";
 import { ecdsConfiguration, translate } from "../../envoy/control-plane/translate.ts";
 import { FileSource, parseStandalone } from "../../envoy/control-plane/standalone.ts";
-import type { ConfigSource, DocumentSink, RawDocument } from "../../envoy/control-plane/source.ts";
+import type { RawDocument } from "../../envoy/control-plane/source.ts";
+import { PushSource, quietLog } from "./fixtures.ts";
 
-const quietLog = (): Logger & { lines: string[] } => {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
-};
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "apisix-ctl-"));
 const until = async (what: string, fn: () => boolean, ms = 5000) => {
   const end = Date.now() + ms;
@@ -27,16 +24,6 @@ const until = async (what: string, fn: () => boolean, ms = 5000) => {
   }
 };
 
-class PushSource implements ConfigSource {
-  readonly description = "test";
-  sink?: DocumentSink;
-  constructor(private readonly first: RawDocument) {}
-  async start(sink: DocumentSink) {
-    this.sink = sink;
-    await sink(this.first);
-  }
-  stop() {}
-}
 const doc = (host: string): RawDocument => ({ origin: "test", routes: [], upstreams: [{ id: "u", nodes: { [`${host}:80`]: 1 } }], services: [], ssls: [] });
 
 test("a timed DNS refresh that finishes after a reload's resolution does not overwrite the new answers", async () => {

@@ -4,34 +4,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProxyWasmHost } from "../../host/index.ts";
-import { AdsServer, type Logger } from "../../envoy/control-plane/server.ts";
+import { AdsServer } from "../../envoy/control-plane/server.ts";
 import { Controller } from "../../envoy/control-plane/controller.ts";
 import { ecdsConfiguration } from "../../envoy/control-plane/translate.ts";
 import { WasmValidator, assignIds } from "../../envoy/control-plane/validate.ts";
-import type { ConfigSource, DocumentSink, RawDocument } from "../../envoy/control-plane/source.ts";
+import type { RawDocument } from "../../envoy/control-plane/source.ts";
+import { PushSource, quietLog } from "./fixtures.ts";
 
 const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 const validator = await WasmValidator.load(FILTER_WASM);
 
-const quietLog = (): Logger & { lines: string[] } => {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
-};
 
-/** A source that hands over whatever the test pushes: the seam an etcd source uses too. */
-class PushSource implements ConfigSource {
-  readonly description = "test";
-  sink?: DocumentSink;
-  constructor(private readonly first: RawDocument) {}
-  async start(sink: DocumentSink) {
-    this.sink = sink;
-    if (!(await sink(this.first))) throw new Error("first document not applied");
-  }
-  stop() {}
-  push(doc: RawDocument) {
-    return this.sink!(doc);
-  }
-}
 
 const doc = (d: Partial<RawDocument>): RawDocument => ({ origin: "test", routes: [], upstreams: [], services: [], ssls: [], ...d });
 
@@ -41,6 +24,7 @@ async function controllerWith(first: RawDocument) {
   const source = new PushSource(first);
   const c = new Controller({ source, server, log, validator, dnsIntervalMs: 0, healthTickMs: 0, lookup: async () => ["127.0.0.1"] });
   await c.start();
+  assert.ok(source.firstApplied, "first document not applied");
   return { c, log, source };
 }
 
