@@ -14,6 +14,7 @@ import { Outcome, afterBalance, finishRequest, pickServer, planTries } from "./b
 import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
 import { Health } from "./balancer/health";
 import * as envoy from "./envoy";
+import { connVar, remoteAddr } from "./connection";
 import { Metrics } from "./metrics";
 import { streamDone } from "./gc";
 
@@ -75,36 +76,6 @@ function errorPage(code: u32): string {
     "</h1></center>\r\n<hr><center>APISIX</center>\r\n</body>\r\n</html>\r\n";
 }
 
-// "ip:port" of the client from Envoy's source.address property.
-function remoteAddrFromEnvoy(): string {
-  const a = envoy.property("source.address");
-  if (a === null) return "";
-  if (a.startsWith("[")) {
-    const close = a.indexOf("]");
-    return close > 0 ? a.substring(1, close) : a;
-  }
-  const colon = a.lastIndexOf(":");
-  return colon > 0 && a.indexOf(":") == colon ? a.substring(0, colon) : a;
-}
-
-// nginx's $ssl_* variables APISIX routes can use in `vars`, from Envoy's
-// connection attributes. Every client certificate Envoy accepts was verified
-// against the chain's client.ca (the control plane sets
-// require_client_certificate with the CA; chains without client.ca don't ask
-// for one), so a peer certificate means SUCCESS, none means NONE.
-function sslVarFromEnvoy(name: string): string | null {
-  const version = envoy.property("connection.tls_version");
-  if (version === null || version.length == 0) return null;
-  if (name == "ssl_protocol") return version;
-  if (name == "ssl_server_name") {
-    const sni = envoy.property("connection.requested_server_name");
-    return sni !== null && sni.length > 0 ? sni : null;
-  }
-  if (name == "ssl_client_verify") return envoy.propertyBool("connection.mtls") ? "SUCCESS" : "NONE";
-  if (name == "ssl_client_s_dn") return envoy.propertyBool("connection.mtls") ? envoy.property("connection.subject_peer_certificate") : null;
-  return null;
-}
-
 // APISIX's verify_https_client (apisix/init.lua, access phase, before the
 // router): over TLS, when the Host belongs to an ssl with client.ca, the
 // client certificate must have been verified and the SNI must be that Host;
@@ -162,8 +133,8 @@ export class UpstreamFilter extends Context {
     }
 
     const cfg = (this.root_context as ConfigHolder).current();
-    const req = Request.fromHeaders(headers, remoteAddrFromEnvoy);
-    req.sslVar = sslVarFromEnvoy;
+    const req = Request.fromHeaders(headers, remoteAddr);
+    req.connVar = connVar;
 
     // nginx rejects these before APISIX runs (bad escapes, ".." above the
     // root, an invalid Host).

@@ -351,9 +351,11 @@ export class Request extends VarSource {
   // Client address, read lazily (a property lookup) only when something asks.
   private remote: string | null = null;
   private remoteFetcher: (() => string) | null = null;
-  // nginx's $ssl_* variables, read from the connection on demand (null
-  // fetcher or a plain-text connection: the variables are absent).
-  sslVar: ((name: string) => string | null) | null = null;
+  // The connection's variables (remote_port, server_addr, server_port and
+  // nginx's $ssl_*), read on demand: Envoy keeps them outside the headers
+  // and most requests never ask. A null fetcher, or a plain-text connection
+  // for $ssl_*, leaves them absent.
+  connVar: ((name: string) => string | null) | null = null;
   private args: Array<Header> | null = null;
   private cookies: Array<Header> | null = null;
 
@@ -466,8 +468,8 @@ export class Request extends VarSource {
     if (name.startsWith("http_")) return this.header(headerName(name.substring(5)));
     if (name.startsWith("arg_")) return this.arg(name.substring(4));
     if (name.startsWith("cookie_")) return this.cookie(name.substring(7));
-    if (name.startsWith("ssl_")) {
-      const f = this.sslVar;
+    if (name.startsWith("ssl_") || name == "remote_port" || name == "server_addr" || name == "server_port") {
+      const f = this.connVar;
       return f !== null ? f(name) : null;
     }
     if (name == "uri") return this.uri;

@@ -12,7 +12,7 @@
 import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { crc32, crc32Begin, crc32Update } from "./crc32";
-import { LOG_WARN, balancerLog, hostVar } from "./hooks";
+import { LOG_WARN, balancerLog } from "./hooks";
 
 export const CONSISTENT_POINTS: i64 = 160;
 // Ring size ceiling (points). APISIX has none: weights whose gcd-reduced sum
@@ -123,14 +123,10 @@ export class Ring {
   nodeAt(idx: i32): Node { return unchecked(this.nodes[unchecked(this.owners[idx])]); }
 }
 
-// nginx's $var for the chash key, with the connection variables Envoy keeps
-// outside the request headers.
+// nginx's $var for the chash key.
 function varOf(ctx: BalanceCtx, name: string): string | null {
   const req = ctx.req;
-  let v: string | null = null;
-  if (req !== null) v = req.get(name);
-  if (v === null && (name == "remote_port" || name == "server_addr" || name == "server_port")) v = hostVar(name);
-  return v;
+  return req !== null ? req.get(name) : null;
 }
 
 function isWordChar(c: i32): bool {

@@ -88,6 +88,31 @@ describe("chash", () => {
       JSON.stringify(r.logs));
   });
 
+  test("connection variables as keys: remote_port, server_addr, server_port come from Envoy's connection", async () => {
+    const nodes = { "10.0.0.1:80": 1, "10.0.0.2:80": 1, "10.0.0.3:80": 1 };
+    const spread = async (key: string, vary: (i: number) => RequestDescription, hashOn = "vars"): Promise<string[]> => {
+      const host = await load(oneUpstream({ type: "chash", hash_on: hashOn, key, nodes }));
+      const got = Array.from({ length: 30 }, (_, i) => {
+        const r = get(host, "/", vary(i));
+        // a nil key would fall back to remote_addr (one node for one client IP)
+        assert.ok(!r.logs.some((l) => l.message.startsWith("chash_key fetch is nil")), key + ": " + JSON.stringify(r.logs));
+        return picked(r);
+      });
+      assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => picked(get(host, "/", vary(i)))), key + ": same key, same node");
+      return got;
+    };
+    const byPort = await spread("remote_port", (i) => ({ source: `127.0.0.1:${4000 + i}` }));
+    assert.ok(new Set(byPort).size > 1, "client ports spread over the nodes");
+    const byAddr = await spread("server_addr", (i) => ({ destination: `10.1.0.${i}:9080` }));
+    assert.ok(new Set(byAddr).size > 1, "listener addresses spread over the nodes");
+    // APISIX's schema allows server_port only inside vars_combinations
+    const byServerPort = await spread("$server_port", (i) => ({ destination: `127.0.0.1:${9000 + i}` }), "vars_combinations");
+    assert.ok(new Set(byServerPort).size > 1, "listener ports spread over the nodes");
+    // the same var through vars_combinations, and an IPv6 listener address without brackets or port
+    const combo = await spread("$server_addr", (i) => ({ destination: `[fd00::${i + 1}]:9080` }), "vars_combinations");
+    assert.deepEqual(combo, await spread("server_addr", (i) => ({ destination: `[fd00::${i + 1}]:9080` })));
+  });
+
   test("same key → same node; an unhealthy node keeps the ring and only its keys move", async () => {
     const nodes = { "10.0.0.1:80": 1, "10.0.0.2:80": 1, "10.0.0.3:80": 1 };
     const cfg = oneUpstream({ type: "chash", key: "arg_k", nodes }) as Record<string, unknown>;
