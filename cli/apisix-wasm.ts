@@ -7,8 +7,9 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { ProxyWasmHost } from "../host/index.ts";
-import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, type ApisixConfig, type DnsTable } from "../envoy/control-plane/config.ts";
+import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, ROUTER_HTTP_NAMES, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/config.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
+import { envoySide } from "../envoy/control-plane/translate.ts";
 import { withClusterNames } from "../envoy/control-plane/names.ts";
 import { assignIds } from "../envoy/control-plane/validate.ts";
 import {
@@ -62,6 +63,9 @@ options:
   --lb-mode MODE              the control plane's cluster mode the filter is told about:
                               override-host (default, as the control plane) or original-dst
                               (changes the retry plan)
+  --router-http NAME          APISIX's apisix.router.http, as given to the control plane:
+                              radixtree_host_uri (default), radixtree_uri or
+                              radixtree_uri_with_parameter
   --wasm FILE                 the filter to run (default build/filter.wasm)
   -h, --help                  this help
   -V, --version               version, and which filter.wasm would run
@@ -91,6 +95,7 @@ interface Args {
   wasm: string;
   resolve: boolean;
   lbMode: "original-dst" | "override-host";
+  routerHttp?: RouterHttp;
   count: number;
   json: boolean;
 }
@@ -139,6 +144,10 @@ function parseArgs(argv: string[]): Parsed {
       const m = value();
       if (m !== "original-dst" && m !== "override-host") throw new UsageError(`--lb-mode is original-dst or override-host, got ${JSON.stringify(m)}`);
       a.lbMode = m;
+    } else if (arg === "--router-http") {
+      const r = value();
+      if (!(ROUTER_HTTP_NAMES as readonly string[]).includes(r)) throw new UsageError(`--router-http is one of ${ROUTER_HTTP_NAMES.join(", ")}, got ${JSON.stringify(r)}`);
+      a.routerHttp = r as RouterHttp;
     } else if (arg.startsWith("-") && arg.length > 1) throw new UsageError(`unknown option ${arg}\n${SHORT_USAGE}`);
     else if (!a.file) a.file = arg;
     else if (a.command === "try" && requestLine === undefined) requestLine = arg;
@@ -189,7 +198,7 @@ function firstYamlError(file: string, text: string): string | undefined {
   return `${file}:${line}:${col}: invalid YAML: ${message}${more}\n  ${lines[line - 1] ?? ""}\n  ${" ".repeat(Math.max(0, col - 1))}^`;
 }
 
-async function filterConfig(file: string, text: string, resolve: boolean, lbMode: Args["lbMode"]): Promise<string> {
+async function filterConfig(file: string, text: string, resolve: boolean, envoy: EnvoySide): Promise<string> {
   // A .json file is the filter's own JSON; anything else is apisix.yaml.
   if (file.endsWith(".json")) {
     try {
@@ -205,7 +214,7 @@ async function filterConfig(file: string, text: string, resolve: boolean, lbMode
   // What the control plane sends: config_yaml's ids and its cluster names.
   const apisix = withClusterNames({ ...loaded, ...assignIds({ origin: file, ...loaded }) } as ApisixConfig);
   const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(apisix)) : {};
-  return filterConfigJson(apisix, dns, {}, { lb_mode: lbMode });
+  return filterConfigJson(apisix, dns, {}, envoy);
 }
 
 function version(io: CliIo, wasm: string): number {
@@ -243,7 +252,7 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   try {
     const text = readText(args.file);
     if (args.requestsFile) args.requests = parseRequestsFile(readText(args.requestsFile), args.requestsFile);
-    config = await filterConfig(args.file, text, args.resolve, args.lbMode);
+    config = await filterConfig(args.file, text, args.resolve, envoySide({ lbMode: args.lbMode, routerHttp: args.routerHttp }));
   } catch (e) {
     const msg = (e as Error).message;
     // ConfigError texts name the file themselves when they have a position.

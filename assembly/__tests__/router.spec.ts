@@ -71,3 +71,95 @@ describe("router (radixtree_host_uri)", () => {
     expect(matchId(cfg, "", "/")).toBe("-");
   });
 });
+
+function loadWith(router: string, routes: string): Config {
+  return load('{"envoy":{"router_http":"' + router + '"},"routes":[' + routes + ']}');
+}
+
+// [uri, path, matches?] under radixtree_uri_with_parameter; the cases of
+// APISIX's t/router/radixtree-uri-with-parameter*.t plus radixtree's
+// fetch_pat rules (':' one non-empty segment, '*' the rest, a trailing '/').
+const PARAMETER_CASES: Array<Array<string>> = [
+  ["/name/:name/bar", "/name/json/bar", "y"],
+  ["/name/:name/bar", "/name/with space/bar", "y"],
+  ["/name/:name/bar", "/name/json2/foo", "n"],
+  ["/name/:name/bar", "/name/json/", "n"],
+  ["/name/:name/bar", "/name//bar", "n"],
+  ["/name/:name/bar", "/name/json/bar/x", "n"],
+  ["/:name/foo", "/json/foo", "y"],
+  ["/:name/foo", "/json/bbb/foo", "n"],
+  ["/user/:id/", "/user/5/", "y"],
+  ["/user/:id/", "/user/5", "n"],
+  ["/user/:id", "/user/5/", "n"],
+  ["/files/*path", "/files/a/b/c.txt", "y"],
+  ["/files/*path", "/files/", "y"],
+  ["/files/*path", "/files", "n"],
+  ["/files/*path/meta", "/files/a/b/meta", "y"],
+  ["/files/*path/meta", "/files/a/meta/b/meta", "y"],
+  ["/files/*path/meta", "/files/a/b/metax", "n"],
+  ["/a/*x/b/*y/c", "/a/1/2/b/3/b/4/c", "y"],
+  ["/a/*x/b/*y/c", "/a/1/2/b/3/c/d", "n"],
+  ["/v1/:id/products/:cat/list", "/v1/test/products/electronics/list", "y"],
+  ["/v1/:id/products/:cat/list", "/v1/test/products/list", "n"],
+  // No parameter segment after the cut: radixtree reads it as the prefix.
+  ["/foo/a:b", "/foo/aXYZ", "y"],
+];
+
+describe("router (radixtree_uri_with_parameter)", () => {
+  it("matches uri parameters as radixtree does", () => {
+    for (let i = 0; i < PARAMETER_CASES.length; i++) {
+      const c = PARAMETER_CASES[i];
+      const cfg = loadWith("radixtree_uri_with_parameter", '{"id":"p","uri":"' + c[0] + '",' + UP + '}');
+      const got = matchId(cfg, "", c[1]);
+      if (got != (c[2] == "y" ? "p" : "-")) trace("case " + c[0] + " vs " + c[1] + ": got " + got);
+      expect(got).toBe(c[2] == "y" ? "p" : "-");
+    }
+  });
+
+  it("reads ':' literally in the other routers, and '*name' as a parameter in all", () => {
+    const host = load('{"routes":[{"id":"p","uri":"/user/:id",' + UP + '},{"id":"f","uri":"/files/*path/meta",' + UP + '}]}');
+    expect(matchId(host, "", "/user/:id")).toBe("p");
+    expect(matchId(host, "", "/user/5")).toBe("-");
+    expect(matchId(host, "", "/files/a/b/meta")).toBe("f");
+    expect(matchId(host, "", "/files/a/b")).toBe("-");
+    const uri = loadWith("radixtree_uri", '{"id":"p","uri":"/user/:id",' + UP + '}');
+    expect(matchId(uri, "", "/user/:id")).toBe("p");
+    expect(matchId(uri, "", "/user/5")).toBe("-");
+  });
+
+  it("tries a longer uri under the same key first, after priority", () => {
+    const cfg = loadWith("radixtree_uri_with_parameter",
+      '{"id":"all","uri":"/user/*",' + UP + '},' +
+      '{"id":"profile","uri":"/user/:name/profile",' + UP + '},' +
+      '{"id":"urgent","uri":"/user/*","priority":5,' + UP + '}');
+    expect(matchId(cfg, "", "/user/jo/profile")).toBe("urgent");
+    expect(matchId(cfg, "", "/user/jo/profile", new NotIds(["urgent"]))).toBe("profile");
+    expect(matchId(cfg, "", "/user/jo/other", new NotIds(["urgent"]))).toBe("all");
+    // An exact uri still wins over every parameter route.
+    const exact = loadWith("radixtree_uri_with_parameter",
+      '{"id":"param","uri":"/user/:name",' + UP + '},{"id":"me","uri":"/user/me",' + UP + '}');
+    expect(matchId(exact, "", "/user/me")).toBe("me");
+    expect(matchId(exact, "", "/user/you")).toBe("param");
+  });
+
+  it("checks hosts per route: a host-less route can win by priority (t/router TEST 10-11)", () => {
+    const cfg = load('{"envoy":{"router_http":"radixtree_uri_with_parameter"},' +
+      '"services":[{"id":"1","hosts":["bar.com"]}],"routes":[' +
+      '{"id":"1","uri":"/:name/hello","service_id":"1",' + UP + '},' +
+      '{"id":"2","uri":"/:name/hello","priority":-1,' + UP + '},' +
+      '{"id":"3","uri":"/w/*","hosts":["*.foo.com"],"priority":1,' + UP + '},' +
+      '{"id":"4","uri":"/w/*","priority":2,' + UP + '}]}');
+    expect(matchId(cfg, "www.foo.com", "/john/hello")).toBe("2");
+    expect(matchId(cfg, "bar.com", "/john/hello")).toBe("1");
+    // radixtree_host_uri would try the host route first; here priority decides.
+    expect(matchId(cfg, "a.foo.com", "/w/x")).toBe("4");
+    expect(matchId(cfg, "a.foo.com", "/w/x", new NotIds(["4"]))).toBe("3");
+    expect(matchId(cfg, "foo.com", "/w/x", new NotIds(["4"]))).toBe("-");
+  });
+
+  it("rejects an unknown router name", () => {
+    const res = parseConfig(Uint8Array.wrap(String.UTF8.encode('{"envoy":{"router_http":"radixtree_nope"},"routes":[]}')));
+    expect(res.config).toBeNull();
+    expect(res.issues.errors.join("|").includes("envoy.router_http")).toBe(true);
+  });
+});

@@ -14,7 +14,7 @@ import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, rea
 import { METHODS, Route, Service, Ssl, Upstream, methodBit } from "./model";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
-import { Router } from "../router";
+import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
 import { Cidr } from "../net";
 
@@ -47,7 +47,9 @@ export class Config {
   // Nodes the control plane's active checks found unhealthy: cluster → addresses.
   unhealthy: Map<string, Set<string>> = new Map<string, Set<string>>();
   router: Router = new Router();
-  // The `envoy` section: whether Envoy's retries follow the filter's try list
+  // The `envoy` section (what the control plane adds from its own flags):
+  // `router_http` picks the router (APISIX's apisix.router.http), and
+  // `lb_mode` says whether Envoy's retries follow the filter's try list
   // (control plane lb_mode "override-host") or return to the first pick
   // (lb_mode "original-dst", the default).
   envoyFollowsPlan: bool = false;
@@ -421,10 +423,13 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   parseHealth(root.get("health"), cfg, issues);
   const envoy = root.get("envoy");
   if (envoy !== null) {
-    if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode}");
+    if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode, router_http}");
     else {
-      checkKeys(envoy, ["lb_mode"], "envoy", issues);
+      checkKeys(envoy, ["lb_mode", "router_http"], "envoy", issues);
       cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", ["original-dst", "override-host"], "envoy", issues, "original-dst") == "override-host";
+      const router = enumString(envoy, "router_http", ROUTER_NAMES, "envoy", issues, ROUTER_NAMES[ROUTER_HOST_URI]);
+      const kind = ROUTER_NAMES.indexOf(router);
+      if (kind > 0) cfg.router = new Router(<u8>kind);
     }
   }
   if (!issues.ok) return res;

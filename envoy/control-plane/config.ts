@@ -47,12 +47,20 @@ export function loadApisixYaml(text: string): ApisixConfig {
   return out;
 }
 
-/** What the filter must know about the Envoy side (the filter config's `envoy` section). */
+/** APISIX's `apisix.router.http` values; the filter's validator (assembly/router.ts
+ *  ROUTER_NAMES) is the owner, tests/envoy/router-http.test.ts checks this mirror. */
+export const ROUTER_HTTP_NAMES = ["radixtree_host_uri", "radixtree_uri", "radixtree_uri_with_parameter"] as const;
+export type RouterHttp = (typeof ROUTER_HTTP_NAMES)[number];
+
+/** What the filter must know about the deployment: the filter config's `envoy` section,
+ *  filled from the control plane's flags. */
 export interface EnvoySide {
   /** The control plane's cluster mode: with "override-host" Envoy's retries follow the
    *  filter's x-apisix-upstream-hosts list; with "original-dst" they would return to the
    *  first node, so the filter asks for retries only when they target that node anyway. */
   lb_mode: "original-dst" | "override-host";
+  /** The router (APISIX's apisix.router.http in config.yaml); absent: radixtree_host_uri. */
+  router_http?: RouterHttp;
 }
 
 /** The JSON string the filter reads in proxy_on_configure. */

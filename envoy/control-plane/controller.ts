@@ -18,7 +18,7 @@ import type { AdsServer, Logger } from "./server.ts";
 import { FileSource, parseStandalone } from "./standalone.ts";
 import { OffThread } from "./offthread.ts";
 import { ConfigError, type ConfigSource, type RawDocument } from "./source.ts";
-import { ecdsConfiguration, translate, type Snapshot, type TranslateOptions } from "./translate.ts";
+import { ecdsConfiguration, envoySide, translate, type Snapshot, type TranslateOptions } from "./translate.ts";
 import { DEFAULT_VALIDATOR_WASM, WasmValidator, type Validator, type Verdict } from "./validate.ts";
 
 export interface ControllerOptions {
@@ -136,7 +136,7 @@ export class Controller {
     const validator = await this.ensureValidator();
     let verdict: Verdict;
     try {
-      verdict = await validator.check(doc, { lb_mode: this.o.translate?.lbMode ?? "original-dst" });
+      verdict = await validator.check(doc, envoySide({ lbMode: this.o.translate?.lbMode ?? "original-dst", routerHttp: this.o.translate?.routerHttp }));
     } catch (e) {
       const msg = e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e);
       this.log.error(`config: ${doc.origin}: ${msg}; the last good config keeps serving`);

@@ -6,6 +6,7 @@ import { Controller } from "./controller.ts";
 import { ETCD_USAGE, defaultEtcdArgs, etcdSourceFromArgs, parseEtcdFlag, type EtcdCliArgs } from "./etcd.ts";
 import { AdsServer, adsServerCredentials, consoleLogger, type Logger } from "./server.ts";
 import { LB_MODES, type LbMode } from "./translate.ts";
+import { ROUTER_HTTP_NAMES, type RouterHttp } from "./config.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "./standalone.ts";
 import { DEFAULT_VALIDATOR_WASM } from "./validate.ts";
 import fs from "node:fs";
@@ -27,6 +28,7 @@ export interface CliArgs {
   maxXdsBytes?: number;
   dnsInterval: number;
   lbMode: LbMode;
+  routerHttp?: RouterHttp;
   accessLog: boolean;
   verbose: boolean;
   /** Set when an --etcd* option was given. */
@@ -65,6 +67,8 @@ ${ETCD_USAGE}
   --lb-mode MODE        override-host (default; Envoy >= 1.35: clusters with endpoints and
                         the override_host policy; retries follow APISIX's order) |
                         original-dst (any Envoy with wasm; retries stay on the first node)
+  --router-http NAME    APISIX's apisix.router.http: radixtree_host_uri (default) |
+                        radixtree_uri | radixtree_uri_with_parameter (uris like /user/:id)
   --access-log          stdout access log on the listener, naming route, cluster and node
   --verbose             log every xDS response
   -h, --help            this help
@@ -117,6 +121,12 @@ export function parseArgs(argv: string[]): CliArgs {
         a.lbMode = v as LbMode;
         break;
       }
+      case "--router-http": {
+        const v = next();
+        if (!(ROUTER_HTTP_NAMES as readonly string[]).includes(v)) throw new ArgError(`--router-http: ${v} is not one of ${ROUTER_HTTP_NAMES.join(", ")}`);
+        a.routerHttp = v as RouterHttp;
+        break;
+      }
       case "--access-log": a.accessLog = true; break;
       case "--verbose": a.verbose = true; break;
       case "-h":
@@ -151,10 +161,10 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     dnsIntervalMs: args.dnsInterval * 1000,
     maxConfigBytes: args.maxConfigBytes,
     validatorWasm: args.validateWasm ?? (args.wasm && fs.existsSync(args.wasm) ? args.wasm : DEFAULT_VALIDATOR_WASM),
-    translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode },
+    translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode, routerHttp: args.routerHttp },
   });
   await controller.start();
-  log.info(`control-plane: cluster mode ${args.lbMode}`);
+  log.info(`control-plane: cluster mode ${args.lbMode}, router ${args.routerHttp ?? ROUTER_HTTP_NAMES[0]}`);
   const credentials = args.adsTlsCert
     ? adsServerCredentials({ cert: fs.readFileSync(args.adsTlsCert), key: fs.readFileSync(args.adsTlsKey!), ca: args.adsTlsCa ? fs.readFileSync(args.adsTlsCa) : undefined })
     : undefined;

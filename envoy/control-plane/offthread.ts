@@ -4,13 +4,14 @@
 // (standalone.ts) and the WasmValidator (validate.ts). The worker is this
 // same module (worker.ts imports it); the main thread talks to it through
 // OffThread, which has the same methods as the in-thread versions.
+import type { EnvoySide } from "./config.ts";
 import { Worker } from "node:worker_threads";
 import { ConfigError, type RawDocument } from "./source.ts";
 import type { Validator, Verdict } from "./validate.ts";
 
 type Request =
   | { op: "parse"; bytes: Uint8Array; file: string; maxBytes: number }
-  | { op: "check"; doc: RawDocument; envoy: { lb_mode: string } }
+  | { op: "check"; doc: RawDocument; envoy: EnvoySide }
   | { op: "accepts"; json: string };
 
 interface Reply {
@@ -64,7 +65,7 @@ export class OffThread implements Validator {
     return this.call({ op: "parse", bytes, file, maxBytes });
   }
 
-  check(doc: RawDocument, envoy: { lb_mode: string }): Promise<Verdict> {
+  check(doc: RawDocument, envoy: EnvoySide): Promise<Verdict> {
     return this.call({ op: "check", doc, envoy });
   }
 

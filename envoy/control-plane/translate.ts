@@ -36,7 +36,9 @@ import {
   upstreamNodes,
   type ApisixConfig,
   type DnsTable,
+  type EnvoySide,
   type HealthTable,
+  type RouterHttp,
 } from "./config.ts";
 
 export const FILTER_NAME = "apisix-upstream";
@@ -116,6 +118,8 @@ export interface TranslateOptions {
    * state; works on any Envoy with wasm, retries stay on the first pick.
    */
   lbMode?: LbMode;
+  /** APISIX's apisix.router.http (default radixtree_host_uri). */
+  routerHttp?: RouterHttp;
   /** Listener port; APISIX's default HTTP port. */
   listenerPort?: number;
   listenerAddress?: string;
@@ -200,6 +204,11 @@ function hashOf(v: unknown): string {
  * file has no rules of its own about what is valid) into a snapshot.
  * Throws on what can only be a bug (two upstreams with one cluster name).
  */
+/** The filter config's `envoy` section for these options: what validation and the ECDS document both use. */
+export function envoySide(o: { lbMode?: LbMode; routerHttp?: RouterHttp }): EnvoySide {
+  return { lb_mode: o.lbMode ?? DEFAULTS.lbMode, ...(o.routerHttp ? { router_http: o.routerHttp } : {}) };
+}
+
 export function translate(apisix: Partial<ApisixConfig>, opts: TranslateOptions = {}): Snapshot {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TranslateOptions;
   if (!LB_MODES.includes(o.lbMode)) throw new Error(`unknown lbMode ${JSON.stringify(o.lbMode)} (one of ${LB_MODES.join(", ")})`);
@@ -402,7 +411,7 @@ function extensionConfig(apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & Tra
           runtime: "envoy.wasm.runtime.v8",
           code: { local: { filename: o.wasmPath } },
         },
-        configuration: { "@type": T.stringValue, value: filterConfigJson(redactKeys(apisix), o.dns ?? {}, o.health ?? {}, { lb_mode: o.lbMode }) },
+        configuration: { "@type": T.stringValue, value: filterConfigJson(redactKeys(apisix), o.dns ?? {}, o.health ?? {}, envoySide(o)) },
       },
     },
   };

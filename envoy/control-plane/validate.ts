@@ -11,6 +11,7 @@
 // errors logged and the rest is checked again, until the filter accepts it.
 // References to a dropped object are then answered per request as APISIX
 // answers them (502 failed to find upstream by id, 404 for a service, ...).
+import type { EnvoySide } from "./config.ts";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ProxyWasmHost } from "../../host/index.ts";
@@ -72,7 +73,7 @@ interface Run {
 
 /** What the controller needs from a validator: WasmValidator here, or the same on a worker thread (offthread.ts). */
 export interface Validator {
-  check(doc: RawDocument, envoy: { lb_mode: string }): Promise<Verdict>;
+  check(doc: RawDocument, envoy: EnvoySide): Promise<Verdict>;
   accepts(json: string): Promise<{ ok: boolean; errors: string[] }>;
 }
 
@@ -115,7 +116,7 @@ export class WasmValidator implements Validator {
    * when the document itself is unusable (an unknown top-level section, a
    * reserved one, a filter trap): then nothing of it is applied.
    */
-  async check(doc: RawDocument, envoy: { lb_mode: string }): Promise<Verdict> {
+  async check(doc: RawDocument, envoy: EnvoySide): Promise<Verdict> {
     for (const s of doc.otherSections ?? [])
       if (RESERVED_SECTIONS.includes(s)) throw new ConfigError(`${s}: unknown section (the control plane writes "${s}" itself; an APISIX file has routes, upstreams, services, ssls)`);
     const withIds = withClusterNames(assignIds(doc));

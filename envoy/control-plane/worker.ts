@@ -1,5 +1,6 @@
 // The config worker thread (see offthread.ts): parses standalone files and
 // runs the filter's validation, off the thread that serves ADS.
+import type { EnvoySide } from "./config.ts";
 import { parentPort, workerData } from "node:worker_threads";
 import { parseStandalone } from "./standalone.ts";
 import { ConfigError } from "./source.ts";
@@ -11,7 +12,7 @@ parentPort!.on("message", async (m: { id: number; op: string; [k: string]: unkno
   try {
     let value: unknown;
     if (m.op === "parse") value = parseStandalone(m.bytes as Uint8Array, m.file as string, m.maxBytes as number);
-    else if (m.op === "check") value = await (await validator).check(m.doc as never, m.envoy as { lb_mode: string });
+    else if (m.op === "check") value = await (await validator).check(m.doc as never, m.envoy as EnvoySide);
     else if (m.op === "accepts") value = await (await validator).accepts(m.json as string);
     else throw new Error(`unknown op ${m.op}`);
     parentPort!.postMessage({ id: m.id, ok: true, value });

@@ -20,7 +20,7 @@ test("control plane --help: stdout, exit 0, every option", () => {
 
 test("every option --help lists is one the parser accepts, and the parser knows no undocumented one", () => {
   const documented = [...HELP.matchAll(/^ {2}(--[a-z-]+)(?: (\S+))?/gm)].map((m) => ({ flag: m[1], takesValue: m[2] !== undefined }));
-  const sample: Record<string, string> = { "--lb-mode": "override-host", "--host": "127.0.0.1", "--listener-address": "127.0.0.1", "--wasm": "/f.wasm", "--config": "c.yaml", "--data-encryption-keyring": "0123456789abcdef" };
+  const sample: Record<string, string> = { "--lb-mode": "override-host", "--host": "127.0.0.1", "--listener-address": "127.0.0.1", "--wasm": "/f.wasm", "--config": "c.yaml", "--data-encryption-keyring": "0123456789abcdef", "--router-http": "radixtree_uri_with_parameter" };
   for (const { flag, takesValue } of documented) {
     if (flag === "--help") continue;
     // ADS TLS options only make sense together.

@@ -137,3 +137,54 @@ for (const mode of LB_MODES) {
     });
   });
 }
+
+// apisix.router.http: radixtree_uri_with_parameter, given to the control plane
+// with --router-http: `:name` and `*name` segments, hosts as a per-route
+// condition (t/router/radixtree-uri-with-parameter*.t).
+describe("route matching (radixtree_uri_with_parameter)", () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await Stack.start({
+      controlPlaneArgs: ["--router-http", "radixtree_uri_with_parameter"],
+      config: `
+services:
+  - {id: s-bar, hosts: [bar.com]}
+routes:
+  - {id: profile, uri: "/user/:name/profile", upstream: {nodes: ${node("e1")}}}
+  - {id: me, uri: /user/me/profile, upstream: {nodes: ${node("e2")}}}
+  - {id: files, uri: "/files/*path", upstream: {nodes: ${node("e3")}}}
+  - {id: hello-bar, uri: "/:name/hello", service_id: s-bar, upstream: {nodes: ${node("e4")}}}
+  - {id: hello-any, uri: "/:name/hello", priority: -1, upstream: {nodes: ${node("e5")}}}
+`,
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const PARAM_CASES: { req: string; headers?: Record<string, string>; want: string | number }[] = [
+    { req: "GET /user/jo/profile", want: "e1" },
+    { req: "GET /user/with%20space/profile", want: "e1" },
+    { req: "GET /user/me/profile", want: "e2" },
+    { req: "GET /user//profile", want: 404 },
+    { req: "GET /user/jo/profile/x", want: 404 },
+    { req: "GET /files/a/b/c.txt", want: "e3" },
+    { req: "GET /files/", want: "e3" },
+    { req: "GET /files", want: 404 },
+    { req: "GET /john/hello", headers: { host: "bar.com" }, want: "e4" },
+    { req: "GET /john/hello", headers: { host: "www.foo.com" }, want: "e5" },
+    { req: "GET /john/x/hello", want: 404 },
+  ];
+
+  test("uri parameters and per-route hosts, as APISIX's radixtree_uri_with_parameter", async () => {
+    const wrong: string[] = [];
+    for (const c of PARAM_CASES) {
+      const [method, p] = c.req.split(" ");
+      const r = await stack.request({ method, path: p, headers: c.headers });
+      const got = r.status === 200 ? r.json?.server : r.status;
+      if (got !== c.want) wrong.push(`${c.req} ${JSON.stringify(c.headers ?? {})}: want ${c.want}, got ${got} ${r.status === 200 ? "" : r.body.trim()}`);
+    }
+    assert.deepEqual(wrong, []);
+    assert.match(stack.cp.out, /router radixtree_uri_with_parameter/);
+  });
+});
