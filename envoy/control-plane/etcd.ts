@@ -33,6 +33,8 @@ export interface EtcdDocument {
   origin: string;
   /** The etcd revision the document reflects. */
   revision: number;
+  /** Objects whose value came from a watched update (see RawDocument.keepPrevious). */
+  keepPrevious: Set<string>;
 }
 
 export interface EtcdSourceOptions extends EtcdOptions {
@@ -58,8 +60,17 @@ export type EtcdSink = (doc: EtcdDocument) => Promise<unknown> | unknown;
 interface Entry {
   section: Section;
   id: string;
+  /** Deep-frozen: documents share it instead of copying 10,000 objects per change. */
   value: Record<string, unknown>;
   modRevision: number;
+  /**
+   * Set by a watch event, not by a full read: an invalid value then keeps the
+   * previous one. That is APISIX's apisix/core/config_etcd.lua, sync_data():
+   * a watched update whose item fails the checker is logged ("failed to check
+   * item data of [<key>]") and the function returns before the stored value
+   * is replaced; the full load (readdir) skips an invalid item instead.
+   */
+  watched: boolean;
 }
 
 type Parsed = { kind: "ours"; section: Section; id: string } | { kind: "unused"; section: string } | { kind: "other" };
@@ -190,7 +201,7 @@ export class EtcdSource {
     const previous = new Map(this.entries);
     this.entries.clear();
     let ours = 0;
-    for (const kv of kvs) if (this.apply(kv, previous.get(kv.key))) ours++;
+    for (const kv of kvs) if (this.apply(kv, previous.get(kv.key), false)) ours++;
     this.revision = header.revision;
     this.clusterId = header.clusterId;
     this.o.log.info(`etcd: read ${kvs.length} keys (${ours} objects) under ${this.prefix}/ at revision ${header.revision} from ${this.client.endpoint} in ${Date.now() - t0} ms`);
@@ -229,7 +240,7 @@ export class EtcdSource {
         if (had) this.o.log.info(`etcd: ${ev.kv.key} deleted (revision ${ev.kv.modRevision})`);
         changed ||= had;
       } else {
-        changed = this.apply(ev.kv, this.entries.get(ev.kv.key)) || changed;
+        changed = this.apply(ev.kv, this.entries.get(ev.kv.key), true) || changed;
       }
     }
     // progress notifications move the revision without events: a later resume starts there
@@ -252,7 +263,7 @@ export class EtcdSource {
    * cannot be decrypted) cancels that update as APISIX's config_etcd does:
    * the previous value of the key, if any, stays. Returns whether the state changed.
    */
-  private apply(kv: KeyValue, prev: Entry | undefined): boolean {
+  private apply(kv: KeyValue, prev: Entry | undefined, watched: boolean): boolean {
     const p = this.parseKey(kv.key);
     if (p.kind === "unused") {
       if (!this.warnedSections.has(p.section)) {
@@ -279,7 +290,7 @@ export class EtcdSource {
     if (err) return invalid(err);
     // APISIX takes the id from the key, whatever the value says
     obj.id = p.id;
-    this.entries.set(kv.key, { section: p.section, id: p.id, value: obj, modRevision: kv.modRevision });
+    this.entries.set(kv.key, { section: p.section, id: p.id, value: deepFreeze(obj), modRevision: kv.modRevision, watched });
     return true;
   }
 
@@ -321,13 +332,14 @@ export class EtcdSource {
 
   /** The current state as a document (objects in etcd key order). */
   document(): EtcdDocument {
-    const doc: EtcdDocument = { routes: [], upstreams: [], services: [], ssls: [], origin: `etcd ${this.client.endpoint}${this.prefix} rev ${this.revision}`, revision: this.revision };
+    const doc: EtcdDocument = { routes: [], upstreams: [], services: [], ssls: [], origin: `etcd ${this.client.endpoint}${this.prefix} rev ${this.revision}`, revision: this.revision, keepPrevious: new Set() };
     // UTF-16 order is etcd's byte order for every key without astral characters
     const keys = [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const k of keys) {
       const e = this.entries.get(k)!;
-      // a copy: whatever the pipeline does to an object must not leak into the next document
-      doc[e.section].push(structuredClone(e.value));
+      // frozen, not copied: nothing the pipeline does can leak into the next document
+      doc[e.section].push(e.value);
+      if (e.watched) doc.keepPrevious.add(`${e.section}/${e.id}`);
     }
     return doc;
   }
@@ -363,6 +375,17 @@ export class EtcdSource {
       }
     });
   }
+}
+
+/** Freezes a parsed JSON value and everything in it (iteratively: no recursion growing with the input). */
+function deepFreeze<T extends object>(root: T): T {
+  const stack: object[] = [root];
+  while (stack.length) {
+    const o = stack.pop()!;
+    Object.freeze(o);
+    for (const v of Object.values(o)) if (typeof v === "object" && v !== null && !Object.isFrozen(v)) stack.push(v);
+  }
+  return root;
 }
 
 /** The command-line options of the etcd source, shaped like APISIX's `deployment.etcd`. */

@@ -27,6 +27,13 @@ export interface RawDocument {
    * (a typo like `route:`). Their content is not needed and not sent.
    */
   otherSections?: string[];
+  /**
+   * Objects (`routes/<id>`, ...) whose current value is an update the source
+   * watched: if it is invalid, the previous valid value keeps serving, as
+   * APISIX's config_etcd does for a watched update (a full read, like a
+   * standalone file, drops an invalid object instead).
+   */
+  keepPrevious?: ReadonlySet<string>;
 }
 
 /** What a source calls with each complete document; resolves to whether it was applied. */

@@ -1,5 +1,6 @@
 // Two control-plane replicas behind one real etcd, each serving its own ADS
-// client: through create, update, delete, an invalid object, a compaction
+// client: through create, update, delete, an invalid object, an invalid
+// update (the previous version keeps serving, as in APISIX), a compaction
 // one replica missed and an etcd restart, both serve the same xDS versions,
 // and those versions carry the change.
 import assert from "node:assert/strict";
@@ -107,6 +108,33 @@ test("two replicas, one etcd: the same versions through create, update, delete a
     assert.ok(ecdsHas(r, "/two-v2"), `${r.name}: r2 keeps its last valid value`);
     assert.ok(r.lines.some((l) => l.startsWith("error ") && l.includes("bad") && l.includes("methods")), `${r.name}: the dropped route is logged with its field:\n${r.lines.join("\n")}`);
   }
+});
+
+test("an invalid update of an existing object keeps its previous version, logged with object and field (APISIX's config_etcd)", { skip }, async () => {
+  await w.put(`${P}/upstreams/u3`, stored("upstreams", "u3", { nodes: { "127.0.0.1:1983": 1 } }));
+  await w.put(`${P}/routes/r6`, stored("routes", "r6", { uri: "/six", upstream_id: "u3" }));
+  await converge("r6", "/six");
+  const mark = reps.map((r) => r.lines.length);
+  // schema-invalid updates of both: APISIX keeps serving the previous values
+  await w.put(`${P}/routes/r6`, stored("routes", "r6", { uri: "/six-v2", upstream_id: "u3", methods: ["FETCH"] }));
+  await w.put(`${P}/upstreams/u3`, stored("upstreams", "u3", { nodes: { "127.0.0.1:1984": 1 }, type: "chash", key: "not_a_var" }));
+  await w.put(`${P}/routes/r7`, stored("routes", "r7", { uri: "/seven", upstream_id: "u3" }));
+  await converge("r7 after the invalid updates", '"r7"');
+  reps.forEach((r, i) => {
+    const log = r.lines.slice(mark[i]).join("\n");
+    assert.ok(ecdsHas(r, "/six") && !ecdsHas(r, "/six-v2"), `${r.name}: r6's previous version serves`);
+    assert.ok(ecdsHas(r, "127.0.0.1:1983") && !ecdsHas(r, "127.0.0.1:1984"), `${r.name}: u3's previous version serves`);
+    assert.match(log, /error config: etcd .*: routes\[r6\]\.methods\[0\]: "FETCH" matches none/);
+    assert.match(log, /error config: etcd .*: the update of routes\[r6\] is invalid; its previous version keeps serving/);
+    assert.match(log, /error config: etcd .*: upstreams\[u3\]\.key: /);
+    assert.match(log, /the update of upstreams\[u3\] is invalid; its previous version keeps serving/);
+    assert.doesNotMatch(log, /upstream u3 does not exist/, "u3 still serves, so r6 and r7 name an existing upstream");
+  });
+  // a valid update replaces the kept version
+  await w.put(`${P}/routes/r6`, stored("routes", "r6", { uri: "/six-v3", upstream_id: "u3" }));
+  await w.put(`${P}/upstreams/u3`, stored("upstreams", "u3", { nodes: { "127.0.0.1:1985": 1 } }));
+  await converge("r6 and u3 valid again", "/six-v3");
+  for (const r of reps) assert.ok(ecdsHas(r, "127.0.0.1:1985"), r.name);
 });
 
 test("a compaction one replica missed, then an etcd restart: the replicas converge again", { skip }, async () => {

@@ -1,0 +1,134 @@
+// Push latency from APISIX's etcd to ADS clients (issue 11 §2; not part of
+// npm test or npm run bench):
+//
+//   node --import tsx bench/etcd-push.ts [--replicas 2] [--routes 10000] [--upstreams 1000] [--changes 10]
+//
+// One real etcd (Debian's etcd-server, as tests/etcd start it) and N
+// control-plane replicas started as users start them (main.ts --etcd, child
+// processes), each with one ADS client that subscribes and ACKs like Envoy.
+// Measured from the etcd write (the put is sent) to the DiscoveryResponse
+// (ECDS) that carries it, at every replica's client:
+//   bulk        10,000 route puts in one burst (64 in flight, as an Admin API
+//               client importing a config would) -> the push holding all of them
+//   one change  one route's put among 10,000 -> the push carrying it
+// and that all replicas serve the same ECDS/CDS versions. The machine's load
+// average is printed with the figures: they are wall-clock times.
+import os from "node:os";
+import path from "node:path";
+import { EtcdClient } from "../envoy/control-plane/etcd-client.ts";
+import { TYPE_URL } from "../envoy/control-plane/protos.ts";
+import { freePort, Proc, ROOT, WASM } from "../tests/e2e/stack.ts";
+import { AdsWatcher, type Push } from "../tests/etcd/ads-watcher.ts";
+import { stored } from "../tests/etcd/admin.ts";
+import { EtcdServer } from "../tests/etcd/etcd.ts";
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const REPLICAS = Number(arg("--replicas", "2"));
+const ROUTES = Number(arg("--routes", "10000"));
+const UPSTREAMS = Number(arg("--upstreams", "1000"));
+const CHANGES = Number(arg("--changes", "10"));
+const PREFIX = "/apisix";
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+const fmt = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${ms(s[Math.floor(s.length / 2)])} (min ${ms(s[0])}, max ${ms(s[s.length - 1])}, n=${xs.length})`;
+};
+const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
+const ecds = (p: Push) => p.typeUrl === TYPE_URL.extensionConfig;
+const countText = (p: Push, text: string) => {
+  let n = 0;
+  for (const r of p.resources) {
+    const b = Buffer.from(r.value);
+    for (let i = b.indexOf(text); i >= 0; i = b.indexOf(text, i + 1)) n++;
+  }
+  return n;
+};
+
+const route = (i: number, tag = "") => stored("routes", `r${i}`, {
+  uri: `/svc${i}/*`, hosts: [`h${i % 50}.example.com`], methods: ["GET", "POST"], upstream_id: `u${i % UPSTREAMS}`,
+  ...(tag ? { desc: tag } : {}),
+});
+
+async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (i < items.length) {
+      const [k, v] = items[i++];
+      await w.put(k, v);
+    }
+  }));
+}
+
+const running: Proc[] = [];
+
+async function replica(etcd: EtcdServer, n: number) {
+  const port = await freePort();
+  const proc = Proc.spawn(`cp${n}`, process.execPath, [
+    "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
+    "--etcd", etcd.url, "--etcd-prefix", PREFIX, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
+  ]);
+  running.push(proc);
+  await proc.waitFor(/ads: listening on/, 300_000);
+  return { proc, ads: new AdsWatcher(port, `envoy-${n}`) };
+}
+
+async function main() {
+  const etcd = await EtcdServer.start();
+  const w = new EtcdClient({ endpoints: [etcd.url] });
+  const out: string[] = [];
+  const say = (s: string) => {
+    console.log(s);
+    out.push(s);
+  };
+  try {
+    say(`${REPLICAS} replicas on one etcd; ${ROUTES} routes over ${UPSTREAMS} upstreams; node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model}); load average at start ${load()}`);
+    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+    const reps = await Promise.all(Array.from({ length: REPLICAS }, (_, k) => replica(etcd, k + 1)));
+    await Promise.all(reps.map((r) => r.ads.waitFor(ecds, 300_000)));
+
+    // (a) bulk
+    const from = reps.map((r) => r.ads.pushes.length);
+    const t0 = performance.now();
+    await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
+    const tLast = performance.now();
+    const all = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, '"/svc') === ROUTES, 900_000, from[k])));
+    const pushes = reps.map((r, k) => r.ads.pushes.slice(from[k]).filter(ecds).length);
+    say(`(a) bulk: ${ROUTES} route puts took ${ms(tLast - t0)}; first put -> the ECDS push holding all of them: ${all.map((p) => ms(p.at - t0)).join(", ")} (last put -> push: ${all.map((p) => ms(p.at - tLast)).join(", ")}); ECDS pushes on the way: ${pushes.join(", ")}; load average ${load()}`);
+    // let the replicas settle (pushes ACKed) before timing single changes
+    await new Promise((r) => setTimeout(r, 2000));
+
+    // (b) one change among ROUTES
+    const lat: number[] = [];
+    for (let c = 0; c < CHANGES; c++) {
+      const i = (c * 7919) % ROUTES;
+      const tag = `change-${c}`;
+      const from = reps.map((r) => r.ads.pushes.length);
+      const t = performance.now();
+      await w.put(`${PREFIX}/routes/r${i}`, route(i, tag));
+      const ps = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, tag) > 0, 120_000, from[k])));
+      for (const p of ps) lat.push(p.at - t);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    say(`(b) one route changed among ${ROUTES}: put -> ECDS push at every replica's client: ${fmt(lat)}; load average ${load()}`);
+    const versions = new Set(reps.map((r) => `${r.ads.version(TYPE_URL.extensionConfig)}|${r.ads.version(TYPE_URL.cluster)}`));
+    say(`ECDS|CDS versions served: ${[...versions].join(" / ")} (${versions.size === 1 ? "identical on every replica" : "DIFFERENT"})`);
+    for (const r of reps) {
+      r.ads.close();
+      await r.proc.stop();
+    }
+  } finally {
+    w.close();
+    await etcd.stop();
+  }
+  console.log(`\n${out.join("\n")}`);
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e);
+  for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
+  process.exit(1);
+});
