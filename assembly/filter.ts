@@ -4,14 +4,15 @@
 
 import { Context, FilterHeadersStatusValues, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
-import { PassHost, Route, Service, Upstream, methodBit } from "./config/model";
+import { PassHost, Upstream } from "./config/model";
+import { Route, Service, methodBit } from "./config/route";
 import { RouteFilter } from "./router";
 import { Header, Request } from "./request";
 import { holds } from "./expr/vars";
 import { regexBudgetExceeded, resetRegexBudget } from "./expr/regex";
 import { BalanceCtx } from "./balancer/picker";
-import { Outcome, afterBalance, finishRequest, pickServer, planTries } from "./balancer/index";
-import { UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
+import { afterBalance, finishRequest, pickServer, planTries } from "./balancer/pick";
+import { Outcome, UPSTREAM_HOSTS_HEADER, emitTries, readOutcome } from "./balancer/steer";
 import { Health } from "./balancer/health";
 import * as envoy from "./envoy";
 import { connVar, remoteAddr } from "./connection";

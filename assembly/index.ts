@@ -13,7 +13,7 @@ import { FLUSH_PERIOD_MS, Metrics } from "./metrics";
 import { seedRandom } from "./balancer/random";
 import { nowNanos, refreshLogLevel } from "./envoy";
 import "./balancer/registry";
-import { pruneBalancers } from "./balancer/index";
+import { pruneBalancers } from "./balancer/pick";
 import { collectNow } from "./gc";
 
 const PLUGIN_CONFIGURATION = 7;

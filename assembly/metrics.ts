@@ -14,7 +14,7 @@
 // are [a-zA-Z0-9-_.]+, so they cannot contain the ";.;" delimiter.
 
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
-import { Route } from "./config/model";
+import { Route } from "./config/route";
 
 const COUNTER = 0;
 const GAUGE = 1;

@@ -25,7 +25,7 @@
 // Everything is indexed at configure time; a request costs one hash lookup
 // for the exact uri plus one walk of the path through a character trie.
 
-import { Route } from "./config/model";
+import { Route } from "./config/route";
 import { UriPattern, parseUri } from "./uri_pattern";
 
 export const ROUTER_HOST_URI: u8 = 0;

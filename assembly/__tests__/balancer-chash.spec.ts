@@ -5,7 +5,7 @@ import { BalanceCtx } from "../balancer/picker";
 import { crc32 } from "../balancer/crc32";
 import { ChashFactory, ChashPicker, Ring, chashKey, resolveTemplate } from "../balancer/chash";
 import { Health } from "../balancer/health";
-import { pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/index";
+import { pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/pick";
 import { recordLogs, recorded } from "../balancer/hooks";
 
 let clientIp = "127.0.0.1";

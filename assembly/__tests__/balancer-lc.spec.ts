@@ -6,7 +6,8 @@ import { BalanceCtx } from "../balancer/picker";
 import { LeastConn, LeastConnFactory, inFlight, resetLeastConn } from "../balancer/least_conn";
 import { EwmaFactory, EwmaPicker, decayEwma, ewmaScore, ewmaUpdate, resetEwma } from "../balancer/ewma";
 import { Health, Report, reviveDelay } from "../balancer/health";
-import { Outcome, finishRequest, pickServer, planTries, registerBalancer, resetBalancers, RF_UPSTREAM_CONN_FAILURE, RF_UPSTREAM_TIMEOUT } from "../balancer/index";
+import { finishRequest, pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/pick";
+import { Outcome, RF_UPSTREAM_CONN_FAILURE, RF_UPSTREAM_TIMEOUT } from "../balancer/steer";
 import { RoundRobinFactory } from "../balancer/roundrobin";
 import { seedRandom } from "../balancer/random";
 

@@ -5,7 +5,7 @@ import { RoundRobin } from "../balancer/roundrobin";
 import { PriorityPicker } from "../balancer/priority";
 import { RoundRobinFactory } from "../balancer/roundrobin";
 import { Health } from "../balancer/health";
-import { pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/index";
+import { pickServer, planTries, registerBalancer, resetBalancers } from "../balancer/pick";
 
 // Names a, b, c, ... on port 80 with the given weights.
 function named(names: Array<string>, weights: Array<i64>): Array<Node> {

@@ -1,6 +1,6 @@
 import { parseConfig, Config } from "../config/config";
 import { RouteFilter } from "../router";
-import { Route } from "../config/model";
+import { Route } from "../config/route";
 
 class Any extends RouteFilter { accept(r: Route): bool { return true; } }
 class NotIds extends RouteFilter {

@@ -30,7 +30,7 @@ export class BalanceCtx {
   // Current time in seconds (ewma decays scores to it; passive health
   // revival compares with it). Set by the caller.
   now: f64 = 0;
-  // Set while the retry plan is computed (see index.ts planTries): pickers
+  // Set while the retry plan is computed (see pick.ts planTries): pickers
   // must not change shared state that only a real try would change
   // (least_conn's in-flight counts).
   planning: bool = false;

@@ -3,7 +3,7 @@
 // (the filter's entry does) is enough to make them available to pick_server;
 // unit tests import the balancer modules directly and leave the hooks unset.
 import { log, LogLevelValues } from "@solo-io/proxy-runtime/assembly";
-import { registerBalancer } from "./index";
+import { registerBalancer } from "./pick";
 import { RoundRobinFactory } from "./roundrobin";
 import { ChashFactory } from "./chash";
 import { EwmaFactory } from "./ewma";

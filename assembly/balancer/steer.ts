@@ -1,10 +1,11 @@
 // The Envoy side of the balancer: the request headers that carry APISIX's
 // retry plan to Envoy's router (see RETRIES.md) and what the log phase reads
-// back from Envoy's stream info. Only the filter imports this module (it
-// calls host functions; the unit-tested balancer modules do not).
+// back from Envoy's stream info (Outcome, response flags). The host
+// functions here are only reached from the filter; the unit-tested balancer
+// modules use Outcome and outcomeKind alone, which call none.
 
 import { Node } from "../config/model";
-import { Outcome } from "./index";
+import { Report } from "./health";
 import * as envoy from "../envoy";
 import { HeaderBlock } from "../request";
 
@@ -51,6 +52,44 @@ export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, 
   }
   if (sent.find(MAX_RETRIES_HEADER) >= 0) envoy.removeRequestHeader(MAX_RETRIES_HEADER);
   if (sent.find(RETRY_ON_HEADER) >= 0) envoy.removeRequestHeader(RETRY_ON_HEADER);
+}
+
+// Envoy response flags (StreamInfo::CoreResponseFlag, `response.flags`).
+export const RF_NO_HEALTHY_UPSTREAM: i64 = 0x2;       // UH
+export const RF_UPSTREAM_TIMEOUT: i64 = 0x4;          // UT
+export const RF_LOCAL_RESET: i64 = 0x8;               // LR
+export const RF_UPSTREAM_RESET: i64 = 0x10;           // UR
+export const RF_UPSTREAM_CONN_FAILURE: i64 = 0x20;    // UF
+export const RF_UPSTREAM_CONN_TERMINATION: i64 = 0x40; // UC
+export const RF_UPSTREAM_OVERFLOW: i64 = 0x80;        // UO
+export const RF_NO_ROUTE: i64 = 0x100;                // NR
+export const RF_DOWNSTREAM_TERMINATION: i64 = 0x4000; // DC
+export const RF_RETRY_LIMIT: i64 = 0x8000;            // URX
+export const RF_NO_CLUSTER: i64 = 0x1000000;          // NC
+
+// What Envoy tells the log phase about the stream.
+export class Outcome {
+  code: i32 = 0;            // response.code (0: none)
+  flags: i64 = 0;           // response.flags
+  attempts: i32 = 0;        // upstream.request_attempt_count (0: unknown)
+  upstreamAddr: string = ""; // upstream.address of the last try ("" unknown)
+  duration: f64 = -1;       // seconds; request.duration or measured
+  now: f64 = 0;             // seconds
+}
+
+// How APISIX's passive health check would count the stream: a Report kind,
+// or -1 when the failure was not the node's (no healthy upstream, a local
+// reset, the client leaving, ...).
+export function outcomeKind(o: Outcome): i32 {
+  const f = o.flags;
+  if ((f & RF_UPSTREAM_TIMEOUT) != 0) return Report.Timeout;
+  if ((f & (RF_UPSTREAM_CONN_FAILURE | RF_UPSTREAM_CONN_TERMINATION | RF_UPSTREAM_RESET | RF_RETRY_LIMIT)) != 0) return Report.TcpFailure;
+  const notNode = RF_NO_HEALTHY_UPSTREAM | RF_LOCAL_RESET | RF_UPSTREAM_OVERFLOW | RF_NO_ROUTE | RF_DOWNSTREAM_TERMINATION | RF_NO_CLUSTER;
+  if ((f & notNode) != 0) return -1;
+  if (o.code == 503 && o.upstreamAddr.length == 0) return Report.TcpFailure;
+  if (o.code == 504 && o.upstreamAddr.length == 0) return Report.Timeout;
+  if (o.code > 0) return Report.HttpStatus;
+  return -1;
 }
 
 // Envoy's view of the finished stream (proxy_on_log).

@@ -11,7 +11,8 @@
 
 import { JsonValue, parseJsonBytes } from "../json";
 import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, readId, readOwnId } from "./errors";
-import { METHODS, Route, Service, Ssl, Upstream, methodBit } from "./model";
+import { Ssl, Upstream } from "./model";
+import { METHODS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";

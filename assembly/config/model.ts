@@ -1,12 +1,12 @@
 // The compiled configuration: APISIX's objects after validation, normalised
 // the way APISIX normalises them at load time (apisix/upstream.lua
 // filter_upstream, fill_node_info) so the request path does no parsing.
+// Upstreams, nodes and ssls here; routes and services, which refer to
+// upstreams and to traffic-split, in route.ts (the balancers import this
+// file, traffic-split imports a balancer: one file would be an import cycle).
 
 import { JsonValue } from "../json";
-import { Expr } from "../expr/vars";
-import { Cidr } from "../net";
 import { PassiveChecks } from "./checks";
-import { TrafficSplit } from "./traffic_split";
 
 export class Node {
   // IP literal Envoy connects to (a domain node carries the address the
@@ -73,44 +73,6 @@ export class Ssl {
   // the ssl asks for client certificates (client.ca); see Config.sslForHost.
   snis: Array<string> = new Array<string>();
   mtls: bool = false;
-}
-
-export class Route {
-  id: string = "";
-  path: string = "";
-  uris: Array<string> = new Array<string>();
-  hosts: Array<string> = new Array<string>();
-  // Bit per method (see METHODS); 0 = any.
-  methods: u32 = 0;
-  priority: i64 = 0;
-  vars: Expr | null = null;
-  remoteAddrs: Array<Cidr> = new Array<Cidr>();
-  upstreamId: string = "";
-  upstream: Upstream | null = null;
-  serviceId: string = "";
-  enableWebsocket: bool = false;
-  websocketSet: bool = false;
-  timeout: Timeout | null = null;
-  // plugins["traffic-split"], the only plugin the filter runs.
-  split: TrafficSplit | null = null;
-  // Document order: ties between equal-priority routes keep it.
-  order: i32 = 0;
-}
-
-export class Service {
-  id: string = "";
-  upstreamId: string = "";
-  upstream: Upstream | null = null;
-  enableWebsocket: bool = false;
-  websocketSet: bool = false;
-  hosts: Array<string> = new Array<string>();
-}
-
-export const METHODS: Array<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];
-
-export function methodBit(m: string): u32 {
-  for (let i = 0; i < METHODS.length; i++) if (unchecked(METHODS[i]) == m) return (<u32>1) << i;
-  return 0;
 }
 
 export function standardPort(scheme: string): i32 {

@@ -2,13 +2,15 @@
 // filtering, priority levels and the pick loop, over pickers cached per
 // upstream so their state (round-robin position, in-flight counts) survives
 // requests and unchanged config reloads. Also the retry plan (RETRIES.md)
-// and the log phase (passive health, ewma feedback, release).
+// and the log phase (passive health, ewma feedback, release) from the
+// Outcome that steer.ts reads back from Envoy.
 
 import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { PriorityPicker } from "./priority";
 import { RoundRobinFactory } from "./roundrobin";
 import { Health, Report } from "./health";
+import { Outcome, outcomeKind } from "./steer";
 import { LOG_WARN, balancerLog } from "./hooks";
 
 const roundrobin = new RoundRobinFactory();
@@ -205,41 +207,6 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFo
   ctx.error = "";
   ctx.plan = list;
   return list;
-}
-
-// Envoy response flags (StreamInfo::CoreResponseFlag, `response.flags`).
-export const RF_NO_HEALTHY_UPSTREAM: i64 = 0x2;       // UH
-export const RF_UPSTREAM_TIMEOUT: i64 = 0x4;          // UT
-export const RF_LOCAL_RESET: i64 = 0x8;               // LR
-export const RF_UPSTREAM_RESET: i64 = 0x10;           // UR
-export const RF_UPSTREAM_CONN_FAILURE: i64 = 0x20;    // UF
-export const RF_UPSTREAM_CONN_TERMINATION: i64 = 0x40; // UC
-export const RF_UPSTREAM_OVERFLOW: i64 = 0x80;        // UO
-export const RF_NO_ROUTE: i64 = 0x100;                // NR
-export const RF_DOWNSTREAM_TERMINATION: i64 = 0x4000; // DC
-export const RF_RETRY_LIMIT: i64 = 0x8000;            // URX
-export const RF_NO_CLUSTER: i64 = 0x1000000;          // NC
-
-// What Envoy tells the log phase about the stream.
-export class Outcome {
-  code: i32 = 0;            // response.code (0: none)
-  flags: i64 = 0;           // response.flags
-  attempts: i32 = 0;        // upstream.request_attempt_count (0: unknown)
-  upstreamAddr: string = ""; // upstream.address of the last try ("" unknown)
-  duration: f64 = -1;       // seconds; request.duration or measured
-  now: f64 = 0;             // seconds
-}
-
-function outcomeKind(o: Outcome): i32 {
-  const f = o.flags;
-  if ((f & RF_UPSTREAM_TIMEOUT) != 0) return Report.Timeout;
-  if ((f & (RF_UPSTREAM_CONN_FAILURE | RF_UPSTREAM_CONN_TERMINATION | RF_UPSTREAM_RESET | RF_RETRY_LIMIT)) != 0) return Report.TcpFailure;
-  const notNode = RF_NO_HEALTHY_UPSTREAM | RF_LOCAL_RESET | RF_UPSTREAM_OVERFLOW | RF_NO_ROUTE | RF_DOWNSTREAM_TERMINATION | RF_NO_CLUSTER;
-  if ((f & notNode) != 0) return -1;
-  if (o.code == 503 && o.upstreamAddr.length == 0) return Report.TcpFailure;
-  if (o.code == 504 && o.upstreamAddr.length == 0) return Report.Timeout;
-  if (o.code > 0) return Report.HttpStatus;
-  return -1;
 }
 
 // The log phase: passive health reports, then after_balance(ctx, false)

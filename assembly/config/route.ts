@@ -1,0 +1,45 @@
+// Routes and services as compiled from APISIX's objects (see model.ts for
+// upstreams and nodes).
+
+import { Expr } from "../expr/vars";
+import { Cidr } from "../net";
+import { Timeout, Upstream } from "./model";
+import { TrafficSplit } from "./traffic_split";
+
+export class Route {
+  id: string = "";
+  path: string = "";
+  uris: Array<string> = new Array<string>();
+  hosts: Array<string> = new Array<string>();
+  // Bit per method (see METHODS); 0 = any.
+  methods: u32 = 0;
+  priority: i64 = 0;
+  vars: Expr | null = null;
+  remoteAddrs: Array<Cidr> = new Array<Cidr>();
+  upstreamId: string = "";
+  upstream: Upstream | null = null;
+  serviceId: string = "";
+  enableWebsocket: bool = false;
+  websocketSet: bool = false;
+  timeout: Timeout | null = null;
+  // plugins["traffic-split"], the only plugin the filter runs.
+  split: TrafficSplit | null = null;
+  // Document order: ties between equal-priority routes keep it.
+  order: i32 = 0;
+}
+
+export class Service {
+  id: string = "";
+  upstreamId: string = "";
+  upstream: Upstream | null = null;
+  enableWebsocket: bool = false;
+  websocketSet: bool = false;
+  hosts: Array<string> = new Array<string>();
+}
+
+export const METHODS: Array<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];
+
+export function methodBit(m: string): u32 {
+  for (let i = 0; i < METHODS.length; i++) if (unchecked(METHODS[i]) == m) return (<u32>1) << i;
+  return 0;
+}
