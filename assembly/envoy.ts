@@ -59,11 +59,24 @@ function ensureScratch(size: usize): void {
 
 // Header names, property paths and foreign function names are a small fixed
 // set: encode each once instead of allocating a buffer per call per request.
+// The per-request names are string literals: found first by identity in a
+// few slots (the slots hold the strings, so an address cannot be reused by
+// another string), without hashing; other names through the map.
+const SLOTS = 8;
+const slotNames = new StaticArray<string>(SLOTS);
+const slotBytes = new StaticArray<ArrayBuffer>(SLOTS);
+let slotsUsed = 0;
 const encoded = new Map<string, ArrayBuffer>();
 function utf8Name(s: string): ArrayBuffer {
+  const id = changetype<usize>(s);
+  for (let i = 0; i < slotsUsed; i++) if (changetype<usize>(unchecked(slotNames[i])) == id) return unchecked(slotBytes[i]);
   if (encoded.has(s)) return encoded.get(s);
   const b = utf8(s);
-  if (encoded.size < 256) encoded.set(s, b);
+  if (slotsUsed < SLOTS) {
+    unchecked(slotNames[slotsUsed] = s);
+    unchecked(slotBytes[slotsUsed] = b);
+    slotsUsed++;
+  } else if (encoded.size < 256) encoded.set(s, b);
   return b;
 }
 
@@ -177,8 +190,10 @@ export function setFilterState(key: string, value: string): u32 {
 // "wasm.<path>" in the request's filter state, which the access log prints
 // with %FILTER_STATE(wasm.<path>:PLAIN)%.
 export function setProperty(path: string, value: string): u32 {
-  const k = utf8Name(path), v = utf8(value);
-  return imports.proxy_set_property(changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  const k = utf8Name(path);
+  scratchUsed = 0;
+  const v = scratchPut(value);
+  return imports.proxy_set_property(changetype<usize>(k), k.byteLength, scratchAt(v), scratchUsed - v);
 }
 
 // No clear_route_cache call: the module declares ABI 0.2.1, for which Envoy

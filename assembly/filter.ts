@@ -105,11 +105,23 @@ export class UpstreamFilter extends Context {
   // health checks read the response code.
   private upstream: Upstream | null = null;
   private balance: BalanceCtx | null = null;
+  // Reused by every request this (recycled) filter object serves.
+  private ownBalance: BalanceCtx = new BalanceCtx(null);
   // For the per-route local-reply counters.
   private route: Route | null = null;
 
   constructor(context_id: u32, root: ConfigHolder, public metrics: Metrics) {
     super(context_id, root);
+  }
+
+  // Streams reuse filter objects (streams.ts): nothing of the last stream stays.
+  recycle(context_id: u32, root: ConfigHolder): void {
+    this.context_id = context_id;
+    this.root_context = root;
+    this.upstream = null;
+    this.balance = null;
+    this.route = null;
+    this.ownBalance.reset(null);
   }
 
   private reply(code: u32, details: string, body: string, json: bool): FilterHeadersStatusValues {
@@ -255,7 +267,8 @@ export class UpstreamFilter extends Context {
     }
 
     // 6. Pick a node.
-    const bctx = new BalanceCtx(req);
+    const bctx = this.ownBalance;
+    bctx.reset(req);
     // The clock only matters to ewma (score decay) and passive health
     // (revival times, latency); other upstreams never read it.
     if (up.type == "ewma" || up.passive !== null) {

@@ -3,7 +3,20 @@
 // Envoy creates a root context per plugin configuration (root id
 // "apisix-upstream") and calls proxy_on_configure with the configuration
 // JSON; each HTTP stream then gets an UpstreamFilter.
-export * from "@solo-io/proxy-runtime/assembly/proxy";
+// Root-context callbacks and the host's allocator come from the SDK; the
+// stream callbacks from streams.ts (no per-stream SDK bookkeeping).
+export {
+  proxy_abi_version_0_2_1, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure, proxy_on_tick,
+  proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_http_call_response, proxy_on_grpc_receive_initial_metadata,
+  proxy_on_grpc_trailing_metadata, proxy_on_grpc_receive, proxy_on_grpc_close,
+} from "@solo-io/proxy-runtime/assembly/exports";
+export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
+export {
+  proxy_on_context_create, proxy_on_request_headers, proxy_on_request_body, proxy_on_request_trailers,
+  proxy_on_request_metadata, proxy_on_response_headers, proxy_on_response_body, proxy_on_response_trailers,
+  proxy_on_response_metadata, proxy_on_log, proxy_on_done, proxy_on_delete,
+} from "./streams";
+import { setMetricsSource } from "./streams";
 import { registerRootContext, Context, log, LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
@@ -109,4 +122,5 @@ class ApisixUpstreamRoot extends ConfigHolder {
   }
 }
 
+setMetricsSource(getMetrics);
 registerRootContext((id: u32) => { return new ApisixUpstreamRoot(id); }, "apisix-upstream");

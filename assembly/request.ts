@@ -27,14 +27,16 @@ export class HeaderBlock {
     this.offs = new StaticArray<u32>(<i32>count * 4);
     let data: u32 = 4 + count * 8;
     let n = 0;
+    const o = changetype<usize>(this.offs);
     for (let i: u32 = 0; i < count; i++) {
       const ks = load<u32>(base + 4 + <usize>i * 8);
       const vs = load<u32>(base + 8 + <usize>i * 8);
       if (<u64>data + <u64>ks + <u64>vs + 2 > <u64>len) break;
-      unchecked(this.offs[n * 4] = data);
-      unchecked(this.offs[n * 4 + 1] = ks);
-      unchecked(this.offs[n * 4 + 2] = data + ks + 1);
-      unchecked(this.offs[n * 4 + 3] = vs);
+      const e = o + (<usize>n << 4);
+      store<u32>(e, data);
+      store<u32>(e, ks, 4);
+      store<u32>(e, data + ks + 1, 8);
+      store<u32>(e, vs, 12);
       data += ks + vs + 2;
       n++;
     }
@@ -50,10 +52,11 @@ export class HeaderBlock {
     const n = lower.length;
     if (<i32>unchecked(this.offs[i * 4 + 1]) != n) return false;
     const p = changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4]);
+    const l = changetype<usize>(lower);
     for (let k = 0; k < n; k++) {
-      let c = <i32>load<u8>(p + k);
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      if (c != lower.charCodeAt(k)) return false;
+      let c = <u32>load<u8>(p + k);
+      if (c - 0x41 < 26) c += 0x20;
+      if (c != <u32>load<u16>(l + (<usize>k << 1))) return false;
     }
     return true;
   }
@@ -70,6 +73,16 @@ export class HeaderBlock {
 
   value(i: i32): string {
     return decodeBytes(changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]), <i32>unchecked(this.offs[i * 4 + 3]));
+  }
+
+  // Whether a value is exactly this ASCII text (case-sensitive).
+  valueIs(i: i32, text: string): bool {
+    const n = text.length;
+    if (<i32>unchecked(this.offs[i * 4 + 3]) != n) return false;
+    const p = changetype<usize>(this.buf) + <usize>unchecked(this.offs[i * 4 + 2]);
+    const t = changetype<usize>(text);
+    for (let k = 0; k < n; k++) if (<u32>load<u8>(p + k) != <u32>load<u16>(t + (<usize>k << 1))) return false;
+    return true;
   }
 
   // Where a value's bytes start and how many there are (for byte-level parsing).
@@ -281,37 +294,38 @@ export function nginxUri(target: string): string | null {
   return n < 0 ? null : decodeBytes(out.dataStart, n);
 }
 
-// nginx's ngx_http_validate_host: $host is the authority lower-cased,
-// without the port and without one trailing dot ("a.example.com." is
-// "a.example.com"). null where nginx answers 400 ("client sent invalid host
-// header"): characters outside the URI host syntax, "..", an empty host, an
-// unclosed "[", a port that is not a number up to 65535.
-export function validateHost(authority: string): string | null {
-  const n = authority.length;
+// The host part of an authority as nginx's ngx_http_validate_host sees it,
+// over UTF-16 code units (wide) or bytes: its length without port and
+// without one trailing dot, or -1 where nginx answers 400 ("client sent
+// invalid host header"): characters outside the URI host syntax, "..", an
+// empty host, an unclosed "[", a port that is not a number up to 65535.
+// Every accepted character is ASCII, so bytes and decoded text agree.
+function hostLength(p: usize, n: i32, wide: bool): i32 {
   let hostLen = n;
   let dotPos = -2;
   let port = 0;
   let i = 0;
   let literal = false;
-  if (n > 0 && authority.charCodeAt(0) == 0x5b) { literal = true; i = 1; }
+  const first = n > 0 ? (wide ? <i32>load<u16>(p) : <i32>load<u8>(p)) : 0;
+  if (first == 0x5b) { literal = true; i = 1; }
   let inPort = false;
   let closed = !literal;
   for (; i < n; i++) {
-    const c = authority.charCodeAt(i);
+    const c = wide ? <i32>load<u16>(p + (<usize>i << 1)) : <i32>load<u8>(p + <usize>i);
     if (inPort) {
-      if (c < 0x30 || c > 0x39) return null;
+      if (c < 0x30 || c > 0x39) return -1;
       port = port * 10 + (c - 0x30);
-      if (port > 65535) return null;
+      if (port > 65535) return -1;
       continue;
     }
     if (literal && closed) {
-      if (c != 0x3a) return null;
+      if (c != 0x3a) return -1;
       inPort = true;
       continue;
     }
     if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) continue;
     if (c == 0x2e) {
-      if (dotPos == i - 1) return null;
+      if (dotPos == i - 1) return -1;
       dotPos = i;
       continue;
     }
@@ -325,29 +339,59 @@ export function validateHost(authority: string): string | null {
     // unreserved and sub-delims; `%` (pct-encoded) outside an IP literal
     if (c == 0x2d || c == 0x5f || c == 0x7e || c == 0x21 || c == 0x24 || c == 0x26 || c == 0x27 || c == 0x28 ||
         c == 0x29 || c == 0x2a || c == 0x2b || c == 0x2c || c == 0x3b || c == 0x3d || (c == 0x25 && !literal)) continue;
-    return null;
+    return -1;
   }
-  if (!closed) return null;
+  if (!closed) return -1;
   if (dotPos == hostLen - 1) hostLen--;
-  if (hostLen <= 0) return null;
-  return authority.substring(0, hostLen).toLowerCase();
+  return hostLen > 0 ? hostLen : -1;
 }
 
+// ASCII text lower-cased into a new string (one allocation).
+function asciiLower(p: usize, n: i32, wide: bool): string {
+  const out = changetype<string>(__new(<usize>n << 1, idof<String>()));
+  const o = changetype<usize>(out);
+  for (let i = 0; i < n; i++) {
+    let c = wide ? <u32>load<u16>(p + (<usize>i << 1)) : <u32>load<u8>(p + <usize>i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    store<u16>(o + (<usize>i << 1), <u16>c);
+  }
+  return out;
+}
+
+// nginx's ngx_http_validate_host: $host is the authority lower-cased,
+// without the port and without one trailing dot ("a.example.com." is
+// "a.example.com"); null where nginx answers 400 (hostLength).
+export function validateHost(authority: string): string | null {
+  const n = hostLength(changetype<usize>(authority), authority.length, true);
+  return n < 0 ? null : asciiLower(changetype<usize>(authority), n, true);
+}
+
+// The methods Envoy's codecs pass and route `methods` can name, as shared
+// strings: matching one costs no allocation.
+const METHODS: StaticArray<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];
+
+// Reused output of parseUriBytes (one request at a time runs in a VM).
+let uriScratch = new StaticArray<u8>(256);
+
+const NO_HEADERS = new HeaderBlock(new ArrayBuffer(0));
+
 export class Request extends VarSource {
-  headers: HeaderBlock = new HeaderBlock(new ArrayBuffer(0));
+  headers: HeaderBlock = NO_HEADERS;
   method: string = "";
-  // :path as received (APISIX's $request_uri).
-  requestUri: string = "";
-  // :authority, with port (APISIX's $http_host).
-  authority: string = "";
   // $host: lower-case, no port.
   host: string = "";
   // $uri: decoded, normalised path without the query string.
   uri: string = "";
-  query: string = "";
   scheme: string = "";
   // Why nginx would have answered 400 before APISIX ran ("" when it would not).
   invalid: string = "";
+  // Header indices of :path and of the authority (:authority, else Host);
+  // their strings are decoded only when a variable asks.
+  private pathAt: i32 = -1;
+  private authorityAt: i32 = -1;
+  private requestUriText: string | null = null;
+  private authorityText: string | null = null;
+  private queryText: string | null = null;
   // Client address, read lazily (a property lookup) only when something asks.
   private remote: string | null = null;
   private remoteFetcher: (() => string) | null = null;
@@ -359,39 +403,69 @@ export class Request extends VarSource {
   private args: Array<Header> | null = null;
   private cookies: Array<Header> | null = null;
 
+  // :path as received (APISIX's $request_uri).
+  get requestUri(): string {
+    const cached = this.requestUriText;
+    if (cached !== null) return cached;
+    const t = this.pathAt >= 0 ? this.headers.value(this.pathAt) : "";
+    this.requestUriText = t;
+    return t;
+  }
+
+  // :authority (else Host), with port (APISIX's $http_host).
+  get authority(): string {
+    const cached = this.authorityText;
+    if (cached !== null) return cached;
+    const t = this.authorityAt >= 0 ? this.headers.value(this.authorityAt) : "";
+    this.authorityText = t;
+    return t;
+  }
+
+  // The query string of the request target, without a fragment.
+  get query(): string {
+    const cached = this.queryText;
+    if (cached !== null) return cached;
+    const u = this.requestUri;
+    const q = u.indexOf("?");
+    let t = q >= 0 ? u.substring(q + 1) : "";
+    const hash = t.indexOf("#");
+    if (hash >= 0) t = t.substring(0, hash);
+    this.queryText = t;
+    return t;
+  }
+
   static fromHeaders(headers: HeaderBlock, remoteFetcher: () => string): Request {
     const r = new Request();
     r.headers = headers;
     r.remoteFetcher = remoteFetcher;
     // First value wins, like Envoy's get_header_map_value.
     let i = headers.find(":method");
-    if (i >= 0) r.method = headers.value(i);
-    i = headers.find(":path");
-    let pathAt = i;
-    if (i >= 0) r.requestUri = headers.value(i);
-    i = headers.find(":authority");
-    if (i >= 0) r.authority = headers.value(i);
+    if (i >= 0) {
+      for (let m = 0; m < METHODS.length; m++) {
+        if (headers.valueIs(i, unchecked(METHODS[m]))) { r.method = unchecked(METHODS[m]); break; }
+      }
+      if (r.method.length == 0) r.method = headers.value(i);
+    }
+    r.pathAt = headers.find(":path");
     i = headers.find(":scheme");
-    if (i >= 0) r.scheme = headers.value(i);
-    if (r.authority.length == 0) {
-      const host = r.header("host");
-      if (host !== null) r.authority = host;
+    if (i >= 0) r.scheme = headers.valueIs(i, "https") ? "https" : headers.valueIs(i, "http") ? "http" : headers.value(i);
+    i = headers.find(":authority");
+    if (i < 0 || headers.valueLen(i) == 0) i = headers.find("host");
+    if (i >= 0 && headers.valueLen(i) > 0) {
+      r.authorityAt = i;
+      const p = headers.valuePtr(i);
+      const n = hostLength(p, headers.valueLen(i), false);
+      if (n < 0) r.invalid = "client sent invalid host header";
+      else r.host = asciiLower(p, n, false);
     }
-    if (r.authority.length) {
-      const h = validateHost(r.authority);
-      if (h === null) r.invalid = "client sent invalid host header";
-      else r.host = h;
-    }
-    const q = r.requestUri.indexOf("?");
-    r.query = q >= 0 ? r.requestUri.substring(q + 1) : "";
-    const hash = r.query.indexOf("#");
-    if (hash >= 0) r.query = r.query.substring(0, hash);
+    const pathAt = r.pathAt;
     if (pathAt >= 0) {
       const len = headers.valueLen(pathAt);
-      const out = new StaticArray<u8>(len + 1);
-      const n = parseUriBytes(headers.valuePtr(pathAt), len, changetype<usize>(out));
+      if (uriScratch.length < len + 1) uriScratch = new StaticArray<u8>(len + 1);
+      const out = changetype<usize>(uriScratch);
+      const n = parseUriBytes(headers.valuePtr(pathAt), len, out);
       if (n < 0) r.invalid = "client sent invalid request";
-      else r.uri = decodeBytes(changetype<usize>(out), n);
+      else r.uri = decodeBytes(out, n);
     }
     return r;
   }

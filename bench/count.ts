@@ -98,6 +98,7 @@ const env: Record<string, (...a: number[]) => number | void> = {
     return 1;
   },
   proxy_call_foreign_function: () => { count("proxy_call_foreign_function"); return 0; },
+  proxy_set_property: () => { count("proxy_set_property"); return 0; },
   proxy_send_local_response: () => { count("proxy_send_local_response"); localReplies++; return 0; },
   proxy_define_metric: (_t, _n, _nl, out) => { dv().setUint32(out, 1, true); return 0; },
   proxy_increment_metric: () => { count("proxy_increment_metric"); return 0; },

@@ -170,7 +170,7 @@ export const MAX_TRIES: i32 = 32;
 // node too) gets retries; a multi-node upstream gets none rather than N tries
 // of one possibly dead node.
 export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFollowsPlan: bool = true): Array<Node> {
-  const list = new Array<Node>();
+  const list = ctx.planBuffer();
   const first = ctx.server;
   ctx.plan = list;
   if (first === null) return list;

@@ -49,6 +49,38 @@ export class BalanceCtx {
   startNs: u64 = 0;
   constructor(public req: Request | null) {}
 
+  // A stream's filter keeps one BalanceCtx for every request it serves
+  // (streams.ts recycles filters): back to the state of a new one.
+  reset(req: Request | null): void {
+    this.req = req;
+    this.server = null;
+    this.clearTried();
+    this.triedCount = 0;
+    this.priorityIdx = 0;
+    this.chashIdx = -1;
+    this.error = "";
+    this.consumer = "";
+    this.now = 0;
+    this.planning = false;
+    this.picker = null;
+    this.upstreamAddr = "";
+    this.rtt = 0;
+    this.plan = NO_PLAN;
+    const b = this.planBuf;
+    if (b !== null) b.length = 0;
+    this.startNs = 0;
+  }
+
+  // The array planTries fills, reused by the next request of a recycled ctx.
+  private planBuf: Array<Node> | null = null;
+  planBuffer(): Array<Node> {
+    const b = this.planBuf;
+    if (b !== null) { b.length = 0; return b; }
+    const n = new Array<Node>();
+    this.planBuf = n;
+    return n;
+  }
+
   // One byte per node index: O(1) isTried for the pickers' scans. Starts
   // as a shared empty array (never written: any mark grows a new one).
   private marks: Uint8Array = NO_MARKS;
@@ -76,7 +108,7 @@ export class BalanceCtx {
       const i = unchecked(this.tried[k]);
       if (i < this.marks.length) this.marks[i] = 0;
     }
-    this.tried.length = 0;
+    if (this.tried.length) this.tried.length = 0;
   }
   // before_retry_next_priority.
   resetTried(): void { this.clearTried(); this.triedCount = 0; }
