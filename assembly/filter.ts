@@ -24,9 +24,13 @@ import { streamDone } from "./gc";
 export const CLUSTER_HEADER = "x-apisix-upstream";
 export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
 export const TIMEOUT_HEADER = "x-envoy-upstream-rq-timeout-ms";
-// The matched route's id for Envoy's access log: %FILTER_STATE(wasm.apisix_route:PLAIN)%
-// (the cluster and node are Envoy's own %UPSTREAM_CLUSTER% and %UPSTREAM_HOST%).
+// What the filter decided, as filter state for Envoy's access log and for
+// the CLI: the matched route's id, %FILTER_STATE(wasm.apisix_route:PLAIN)%,
+// and the id of the upstreams[] object it resolved to (none for an inline
+// upstream), %FILTER_STATE(wasm.apisix_upstream:PLAIN)%. The cluster and
+// node are Envoy's own %UPSTREAM_CLUSTER% and %UPSTREAM_HOST%.
 export const ROUTE_PROPERTY = "apisix_route";
+export const UPSTREAM_PROPERTY = "apisix_upstream";
 const STEERING_HEADERS: Array<string> = [CLUSTER_HEADER, ORIGINAL_DST_HEADER, UPSTREAM_HOSTS_HEADER];
 
 // Shared by every root context of this VM: node health outlives config reloads.
@@ -215,6 +219,8 @@ export class UpstreamFilter extends Context {
         return this.exit(502, "apisix_upstream_not_found");
       }
       up = cfg.upstreams.get(upId);
+      // Before the checks below: their 5xx replies name the upstream too.
+      envoy.setProperty(UPSTREAM_PROPERTY, upId);
     } else if (up === null) {
       up = route.upstream;
       if (up === null && service !== null) up = service.upstream;

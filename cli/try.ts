@@ -2,7 +2,9 @@
 // host, and what Envoy's router would do with each (or the local reply).
 import type { ProxyWasmHost, LogEntry, RequestResult } from "../host/index.ts";
 
+// What the filter decided, as it tells Envoy's access log (filter.ts).
 export const ROUTE_STATE = "wasm.apisix_route";
+export const UPSTREAM_STATE = "wasm.apisix_upstream";
 export const ORIGINAL_DST = "envoy.network.transport_socket.original_dst_address";
 export const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
 
@@ -17,7 +19,7 @@ export interface RequestSpec {
 
 export interface Outcome {
   route: string | null;
-  /** APISIX upstream id; null for an inline upstream (no id) or a local reply. */
+  /** APISIX upstream id; null for an inline upstream (no id) or a reply before an upstreams[] object was found. */
   upstream: string | null;
   cluster: string | null;
   endpoint: string | null;
@@ -78,11 +80,6 @@ function sourceAddress(from: string): string {
   return colons === 1 ? from : `${from}:50000`;
 }
 
-/** upstream.<id> is an upstreams[] object; every other cluster is inline (names.ts). */
-export function upstreamIdOf(cluster: string | undefined | null): string | null {
-  return cluster && cluster.startsWith("upstream.") ? cluster.slice("upstream.".length) : null;
-}
-
 export function logLine(l: LogEntry): { level: string; message: string } {
   return { level: LEVELS[l.level] ?? String(l.level), message: l.message };
 }
@@ -95,7 +92,7 @@ export function send(host: ProxyWasmHost, spec: RequestSpec, from: string): Outc
   const r: RequestResult = host.request({ method: spec.method, path: spec.path, authority, headers, source: sourceAddress(from), envoyHeaders: false });
   const out: Outcome = {
     route: r.filterState.get(ROUTE_STATE) ?? null,
-    upstream: null,
+    upstream: r.filterState.get(UPSTREAM_STATE) ?? null,
     cluster: null,
     endpoint: null,
     local_reply: null,
@@ -109,7 +106,6 @@ export function send(host: ProxyWasmHost, spec: RequestSpec, from: string): Outc
     return out;
   }
   out.cluster = r.header("x-apisix-upstream") ?? null;
-  out.upstream = upstreamIdOf(out.cluster);
   out.endpoint = r.filterState.get(ORIGINAL_DST) ?? null;
   const before = new Map(headers.map(([k, v]) => [k, v]));
   for (const [k, v] of r.requestHeaders.entries) {
@@ -152,7 +148,7 @@ export function distributionLines(tallies: Tally[], total: number): string[] {
   const rows = [["count", "share", "route", "upstream", "cluster", "node"]];
   for (const { outcome: o, count } of tallies) {
     const share = `${((100 * count) / total).toFixed(total >= 100 ? 1 : 0)}%`;
-    if (o.local_reply) rows.push([String(count), share, o.route ?? "-", "-", "-", `local reply ${o.local_reply.status} (${o.local_reply.details})`]);
+    if (o.local_reply) rows.push([String(count), share, o.route ?? "-", o.upstream ?? "-", "-", `local reply ${o.local_reply.status} (${o.local_reply.details})`]);
     else rows.push([String(count), share, o.route ?? "-", o.upstream ?? "(inline)", o.cluster ?? "-", o.endpoint ?? "-"]);
   }
   return table(rows, [0, 1]);
@@ -163,6 +159,7 @@ export function detailLines(o: Outcome): string[] {
   if (o.local_reply) {
     out.push(`local reply: ${o.local_reply.status} (${o.local_reply.details})`);
     if (o.route) out.push(`route: ${o.route}`);
+    if (o.upstream) out.push(`upstream: ${o.upstream}`);
     const body = o.local_reply.body.trim();
     if (body.startsWith("{")) out.push(`body: ${body}`);
   } else {

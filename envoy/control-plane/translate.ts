@@ -47,14 +47,15 @@ export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
 /** The filter's retry plan (ip:port list), read by an override_host LB policy if one is configured. */
 export const PLAN_HEADER = "x-apisix-upstream-hosts";
 // --access-log's line: Envoy's usual fields plus what the filter decided.
-// The route id is the filter state the filter writes (wasm.apisix_route);
+// The route id and the upstreams[] id are filter state the filter writes
+// (wasm.apisix_route, wasm.apisix_upstream);
 // the upstream is Envoy's cluster (upstream.<id>, route.<id>, …; names.ts)
 // and the node the address Envoy really connected to (the filter's pick,
 // or the next try after a retry). docs/operations.md explains each field.
 export const ACCESS_LOG_FORMAT =
   '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
   "%RESPONSE_CODE_DETAILS% route=%FILTER_STATE(wasm.apisix_route:PLAIN)% upstream=%UPSTREAM_CLUSTER% " +
-  "node=%UPSTREAM_HOST% %DURATION%ms\n";
+  "node=%UPSTREAM_HOST% upstream_id=%FILTER_STATE(wasm.apisix_upstream:PLAIN)% %DURATION%ms\n";
 
 /**
  * x-envoy-* request headers through which a client could steer Envoy: the

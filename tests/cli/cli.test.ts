@@ -168,6 +168,15 @@ test("try: a domain node without --resolve gets the DNS error and a hint to use 
   assert.match(r.out, /^hint: .*--resolve/m);
 });
 
+test("try: the upstream id comes from the filter (filter state), for a local reply after the upstream was found too", async () => {
+  const dns = file("dns-id.yaml", `routes:\n  - id: r\n    uri: /*\n    upstream_id: far\nupstreams:\n  - id: far\n    nodes: {"backend.invalid:80": 1}\n`);
+  const r = await run(["try", dns, "GET /"]);
+  assert.match(r.out, /^local reply: 502 \(apisix_upstream_dns_failed\)$/m);
+  assert.match(r.out, /^upstream: far$/m);
+  const j = JSON.parse((await run(["try", dns, "GET /", "--json"])).out);
+  assert.equal(j.results[0].outcomes[0].upstream, "far");
+});
+
 test("try --count: round robin 3:1 over 8 requests is exactly 6 and 2", async () => {
   const r = await run(["try", good, "GET /rr", "--count", "8"]);
   assert.equal(r.code, 0);

@@ -60,10 +60,10 @@ test("the access log names the route, the upstream cluster and the node", async 
     return l.length >= 3 ? l : undefined;
   });
   const line = (p: string) => lines.find((l) => l.includes(`"GET ${p} `)) ?? "";
-  assert.match(line("/api/one"), new RegExp(` 200 - via_upstream route=api upstream=upstream\\.u1 node=${node.replace(/\./g, "\\.")} `));
+  assert.match(line("/api/one"), new RegExp(` 200 - via_upstream route=api upstream=upstream\\.u1 node=${node.replace(/\./g, "\\.")} upstream_id=u1 `));
   // A local reply after a route matched still names the route.
-  assert.match(line("/broken"), / 502 - apisix_upstream_not_found route=broken upstream=- node=- /);
-  assert.match(line("/nowhere"), / 404 - apisix_route_not_found route=- upstream=- node=- /);
+  assert.match(line("/broken"), / 502 - apisix_upstream_not_found route=broken upstream=- node=- upstream_id=- /);
+  assert.match(line("/nowhere"), / 404 - apisix_route_not_found route=- upstream=- node=- upstream_id=- /);
 });
 
 test("per-route counters and local replies are Envoy stats with tags", async () => {

@@ -30,6 +30,21 @@ test("the matched route's id is filter state wasm.apisix_route, for proxied requ
   assertHealthy(host);
 });
 
+test("the upstreams[] object's id is filter state wasm.apisix_upstream; an inline upstream has none", async () => {
+  const host = await filterHost({ ...CONFIG, upstreams: [...CONFIG.upstreams, { id: "empty", nodes: {} }],
+    routes: [...CONFIG.routes, { id: "nonodes", uri: "/nonodes", upstream_id: "empty" }] });
+  assert.equal(get(host, "/api/x").filterState.get("wasm.apisix_upstream"), "u1");
+  // traffic-split's choice names its upstream; its route-upstream share names none
+  const split = Array.from({ length: 4 }, () => get(host, "/split").filterState.get("wasm.apisix_upstream") ?? "(inline)");
+  assert.deepEqual([...new Set(split)].sort(), ["(inline)", "u1"]);
+  // a reply after the upstream was found names it; an unknown id is not written
+  const nonodes = get(host, "/nonodes");
+  assert.equal(nonodes.localReply?.status, 503);
+  assert.equal(nonodes.filterState.get("wasm.apisix_upstream"), "empty");
+  assert.equal(get(host, "/broken").filterState.has("wasm.apisix_upstream"), false);
+  assertHealthy(host);
+});
+
 test("per-route counters: tagged names, nothing reaches Envoy until the tick, then the exact counts", async () => {
   const host = await filterHost(CONFIG);
   for (let i = 0; i < 5; i++) get(host, "/api/x");
