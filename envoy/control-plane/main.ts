@@ -164,7 +164,8 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode, routerHttp: args.routerHttp },
   });
   await controller.start();
-  log.info(`control-plane: cluster mode ${args.lbMode}, router ${args.routerHttp ?? ROUTER_HTTP_NAMES[0]}`);
+  // scripts/start.ts reads the mode as the word after "cluster mode"
+  log.info(`control-plane: cluster mode ${args.lbMode} (router ${args.routerHttp ?? ROUTER_HTTP_NAMES[0]})`);
   const credentials = args.adsTlsCert
     ? adsServerCredentials({ cert: fs.readFileSync(args.adsTlsCert), key: fs.readFileSync(args.adsTlsKey!), ca: args.adsTlsCa ? fs.readFileSync(args.adsTlsCa) : undefined })
     : undefined;

@@ -284,17 +284,27 @@ export class IncrementalValidator implements Validator {
       this.reset();
       this.context = context;
     }
-    const named = withClusterNames(assignIds(doc));
-    // Every object of the document with its key; null when one cannot be keyed.
+    // Every object of the document with its key (config_yaml's id when it has
+    // none). Ids and cluster names are given only to objects whose value
+    // changed: the others are their cached, already named selves.
     const items: { section: ObjectSection; index: number; key: ObjectKey; id: string; cmp: string; obj: Record<string, unknown> }[] = [];
     for (const s of OBJECT_SECTIONS) {
       const seen = new Set<string>();
-      for (let i = 0; i < named[s].length; i++) {
-        const o = named[s][i];
-        const id = isRecord(o) ? idText(o.id) : undefined;
+      for (let i = 0; i < doc[s].length; i++) {
+        const raw = doc[s][i];
+        if (!isRecord(raw)) return full();
+        const assigned = raw.id === undefined || raw.id === null;
+        const id = assigned ? `${s}#${i + 1}` : idText(raw.id);
         if (id === undefined || seen.has(id)) return full();
         seen.add(id);
-        items.push({ section: s, index: i, key: `${s}/${id}`, id, cmp: `${id}\u0000${this.json(doc[s][i])}`, obj: o as Record<string, unknown> });
+        const key = `${s}/${id}`, cmp = `${id}\u0000${this.json(raw)}`;
+        const cached = this.verdicts.get(key);
+        let obj = cached?.cmp === cmp ? cached.obj : undefined;
+        if (!obj) {
+          const one = { origin: doc.origin, routes: [], upstreams: [], services: [], ssls: [], [s]: [assigned ? { ...raw, id } : raw] } as RawDocument;
+          obj = withClusterNames(assignIds(one))[s][0] as Record<string, unknown>;
+        }
+        items.push({ section: s, index: i, key, id, cmp, obj });
       }
     }
     const byKey = new Map(items.map((x) => [x.key, x]));
