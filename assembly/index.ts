@@ -21,7 +21,8 @@ import { registerRootContext, Context, log, LogLevelValues, WasmResultValues } f
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { Config, parseConfig } from "./config/config";
-import { ConfigHolder, UpstreamFilter, health } from "./filter";
+import { ConfigHolder, UpstreamFilter } from "./filter";
+import { vm } from "./vm";
 import { FLUSH_PERIOD_MS, Metrics } from "./metrics";
 import { seedRandom } from "./balancer/random";
 import { nowNanos, refreshLogLevel } from "./envoy";
@@ -30,17 +31,8 @@ import { pruneBalancers } from "./balancer/pick";
 import { collectNow } from "./gc";
 
 const PLUGIN_CONFIGURATION = 7;
-let metrics: Metrics | null = null;
-// Envoy gives every configuration update a new root context and keeps the
-// old one serving when the new one is rejected, so "is something serving"
-// is a property of the VM, not of the root context being configured.
-let accepted = false;
 
-function getMetrics(): Metrics {
-  let m = metrics;
-  if (m === null) { m = new Metrics(); metrics = m; }
-  return m;
-}
+function getMetrics(): Metrics { return vm.metrics; }
 
 function readPluginConfiguration(size: u32): Uint8Array | null {
   if (size == 0) return new Uint8Array(0);
@@ -92,7 +84,7 @@ class ApisixUpstreamRoot extends ConfigHolder {
     if (cfg === null) {
       for (let i = 0; i < issues.errors.length; i++) log(LogLevelValues.error, "invalid configuration: " + issues.errors[i]);
       log(LogLevelValues.error, "configuration rejected (" + issues.count.toString() + " error(s)); " +
-        (this.config !== null || accepted ? "the previous configuration keeps serving" : "no configuration is active"));
+        (this.config !== null || vm.accepted ? "the previous configuration keeps serving" : "no configuration is active"));
       // The verdict per object, for the control plane (envoy/control-plane/
       // validate.ts), which drops these objects and applies the rest as
       // APISIX does; "document" when an error is outside every object.
@@ -103,12 +95,12 @@ class ApisixUpstreamRoot extends ConfigHolder {
       return false;
     }
     this.config = cfg;
-    accepted = true;
+    vm.accepted = true;
     imports.proxy_set_tick_period_milliseconds(FLUSH_PERIOD_MS);
-    health.setActive(cfg.unhealthy);
+    vm.health.setActive(cfg.unhealthy);
     const live = cfg.clusters();
     pruneBalancers(live);
-    health.prune(live);
+    vm.health.prune(live);
     getMetrics().configured(true, cfg.routes.length);
     log(LogLevelValues.info, "configuration accepted: " + cfg.routes.length.toString() + " routes, " +
       cfg.upstreams.size.toString() + " upstreams, " + cfg.ssls.size.toString() + " ssls, " + cfg.services.size.toString() + " services");
