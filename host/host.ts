@@ -1,249 +1,49 @@
 // ProxyWasmHost: loads a proxy-wasm module into Node's V8 and drives it the way
-// Envoy (with its embedded proxy-wasm-cpp-host) does. The per-request half lives
-// in stream.ts; this file owns the VM, the root contexts and the host functions.
+// Envoy (with its embedded proxy-wasm-cpp-host) does. This file owns the VM, the
+// root contexts and guest calls; the host functions are in imports/ (by ABI
+// area), one HTTP stream in stream.ts, the public types in context.ts.
 //
 // Citations: "cpp-host X" = proxy-wasm/proxy-wasm-cpp-host file X;
 // "Envoy X" = envoyproxy/envoy source/extensions/common/wasm/X unless a path is given.
 import { readFile } from "node:fs/promises";
-import { randomFillSync } from "node:crypto";
 import {
   ABI_SPECIFIC_HOST_FUNCTIONS,
   ABI_VERSION_EXPORTS,
-  BufferType,
   Errno,
   EXTRA_ENV_FUNCTIONS,
   LogLevelName,
   MALLOC_ALLOWED,
-  MapType,
-  MetricType,
   PROXY_HOST_FUNCTIONS,
-  RANDOM_GET_MAX_BYTES,
   START_ALLOWED,
-  StreamType,
   WASI_FUNCTIONS,
   WASI_MODULES,
   WasmResult,
   type AbiVersion,
-  type LogLevelValue,
 } from "./abi.ts";
-import { decodeSetEnvoyFilterStateArgs, defaultFilterStateFactories, type FilterStateFactory } from "./foreign.ts";
+import {
+  EnvoyPanic,
+  ManualClock,
+  RootContext,
+  SharedDataStore,
+  WasmLoadError,
+  WasmTrap,
+  type CallOutcome,
+  type FailurePolicy,
+  type HostClock,
+  type HostOptions,
+  type LogEntry,
+  type MetricRecord,
+  type ValidationResult,
+  type VmContext,
+  type VmFailure,
+} from "./context.ts";
+import { defaultFilterStateFactories, type FilterStateFactory } from "./foreign.ts";
+import { envFunctions, MetricStore, SharedQueues, wasiFunctions, type AnyContext, type CallFrame, type HostFunctions, type HostInternals } from "./imports/index.ts";
 import { GuestMemory } from "./memory.ts";
-import { decodePairs, decodePairsWith, fromUtf8, utf8 } from "./pairs.ts";
-import { valueFromBytes, type HeaderValue } from "./headers.ts";
-import { descend, serialize, str, type PropertyValue } from "./properties.ts";
-import { HttpStream, type RequestDescription, type RequestOptions, type RequestResult } from "./stream.ts";
-
-// ---------------------------------------------------------------- public types
-
-export interface HostClock {
-  /** Wall-clock time in ns since the epoch (proxy_get_current_time_nanoseconds, WASI realtime). */
-  nowNs(): bigint;
-  /** Monotonic ns (WASI clock 1). */
-  monotonicNs(): bigint;
-}
-
-/** A clock that only moves when told to: deterministic tests. */
-export class ManualClock implements HostClock {
-  private ns: bigint;
-  private mono = 0n;
-  constructor(startMs: number = Date.now()) {
-    this.ns = BigInt(Math.round(startMs)) * 1_000_000n;
-  }
-  nowNs(): bigint {
-    return this.ns;
-  }
-  monotonicNs(): bigint {
-    return this.mono;
-  }
-  advance(ms: number): void {
-    const d = BigInt(Math.round(ms * 1e6));
-    this.ns += d;
-    this.mono += d;
-  }
-  nowMs(): number {
-    return Number(this.ns / 1_000_000n);
-  }
-}
-
-export class SystemClock implements HostClock {
-  nowNs(): bigint {
-    return BigInt(Date.now()) * 1_000_000n;
-  }
-  monotonicNs(): bigint {
-    return process.hrtime.bigint();
-  }
-}
-
-export type FailurePolicy = "FAIL_CLOSED" | "FAIL_OPEN" | "FAIL_RELOAD";
-
-export interface HostOptions {
-  /** PluginConfig.root_id: which root context factory the module uses. */
-  rootId: string;
-  /** VmConfig.vm_id (property plugin_vm_id; also the shared-data namespace). */
-  vmId?: string;
-  /** PluginConfig.name (property plugin_name). Defaults to the root id. */
-  pluginName?: string;
-  /** VmConfig.configuration, handed to proxy_on_vm_start. */
-  vmConfiguration?: string | Uint8Array;
-  /** VmConfig.environment_variables, visible through WASI environ_get. */
-  environment?: Record<string, string>;
-  clock?: HostClock;
-  /** Envoy version to emulate, "major.minor" (default "1.35"). clear_route_cache exists from 1.33. */
-  envoyVersion?: string;
-  /** PluginConfig.failure_policy (default FAIL_CLOSED; FAIL_RELOAD is Envoy 1.33+). */
-  failurePolicy?: FailurePolicy;
-  /** Envoy's log level: guest logs below it are dropped; proxy_get_log_level reports it. Default 0 (trace). */
-  logLevel?: LogLevelValue;
-  /** Echo guest logs to stderr (true = all recorded levels, or a minimum level). For the CLI. */
-  echoLogs?: boolean | LogLevelValue;
-  /** Keep at most this many entries in host.logs (oldest dropped). Default 100000. */
-  maxLogs?: number;
-  /**
-   * cpp-host's proxy_log returns BadArgument for a level above critical (src/exports.cc
-   * `log`, LogLevel::Max = critical), so Envoy's own PANIC for such levels is not reached
-   * through the ABI. Set true to treat a level >= 6 as fatal anyway (throws EnvoyPanic).
-   */
-  panicOnInvalidLogLevel?: boolean;
-  /** PluginConfig.allow_on_headers_stop_iteration (1.35+): keep StopIteration as is. */
-  allowOnHeadersStopIteration?: boolean;
-  /** Shared data is process-wide in Envoy (keyed by vm_id); pass one store to several hosts to model workers. */
-  sharedData?: SharedDataStore;
-  /** Filter-state keys that set_envoy_filter_state may create (default: original_dst address). */
-  filterStateFactories?: Map<string, FilterStateFactory>;
-  /** Name used in error messages (default: the file name, or "<bytes>"). */
-  moduleName?: string;
-}
-
-export interface LogEntry {
-  level: number;
-  message: string;
-  contextId: number;
-}
-
-export interface VmFailure {
-  /** The callback that trapped (e.g. "proxy_on_request_headers", "_initialize"). */
-  callback: string;
-  contextId: number;
-  /** The trap message (e.g. "unreachable", "restricted_callback: env.proxy_get_property"). */
-  message: string;
-  /** The guest's last critical log before the trap: AssemblyScript's abort text. */
-  lastCriticalLog?: string;
-  /** proc_exit code if the guest called it before trapping. */
-  exitCode?: number;
-  stack?: string;
-}
-
-/** Envoy would crash (PANIC). Thrown out of the host call that caused it. */
-export class EnvoyPanic extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "EnvoyPanic";
-  }
-}
-
-/** The module was refused at load (Envoy: the listener/extension config is rejected). */
-export class WasmLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "WasmLoadError";
-  }
-}
-
-/** A trap raised by the host itself (e.g. a restricted callback), like cpp-host's VM trap. */
-export class WasmTrap extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "WasmTrap";
-  }
-}
-
-export interface ValidationResult {
-  accepted: boolean;
-  logs: LogEntry[];
-  failure?: VmFailure;
-  error?: string;
-}
-
-export interface MetricRecord {
-  name: string;
-  type: "counter" | "gauge" | "histogram";
-  value: bigint;
-  samples: bigint[];
-}
-
-/** Shared key-value store with CAS, as cpp-host src/shared_data.cc. */
-export class SharedDataStore {
-  private readonly data = new Map<string, Map<string, { value: Uint8Array; cas: number }>>();
-  private cas = 1;
-  private nextCas(): number {
-    const c = this.cas;
-    this.cas = (this.cas + 1) >>> 0;
-    if (this.cas === 0) this.cas = 1;
-    return c;
-  }
-  get(vmId: string, key: string): { value: Uint8Array; cas: number } | undefined {
-    return this.data.get(vmId)?.get(key);
-  }
-  /** cas 0 = unconditional; otherwise it must match the stored cas (CasMismatch). A missing key is always set. */
-  set(vmId: string, key: string, value: Uint8Array, cas: number): number {
-    let m = this.data.get(vmId);
-    if (!m) this.data.set(vmId, (m = new Map()));
-    const cur = m.get(key);
-    if (cur && cas !== 0 && cas !== cur.cas) return WasmResult.CasMismatch;
-    m.set(key, { value: value.slice(), cas: this.nextCas() });
-    return WasmResult.Ok;
-  }
-  keys(vmId: string): string[] {
-    return [...(this.data.get(vmId)?.keys() ?? [])];
-  }
-}
-
-// ---------------------------------------------------------------- contexts
-
-/** The VM context (id 0): what host calls see during _initialize and malloc. */
-export interface VmContext {
-  readonly kind: "vm";
-  readonly id: 0;
-}
-
-export class RootContext {
-  readonly kind = "root" as const;
-  /** on_context_create ran in the VM (cpp-host in_vm_context_created_). */
-  created = false;
-  /** Set while on_configure runs: the PluginConfiguration buffer (cpp-host temp_plugin_). */
-  configuring = false;
-  tickPeriodMs = 0;
-  nextTickAtNs = 0n;
-  pendingDone = false;
-  deleted = false;
-  constructor(
-    readonly id: number,
-    readonly configuration: Uint8Array,
-  ) {}
-}
-
-export type AnyContext = VmContext | RootContext | HttpStream;
-
-/** @internal One guest callback in progress (cpp-host current_context_ + DeferAfterCallActions). */
-export interface CallFrame {
-  ctx: AnyContext;
-  effective: AnyContext | null;
-  /** Actions deferred until the callback returns (local reply, continue). */
-  after: Array<() => void>;
-  /** send_local_response sets this: the callback's return value counts as "stop". */
-  stopNext: boolean;
-}
-
-export interface CallOutcome {
-  /** Raw return value; undefined for void callbacks, missing exports or a trap. */
-  value: number | undefined;
-  /** send_local_response was called during the callback. */
-  stopped: boolean;
-  /** The callback trapped (the VM is now failed). */
-  trapped: boolean;
-  /** The export does not exist (Envoy then uses the default, e.g. Continue). */
-  missing: boolean;
-}
+import { fromUtf8, utf8 } from "./pairs.ts";
+import { descend, str, type PropertyValue } from "./properties.ts";
+import type { RequestDescription, RequestOptions } from "./request.ts";
+import { HttpStream, type RequestResult } from "./stream.ts";
 
 type Exports = Record<string, unknown> & { memory?: WebAssembly.Memory };
 type GuestFn = (...args: Array<number | bigint>) => number | bigint | undefined;
@@ -302,11 +102,8 @@ export class ProxyWasmHost {
   private lastAcceptedConfig: Uint8Array | undefined;
   private lastCriticalLog: string | undefined;
   private lastExitCode: number | undefined;
-  private readonly metricsById = new Map<number, MetricRecord>();
-  private readonly metricsByName = new Map<string, MetricRecord>();
-  private nextMetricId = [0, 1, 2]; // Envoy wasm.h: ids carry the type in the low 2 bits
-  private readonly queues = new Map<number, { name: string; vmId: string; rootId: number; items: Uint8Array[] }>();
-  private nextQueueToken = 1;
+  private readonly metricStore = new MetricStore();
+  private readonly queues = new SharedQueues();
   private readonly environment: Array<[string, string]>;
   private readonly vmConfiguration: Uint8Array;
 
@@ -412,8 +209,7 @@ export class ProxyWasmHost {
     this.nextContextId = 1;
     this.roots.clear();
     this.active = undefined;
-    this.metricsById.clear();
-    this.nextMetricId = [0, 1, 2];
+    this.metricStore.resetIds();
 
     // startVm: _initialize (+ main / __main_void) or _start, with restricted callbacks.
     const starts = typeof ex._initialize === "function" ? ["_initialize", "main", "__main_void"] : ["_start"];
@@ -731,11 +527,11 @@ export class ProxyWasmHost {
 
   /** A metric by the name the guest defined it with. */
   metric(name: string): MetricRecord | undefined {
-    return this.metricsByName.get(name);
+    return this.metricStore.byName.get(name);
   }
 
   get metrics(): ReadonlyMap<string, MetricRecord> {
-    return this.metricsByName;
+    return this.metricStore.byName;
   }
 
   /** Tick period a root context asked for (0 = none). */
@@ -775,10 +571,8 @@ export class ProxyWasmHost {
         return fn(...a);
       };
     };
-    const h = this.hostFunctions();
-    this.hostFunctionsCache = h;
-    for (const [name, fn] of Object.entries(h)) env[name] = guard("env", name, fn);
-    const wasiFns = this.wasiFunctions();
+    for (const [name, fn] of Object.entries(this.hostFunctions())) env[name] = guard("env", name, fn);
+    const wasiFns = wasiFunctions(this.internals());
     const imports: WebAssembly.Imports = { env };
     for (const m of WASI_MODULES) {
       const o: Record<string, (...a: any[]) => unknown> = {};
@@ -788,522 +582,58 @@ export class ProxyWasmHost {
     return imports;
   }
 
-  private hostFunctions(): Record<string, (...a: any[]) => unknown> {
-    const R = WasmResult;
-    const mem = () => this.memory;
-    const u = (x: number) => x >>> 0;
+  /**
+   * The `env` functions a new VM links against. Tests override it in a subclass
+   * to count or wrap host calls the guest makes.
+   */
+  protected hostFunctions(): HostFunctions {
+    return envFunctions(this.internals());
+  }
 
-    const headerMap = (type: number, mutable: boolean) => {
-      const c = this.ctx();
-      return c.kind === "stream" ? c.headerMap(type, mutable) : null;
-    };
-
+  /** The view of this host that the host functions get (imports/internals.ts). */
+  private internals(): HostInternals {
+    const host = this;
     return {
-      // ---- logging, time
-      proxy_log: (level: number, ptr: number, len: number) => {
-        level = u(level);
-        if (level > 5) {
-          // cpp-host src/exports.cc log: level > LogLevel::Max (critical) → BadArgument.
-          if (this.options.panicOnInvalidLogLevel) throw new EnvoyPanic(`proxy_log with level ${level}: PANIC("not implemented") in Envoy context.cc log`);
-          this.hostLog(3, `proxy_log called with invalid level ${level} (BadArgument)`);
-          return R.BadArgument;
-        }
-        const msg = this.readStr(ptr, len);
-        if (msg === null) return R.InvalidMemoryAccess;
-        if (level === 5) this.lastCriticalLog = msg;
-        this.record(level, msg, this.ctx().id);
-        return R.Ok;
+      options: this.options,
+      clock: this.clock,
+      get memory() {
+        return host.memory;
       },
-      proxy_get_log_level: (ptr: number) => (mem().writeU32(u(ptr), this.options.logLevel ?? 0) ? R.Ok : R.InvalidMemoryAccess),
-      proxy_get_current_time_nanoseconds: (ptr: number) =>
-        mem().writeU64(u(ptr), this.clock.nowNs()) ? R.Ok : R.InvalidMemoryAccess,
-      proxy_set_tick_period_milliseconds: (ms: number) => {
-        // cpp-host setTimerPeriod: on the root context of the calling context.
-        const root = this.rootOf(this.ctx());
-        if (!root) return R.BadArgument;
-        root.tickPeriodMs = u(ms);
-        root.nextTickAtNs = this.clock.nowNs() + BigInt(u(ms)) * 1_000_000n;
-        return R.Ok;
+      get frame() {
+        return host.frame;
       },
-
-      // ---- properties
-      proxy_get_property: (pathPtr: number, pathLen: number, valuePtrPtr: number, valueSizePtr: number) => {
-        const path = this.readStr(pathPtr, pathLen);
-        if (path === null) return R.InvalidMemoryAccess;
-        const segments = path.split("\0");
-        if (segments.length && segments[segments.length - 1] === "") segments.pop();
-        const c = this.ctx();
-        const v = c.kind === "stream" ? c.property(segments) : this.propertyForRoot(segments);
-        if (!v) return R.NotFound;
-        return this.copyOut(serialize(v), valuePtrPtr, valueSizePtr);
+      vmId: this.vmId,
+      vmConfiguration: this.vmConfiguration,
+      environment: this.environment,
+      envoyVersion: this.envoyVersion,
+      sharedData: this.sharedData,
+      queues: this.queues,
+      metrics: this.metricStore,
+      filterStateFactories: this.filterStateFactories,
+      vmErrors: this.vmErrors,
+      get lastCriticalLog() {
+        return host.lastCriticalLog;
       },
-      proxy_set_property: (kPtr: number, kLen: number, vPtr: number, vLen: number) => {
-        const key = this.readStr(kPtr, kLen);
-        const value = mem().read(u(vPtr), u(vLen));
-        if (key === null || value === null) return R.InvalidMemoryAccess;
-        // Envoy context.cc setProperty: a CelState under "wasm.<path>" in the request's
-        // filter state; no stream info (root context) → NotFound.
-        const c = this.ctx();
-        if (c.kind !== "stream") return R.NotFound;
-        c.setFilterState(`wasm.${key}`, value, 0);
-        return R.Ok;
+      set lastCriticalLog(v) {
+        host.lastCriticalLog = v;
       },
-
-      // ---- header maps (cpp-host exports.cc + Envoy context.cc)
-      proxy_get_header_map_value: (type: number, kPtr: number, kLen: number, vPtrPtr: number, vSizePtr: number) => {
-        if (u(type) > MapType.MAX) return R.BadArgument;
-        const key = this.readStr(kPtr, kLen);
-        if (key === null) return R.InvalidMemoryAccess;
-        const c = this.ctx();
-        const map = headerMap(type, false);
-        if (!map) {
-          // Envoy getHeaderMapValue: a missing map is NotFound in the access-log phase,
-          // BadArgument otherwise.
-          return c.kind === "stream" && c.inAccessLog ? R.NotFound : R.BadArgument;
-        }
-        const v = map.getBytes(key);
-        if (v === undefined) return R.NotFound;
-        return this.copyOut(v, vPtrPtr, vSizePtr);
+      get lastExitCode() {
+        return host.lastExitCode;
       },
-      proxy_get_header_map_pairs: (type: number, ptrPtr: number, sizePtr: number) => {
-        if (u(type) > MapType.MAX) return R.BadArgument;
-        const map = headerMap(type, false);
-        // An empty (or unavailable) map is handed over as nothing: ptr 0, size 0.
-        return this.copyOut(map && map.size ? map.encode() : new Uint8Array(0), ptrPtr, sizePtr);
+      set lastExitCode(v) {
+        host.lastExitCode = v;
       },
-      proxy_get_header_map_size: (type: number, ptr: number) => {
-        if (u(type) > MapType.MAX) return R.BadArgument;
-        const map = headerMap(type, true);
-        if (!map) return R.BadArgument;
-        return mem().writeU32(u(ptr), map.byteSize()) ? R.Ok : R.InvalidMemoryAccess;
-      },
-      proxy_add_header_map_value: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) =>
-        this.mutateHeaders(type, kPtr, kLen, vPtr, vLen, (m, k, v) => m.add(k, v)),
-      proxy_replace_header_map_value: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) =>
-        this.mutateHeaders(type, kPtr, kLen, vPtr, vLen, (m, k, v) => m.set(k, v)),
-      proxy_remove_header_map_value: (type: number, kPtr: number, kLen: number) =>
-        this.mutateHeaders(type, kPtr, kLen, 0, 0, (m, k) => m.remove(k)),
-      proxy_set_header_map_pairs: (type: number, ptr: number, len: number) => {
-        if (u(type) > MapType.MAX) return R.BadArgument;
-        const data = mem().read(u(ptr), u(len));
-        if (data === null) return R.InvalidMemoryAccess;
-        const c = this.ctx();
-        const map = headerMap(type, true);
-        if (!map || c.kind !== "stream") return R.BadArgument;
-        map.replaceAll(decodePairsWith(data, valueFromBytes));
-        c.onHeadersModified(u(type));
-        return R.Ok;
-      },
-
-      // ---- buffers
-      proxy_get_buffer_bytes: (type: number, start: number, length: number, ptrPtr: number, sizePtr: number) => {
-        if (u(type) > BufferType.MAX) return R.BadArgument;
-        const buf = this.buffer(u(type));
-        if (!buf) return R.NotFound;
-        let s = u(start);
-        let n = u(length);
-        if (s > buf.length) n = 0;
-        else if (s + n > buf.length) n = buf.length - s;
-        return this.copyOut(n === 0 ? new Uint8Array(0) : buf.subarray(s, s + n), ptrPtr, sizePtr);
-      },
-      proxy_get_buffer_status: (type: number, lenPtr: number, flagsPtr: number) => {
-        if (u(type) > BufferType.MAX) return R.BadArgument;
-        const buf = this.buffer(u(type));
-        if (!buf) return R.NotFound;
-        // cpp-host always reports flags 0.
-        if (!mem().writeU32(u(lenPtr), buf.length) || !mem().writeU32(u(flagsPtr), 0)) return R.InvalidMemoryAccess;
-        return R.Ok;
-      },
-      proxy_set_buffer_bytes: (type: number, start: number, length: number, ptr: number, len: number) => {
-        if (u(type) > BufferType.MAX) return R.BadArgument;
-        const c = this.ctx();
-        const data = mem().read(u(ptr), u(len));
-        if (data === null) return R.InvalidMemoryAccess;
-        if (c.kind !== "stream") return this.buffer(u(type)) ? R.BadArgument : R.NotFound;
-        return c.setBody(u(type), u(start), u(length), data);
-      },
-
-      // ---- stream control
-      proxy_continue_stream: (type: number) => {
-        if (u(type) > StreamType.MAX) return R.BadArgument;
-        const c = this.ctx();
-        return c.kind === "stream" ? c.continueStream(u(type), this.frame!) : R.Ok;
-      },
-      proxy_close_stream: (type: number) => {
-        if (u(type) > StreamType.MAX) return R.BadArgument;
-        const c = this.ctx();
-        return c.kind === "stream" ? c.closeStream(u(type), this.frame!) : R.Ok;
-      },
-      proxy_send_local_response: (
-        code: number, dPtr: number, dLen: number, bPtr: number, bLen: number, hPtr: number, hLen: number, grpc: number,
-      ) => {
-        const details = this.readStr(dPtr, dLen);
-        const body = mem().read(u(bPtr), u(bLen));
-        const hdrs = mem().read(u(hPtr), u(hLen));
-        if (details === null || body === null || hdrs === null) return R.InvalidMemoryAccess;
-        const c = this.ctx();
-        if (c.kind === "stream") c.queueLocalReply(this.frame!, u(code), body, decodePairs(hdrs), grpc | 0, details);
-        // cpp-host exports.cc: the current callback's return value now counts as "stop".
-        if (this.frame) this.frame.stopNext = true;
-        return R.Ok;
-      },
-      proxy_get_status: (codePtr: number, ptrPtr: number, sizePtr: number) => {
-        if (!mem().writeU32(u(codePtr), 0)) return R.InvalidMemoryAccess;
-        return this.copyOut(new Uint8Array(0), ptrPtr, sizePtr);
-      },
-
-      // ---- contexts
-      proxy_set_effective_context: (id: number) => {
-        const cid = u(id);
-        const target: AnyContext | undefined = this.roots.get(cid) ?? this.streams.get(cid);
-        if (!target) return R.BadArgument;
-        if (this.frame) this.frame.effective = target;
-        return R.Ok;
-      },
-      proxy_done: () => {
-        // cpp-host WasmBase::done: only a root context waiting after on_done=false.
-        const c = this.ctx();
-        if (c.kind !== "root" || !c.pendingDone) return R.NotFound;
-        c.pendingDone = false;
-        this.frame?.after.push(() => this.deleteRoot(c));
-        return R.Ok;
-      },
-
-      // ---- foreign functions (Envoy foreign.cc)
-      proxy_call_foreign_function: (nPtr: number, nLen: number, aPtr: number, aLen: number, rPtrPtr: number, rSizePtr: number) => {
-        const name = this.readStr(nPtr, nLen);
-        if (name === null) return R.InvalidMemoryAccess;
-        const args = mem().read(u(aPtr), u(aLen));
-        if (args === null) return R.InvalidMemoryAccess;
-        const res = this.foreign(name, args);
-        if (res === null) return R.NotFound;
-        // No function here returns data: results ptr/size are written as 0 when asked for.
-        if (u(rPtrPtr) !== 0 && !mem().writeU32(u(rPtrPtr), 0)) return R.InvalidMemoryAccess;
-        if (u(rSizePtr) !== 0 && !mem().writeU32(u(rSizePtr), 0)) return R.InvalidMemoryAccess;
-        return res;
-      },
-
-      // ---- shared data (cpp-host shared_data.cc, keyed by vm_id)
-      proxy_get_shared_data: (kPtr: number, kLen: number, vPtrPtr: number, vSizePtr: number, casPtr: number) => {
-        const key = this.readStr(kPtr, kLen);
-        if (key === null) return R.InvalidMemoryAccess;
-        const e = this.sharedData.get(this.vmId, key);
-        if (!e) return R.NotFound;
-        const r = this.copyOut(e.value, vPtrPtr, vSizePtr);
-        if (r !== R.Ok) return r;
-        return mem().writeU32(u(casPtr), e.cas) ? R.Ok : R.InvalidMemoryAccess;
-      },
-      proxy_set_shared_data: (kPtr: number, kLen: number, vPtr: number, vLen: number, cas: number) => {
-        const key = this.readStr(kPtr, kLen);
-        const value = mem().read(u(vPtr), u(vLen));
-        if (key === null || value === null) return R.InvalidMemoryAccess;
-        return this.sharedData.set(this.vmId, key, value, u(cas));
-      },
-
-      // ---- shared queues (minimal, in-process)
-      proxy_register_shared_queue: (nPtr: number, nLen: number, tokenPtr: number) => {
-        const name = this.readStr(nPtr, nLen);
-        if (name === null) return R.InvalidMemoryAccess;
-        const root = this.rootOf(this.ctx());
-        let token = [...this.queues].find(([, q]) => q.name === name && q.vmId === this.vmId)?.[0];
-        if (token === undefined) {
-          token = this.nextQueueToken++;
-          this.queues.set(token, { name, vmId: this.vmId, rootId: root?.id ?? 0, items: [] });
-        } else this.queues.get(token)!.rootId = root?.id ?? 0;
-        return mem().writeU32(u(tokenPtr), token) ? R.Ok : R.InvalidMemoryAccess;
-      },
-      proxy_resolve_shared_queue: (vPtr: number, vLen: number, nPtr: number, nLen: number, tokenPtr: number) => {
-        const vm = this.readStr(vPtr, vLen);
-        const name = this.readStr(nPtr, nLen);
-        if (vm === null || name === null) return R.InvalidMemoryAccess;
-        const vmId = vm === "" ? this.vmId : vm;
-        const token = [...this.queues].find(([, q]) => q.name === name && q.vmId === vmId)?.[0];
-        if (token === undefined) return R.NotFound;
-        return mem().writeU32(u(tokenPtr), token) ? R.Ok : R.InvalidMemoryAccess;
-      },
-      proxy_enqueue_shared_queue: (token: number, ptr: number, len: number) => {
-        const data = mem().read(u(ptr), u(len));
-        if (data === null) return R.InvalidMemoryAccess;
-        const q = this.queues.get(u(token));
-        if (!q) return R.NotFound;
-        q.items.push(data);
-        const root = this.roots.get(q.rootId);
-        // onQueueReady is posted to the registering root context's thread: run it after this call.
-        if (root && this.frame) this.frame.after.push(() => void this.callRoot(root, "proxy_on_queue_ready", [root.id, u(token)]));
-        return R.Ok;
-      },
-      proxy_dequeue_shared_queue: (token: number, ptrPtr: number, sizePtr: number) => {
-        const q = this.queues.get(u(token));
-        if (!q) return R.NotFound;
-        const item = q.items.shift();
-        if (!item) return R.Empty;
-        return this.copyOut(item, ptrPtr, sizePtr);
-      },
-
-      // ---- metrics (Envoy context.cc defineMetric etc.)
-      proxy_define_metric: (type: number, nPtr: number, nLen: number, idPtr: number) => {
-        const t = u(type);
-        if (t > MetricType.MAX) return R.BadArgument;
-        const name = this.readStr(nPtr, nLen);
-        if (name === null) return R.InvalidMemoryAccess;
-        const kind = (["counter", "gauge", "histogram"] as const)[t];
-        let rec = this.metricsByName.get(name);
-        if (!rec || rec.type !== kind) {
-          rec = { name, type: kind, value: 0n, samples: [] };
-          this.metricsByName.set(name, rec);
-        }
-        const id = this.nextMetricId[t];
-        this.nextMetricId[t] += 4;
-        this.metricsById.set(id, rec);
-        return mem().writeU32(u(idPtr), id) ? R.Ok : R.InvalidMemoryAccess;
-      },
-      proxy_increment_metric: (id: number, offset: bigint) => {
-        const t = u(id) & 3;
-        const rec = this.metricsById.get(u(id));
-        if (t === MetricType.Counter) {
-          if (!rec) return R.NotFound;
-          if (offset <= 0n) return R.BadArgument;
-          rec.value += offset;
-          return R.Ok;
-        }
-        if (t === MetricType.Gauge) {
-          if (!rec) return R.NotFound;
-          rec.value += offset;
-          return R.Ok;
-        }
-        return R.BadArgument;
-      },
-      proxy_record_metric: (id: number, value: bigint) => {
-        const rec = this.metricsById.get(u(id));
-        if (!rec) return R.NotFound;
-        const v = BigInt.asUintN(64, value);
-        if (rec.type === "counter") rec.value += v;
-        else if (rec.type === "gauge") rec.value = v;
-        else rec.samples.push(v);
-        return R.Ok;
-      },
-      proxy_get_metric: (id: number, ptr: number) => {
-        const t = u(id) & 3;
-        if (t === MetricType.Histogram || t === 3) return R.BadArgument;
-        const rec = this.metricsById.get(u(id));
-        if (!rec) return R.NotFound;
-        return mem().writeU64(u(ptr), rec.value) ? R.Ok : R.InvalidMemoryAccess;
-      },
-
-      // ---- outbound calls: no clusters in this stand-in
-      proxy_http_call: () => R.Unimplemented,
-      proxy_grpc_call: () => R.Unimplemented,
-      proxy_grpc_stream: () => R.Unimplemented,
-      proxy_grpc_send: () => R.Unimplemented,
-      proxy_grpc_cancel: () => R.Unimplemented,
-      proxy_grpc_close: () => R.Unimplemented,
-
-      // ---- ABI 0.1.0 leftovers (only linkable by 0.1.0 modules)
-      proxy_get_configuration: (ptrPtr: number, sizePtr: number) => {
-        const c = this.ctx();
-        const root = this.rootOf(c);
-        return this.copyOut(root?.configuring ? root.configuration : this.vmConfiguration, ptrPtr, sizePtr);
-      },
-      proxy_continue_request: () => this.hostFunctionsCache!.proxy_continue_stream(StreamType.Request),
-      proxy_continue_response: () => this.hostFunctionsCache!.proxy_continue_stream(StreamType.Response),
-      proxy_clear_route_cache: () => {
-        const c = this.ctx();
-        if (c.kind === "stream") c.routeCacheCleared++;
-        return R.Ok;
-      },
-
-      // ---- cpp-host / Envoy extras
-      emscripten_notify_memory_growth: () => undefined,
-      pthread_equal: (a: number, b: number) => (a === b ? 1 : 0),
-      envoy_resolve_dns: () => R.Unimplemented,
-    };
-  }
-  private hostFunctionsCache: Record<string, (...a: any[]) => any> | undefined;
-
-  private mutateHeaders(
-    type: number, kPtr: number, kLen: number, vPtr: number, vLen: number,
-    op: (m: import("./headers.ts").HeaderMap, k: string, v: HeaderValue) => void,
-  ): number {
-    if (type >>> 0 > MapType.MAX) return WasmResult.BadArgument;
-    const key = this.readStr(kPtr, kLen);
-    const bytes = this.memory.read(vPtr >>> 0, vLen >>> 0);
-    if (key === null || bytes === null) return WasmResult.InvalidMemoryAccess;
-    const value = valueFromBytes(bytes);
-    const c = this.ctx();
-    if (c.kind !== "stream") return WasmResult.BadArgument;
-    const map = c.headerMap(type >>> 0, true);
-    if (!map) return WasmResult.BadArgument;
-    op(map, key, value);
-    c.onHeadersModified(type >>> 0);
-    return WasmResult.Ok;
-  }
-
-  /** Envoy context.cc getBuffer. */
-  private buffer(type: number): Uint8Array | null {
-    const c = this.ctx();
-    switch (type) {
-      case BufferType.VmConfiguration:
-        return this.vmConfiguration;
-      case BufferType.PluginConfiguration: {
-        const root = this.rootOf(c);
-        return c.kind === "root" && root?.configuring ? root.configuration : null;
-      }
-      case BufferType.HttpRequestBody:
-      case BufferType.HttpResponseBody:
-        return c.kind === "stream" ? c.bodyBuffer(type) : new Uint8Array(0);
-      case BufferType.CallData:
-        return new Uint8Array(0);
-      default:
-        return null;
-    }
-  }
-
-  /** Foreign functions; null = not registered (NotFound). */
-  private foreign(name: string, args: Uint8Array): number | null {
-    const c = this.ctx();
-    switch (name) {
-      case "set_envoy_filter_state": {
-        let a;
-        try {
-          a = decodeSetEnvoyFilterStateArgs(args);
-        } catch {
-          return WasmResult.BadArgument;
-        }
-        // Envoy context.cc setEnvoyFilterState: unknown key → NotFound, unparsable
-        // value → BadArgument, no stream info → NotFound.
-        const factory = this.filterStateFactories.get(a.path);
-        if (!factory) return WasmResult.NotFound;
-        const obj = factory(a.value);
-        if (obj === null) return WasmResult.BadArgument;
-        if (c.kind !== "stream") return WasmResult.NotFound;
-        c.setFilterState(a.path, utf8(obj), a.span);
-        return WasmResult.Ok;
-      }
-      case "clear_route_cache":
-        // Registered since Envoy 1.33 (envoy#36671).
-        if (this.envoyVersion < 1033) return null;
-        if (c.kind === "stream") c.routeCacheCleared++;
-        return WasmResult.Ok;
-      default:
-        return null;
-    }
-  }
-
-  // ------------------------------------------------------------ WASI (cpp-host exports.cc)
-
-  private wasiFunctions(): Partial<Record<(typeof WASI_FUNCTIONS)[number], (...a: any[]) => unknown>> {
-    const mem = () => this.memory;
-    const u = (x: number) => x >>> 0;
-    const stdio = (fd: number) => fd === 1 || fd === 2;
-    const writev = (fd: number, iovs: number, n: number, nwrittenPtr: number) => {
-      if (!stdio(fd)) return Errno.BADF;
-      const parts: Uint8Array[] = [];
-      for (let i = 0; i < u(n); i++) {
-        const base = u(iovs) + i * 8;
-        const buf = mem().readU32(base);
-        const len = mem().readU32(base + 4);
-        if (buf === null || len === null) return Errno.FAULT;
-        if (len === 0) continue;
-        const b = mem().read(buf, len);
-        if (!b) return Errno.FAULT;
-        parts.push(b);
-      }
-      let s = fromUtf8(Buffer.concat(parts));
-      const written = Buffer.concat(parts).length;
-      if (written) {
-        if (s.endsWith("\n")) s = s.slice(0, -1);
-        this.record(fd === 1 ? 2 : 4, s, this.ctx().id); // stdout → info, stderr → error
-      }
-      return mem().writeU32(u(nwrittenPtr), written) ? Errno.SUCCESS : Errno.FAULT;
-    };
-    const envStrings = () => this.environment.map(([k, v]) => utf8(`${k}=${v}\0`));
-    return {
-      fd_write: writev,
-      fd_pwrite: (fd: number, iovs: number, n: number, _off: bigint, nw: number) => writev(fd, iovs, n, nw),
-      fd_read: () => Errno.NOSYS,
-      fd_pread: () => Errno.NOSYS,
-      fd_seek: () => (this.vmErrors.push("wasi_unstable fd_seek"), 0),
-      fd_close: () => (this.vmErrors.push("wasi_unstable fd_close"), 0),
-      fd_fdstat_get: (fd: number, statPtr: number) => {
-        if (!stdio(fd)) return Errno.BADF;
-        const b = new Uint8Array(24);
-        b[8] = 64; // fs_rights_base = FD_WRITE
-        mem().write(u(statPtr), b);
-        return Errno.SUCCESS;
-      },
-      fd_fdstat_set_flags: () => Errno.NOSYS,
-      fd_prestat_get: () => Errno.BADF,
-      fd_prestat_dir_name: () => Errno.NOSYS,
-      fd_filestat_get: () => Errno.BADF,
-      fd_advise: () => Errno.SUCCESS,
-      fd_allocate: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_datasync: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_fdstat_set_rights: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_filestat_set_size: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_filestat_set_times: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_sync: (fd: number) => (stdio(fd) ? Errno.SUCCESS : Errno.BADF),
-      fd_tell: (fd: number, ptr: number) => {
-        if (!stdio(fd)) return Errno.BADF;
-        return mem().writeU64(u(ptr), 0n) ? Errno.SUCCESS : Errno.FAULT;
-      },
-      fd_readdir: (_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) =>
-        mem().writeU32(u(nreadPtr), 0) ? Errno.NOTDIR : Errno.FAULT,
-      fd_renumber: (fd: number, to: number) => (stdio(fd) && stdio(to) ? Errno.NOTSUP : Errno.BADF),
-      path_open: () => Errno.NOENT,
-      path_filestat_get: () => Errno.NOTSUP,
-      environ_sizes_get: (countPtr: number, sizePtr: number) => {
-        const s = envStrings();
-        if (!mem().writeU32(u(countPtr), s.length)) return Errno.FAULT;
-        return mem().writeU32(u(sizePtr), s.reduce((n, b) => n + b.length, 0)) ? Errno.SUCCESS : Errno.FAULT;
-      },
-      environ_get: (arrayPtr: number, bufPtr: number) => {
-        let a = u(arrayPtr);
-        let b = u(bufPtr);
-        for (const s of envStrings()) {
-          if (!mem().writeU32(a, b) || !mem().write(b, s)) return Errno.FAULT;
-          a += 4;
-          b += s.length;
-        }
-        return Errno.SUCCESS;
-      },
-      args_sizes_get: (argcPtr: number, sizePtr: number) =>
-        mem().writeU32(u(argcPtr), 0) && mem().writeU32(u(sizePtr), 0) ? Errno.SUCCESS : Errno.FAULT,
-      args_get: () => Errno.SUCCESS,
-      clock_time_get: (id: number, _precision: bigint, ptr: number) => {
-        const v = id === 0 ? this.clock.nowNs() : id === 1 ? this.clock.monotonicNs() : undefined;
-        if (v === undefined) return Errno.NOTSUP;
-        return mem().writeU64(u(ptr), v) ? Errno.SUCCESS : Errno.FAULT;
-      },
-      clock_res_get: (id: number, ptr: number) => {
-        if (id !== 0 && id !== 1) return Errno.NOTSUP;
-        return mem().writeU64(u(ptr), 1n) ? Errno.SUCCESS : Errno.FAULT;
-      },
-      random_get: (ptr: number, len: number) => {
-        if (u(len) > RANDOM_GET_MAX_BYTES) return Errno.INVAL;
-        if (u(len) === 0) return Errno.SUCCESS;
-        return mem().write(u(ptr), randomFillSync(new Uint8Array(u(len)))) ? Errno.SUCCESS : Errno.FAULT;
-      },
-      sched_yield: () => Errno.SUCCESS,
-      poll_oneoff: (_in: number, _out: number, _n: number, neventsPtr: number) =>
-        mem().writeU32(u(neventsPtr), 0) ? Errno.SUCCESS : Errno.FAULT,
-      // cpp-host: proc_exit does not exit; Envoy's Context::error logs it at trace.
-      proc_exit: (code: number) => {
-        this.lastExitCode = code;
-        this.vmErrors.push("wasi_unstable proc_exit");
-        return undefined;
-      },
-      path_create_directory: () => Errno.NOTSUP,
-      path_filestat_set_times: () => Errno.NOTSUP,
-      path_link: () => Errno.NOTSUP,
-      path_readlink: () => Errno.NOTSUP,
-      path_remove_directory: () => Errno.NOTSUP,
-      path_rename: () => Errno.NOTSUP,
-      path_symlink: () => Errno.NOTSUP,
-      path_unlink_file: () => Errno.NOTSUP,
-      sock_accept: () => Errno.NOTSUP,
-      sock_recv: () => Errno.NOTSUP,
-      sock_send: () => Errno.NOTSUP,
-      sock_shutdown: () => Errno.NOTSUP,
+      ctx: () => this.ctx(),
+      rootOf: (c) => this.rootOf(c),
+      rootById: (id) => this.roots.get(id),
+      contextById: (id) => this.roots.get(id) ?? this.streams.get(id),
+      copyOut: (b, p, s) => this.copyOut(b, p, s),
+      readStr: (p, l) => this.readStr(p, l),
+      record: (l, m, c) => this.record(l, m, c),
+      hostLog: (l, m) => this.hostLog(l, m),
+      callRoot: (r, n, a) => this.callRoot(r, n, a),
+      deleteRoot: (r) => this.deleteRoot(r),
+      propertyForRoot: (s) => this.propertyForRoot(s),
     };
   }
 }

@@ -1,8 +1,7 @@
 // A TypeScript stand-in for Envoy's proxy-wasm host (ABI 0.2.x), for tests, the
-// CLI and benchmarks. See host.ts (VM, root contexts, host functions) and
-// stream.ts (one HTTP stream).
+// CLI and benchmarks. See README.md here for where things are.
+export { ProxyWasmHost } from "./host.ts";
 export {
-  ProxyWasmHost,
   ManualClock,
   SystemClock,
   SharedDataStore,
@@ -18,17 +17,10 @@ export {
   type ValidationResult,
   type MetricRecord,
   type CallOutcome,
-} from "./host.ts";
-export {
-  HttpStream,
-  type RequestDescription,
-  type RequestOptions,
-  type UpstreamResponse,
-  type ForwardedRequest,
-  type CompletionInfo,
-  type LocalReply,
-  type RequestResult,
-} from "./stream.ts";
+} from "./context.ts";
+export { HttpStream, type StreamHost, type RequestResult } from "./stream.ts";
+export type { RequestDescription, RequestOptions, UpstreamResponse, ForwardedRequest, CompletionInfo } from "./request.ts";
+export { grpcPercentEncode, type LocalReply } from "./local-reply.ts";
 export { HeaderMap, headersToPairs, valueFromBytes, type HeadersInit, type HeaderValue, type RawPair } from "./headers.ts";
 export { encodePairs, encodeBytePairs, decodePairs, decodePairsWith, pairsSize, type Pair } from "./pairs.ts";
 export {

@@ -5,83 +5,26 @@
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult } from "./abi.ts";
 import { ORIGINAL_DST_ADDRESS_KEY } from "./foreign.ts";
 import { HeaderMap, headersToPairs, type HeadersInit, type RawPair } from "./headers.ts";
-import type { CallFrame, CallOutcome, LogEntry, ProxyWasmHost, RootContext } from "./host.ts";
+import type { CallOutcome, DeferredActions, FailurePolicy, HostClock, LogEntry, RootContext, VmFailure } from "./context.ts";
 import { fromUtf8, utf8, type Pair } from "./pairs.ts";
-import { bool, descend, int, splitAddress, str, type PropertyValue } from "./properties.ts";
+import { grpcPercentEncode, httpToGrpcStatus, type LocalReply } from "./local-reply.ts";
+import { streamProperty, type PropertyValue } from "./properties.ts";
+import type { CompletionInfo, ForwardedRequest, RequestDescription, RequestOptions } from "./request.ts";
 
-export interface RequestDescription {
-  method?: string; // default GET
-  /** :path, including the query string. Default "/". */
-  path?: string;
-  /** :path as bytes (a target that is not UTF-8); wins over `path`. */
-  pathBytes?: Uint8Array;
-  /** :authority. Default "localhost". */
-  authority?: string;
-  scheme?: string; // default "http"
-  /** Stream info protocol as request.protocol shows it: "HTTP/1.1" (default), "HTTP/2", "HTTP/3". */
-  protocol?: string;
-  headers?: HeadersInit;
-  body?: string | Uint8Array;
-  trailers?: HeadersInit;
-  /** Downstream remote address "ip:port" (source.address). Default "127.0.0.1:50000". */
-  source?: string;
-  /** Downstream local address (destination.address). Default "127.0.0.1:10000". */
-  destination?: string;
-  connectionId?: number;
-  mtls?: boolean;
-  requestedServerName?: string;
-  /** A TLS connection: its version as Envoy names it ("TLSv1.3"); absent = plain text (no connection.tls_version). */
-  tlsVersion?: string;
-  /** Verified client certificate subject, RFC 2253 (connection.subject_peer_certificate; "" over TLS without one). */
-  peerSubject?: string;
-  /** x-request-id; Envoy generates one when absent. */
-  requestId?: string;
-  /**
-   * Add what the HCM adds before filters run: x-forwarded-proto and x-request-id
-   * (default true). Set false to hand the filter exactly `headers`.
-   */
-  envoyHeaders?: boolean;
-}
-
-export interface UpstreamResponse {
-  status: number;
-  headers?: HeadersInit;
-  body?: string | Uint8Array;
-  trailers?: HeadersInit;
-  /** The upstream host "ip:port" (upstream.address). Default: the original_dst filter state, if set. */
-  address?: string;
-  attemptCount?: number;
-}
-
-/** What the router forwards, for an upstream function to decide its answer. */
-export interface ForwardedRequest {
-  headers: HeaderMap;
-  header(name: string): string | undefined;
-  body: Uint8Array;
-  trailers: HeaderMap | undefined;
-  filterState: Map<string, string>;
-  /** envoy.network.transport_socket.original_dst_address, request first then connection. */
-  originalDst: string | undefined;
-}
-
-export interface CompletionInfo {
-  /** Overrides response.code (e.g. for a reset or a timeout). */
-  responseCode?: number;
-  codeDetails?: string;
-  /** StreamInfo response flags bitmask (response.flags). Default 0. */
-  responseFlags?: number;
-  /** request.duration; default: clock time since the stream started. */
-  durationMs?: number;
-  upstreamAddress?: string;
-  attemptCount?: number;
-  grpcStatus?: number;
-}
-
-export interface RequestOptions {
-  /** What the upstream answers if the filter let the request through. Default { status: 200 }. */
-  upstream?: UpstreamResponse | ((req: ForwardedRequest) => UpstreamResponse);
-  /** Passed to complete(). */
-  completion?: CompletionInfo;
+/**
+ * What a stream needs of its host (ProxyWasmHost in host.ts): declared here so
+ * that this file does not import host.ts, which imports it.
+ */
+export interface StreamHost {
+  readonly clock: HostClock;
+  /** Per-connection filter state (LifeSpan DownstreamConnection), by connection id. */
+  readonly connectionFilterState: Map<number, Map<string, Uint8Array>>;
+  readonly failure: VmFailure | undefined;
+  readonly failurePolicy: FailurePolicy;
+  readonly allowOnHeadersStopIteration: boolean;
+  callGuest(name: string, ctx: HttpStream, args: Array<number | bigint>): CallOutcome;
+  streamEnded(s: HttpStream): void;
+  pluginProperty(name: string): PropertyValue | undefined;
 }
 
 /** What host.request() returns: the gateway-visible outcome of one request. */
@@ -116,47 +59,10 @@ export interface RequestResult {
   calls: string[];
 }
 
-export interface LocalReply {
-  /** The status the filter asked for (or 503 for wasm_fail_stream). */
-  status: number;
-  body: string;
-  bodyBytes: Uint8Array;
-  /** The reply's response headers (":status", the filter's extra headers, content-type…). */
-  headers: HeaderMap;
-  /** Response code details, whitespace replaced by "_" as Envoy does. */
-  details: string;
-  /** gRPC status passed by the filter if 0..16, else undefined (no grpc-status). */
-  grpcStatus: number | undefined;
-  /** "filter" = proxy_send_local_response; "wasm_fail_stream" = the VM failed. */
-  origin: "filter" | "wasm_fail_stream";
-}
-
 const EMPTY = new Uint8Array(0);
 
-/**
- * grpc-message as Envoy 1.40 sends it (observed, tests/e2e/protocols.test.ts):
- * gRPC's percent-encoding, where only bytes outside printable ASCII and "%"
- * itself are escaped; spaces, "<", "/" and the like stay as they are.
- */
-export function grpcPercentEncode(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  return out;
-}
 const asBytes = (v: string | Uint8Array | undefined): Uint8Array =>
   v === undefined ? EMPTY : typeof v === "string" ? utf8(v) : v;
-
-/** Envoy's Grpc::Utility::httpToGrpcStatus, used when a local reply answers a gRPC request. */
-function httpToGrpcStatus(code: number): number {
-  switch (code) {
-    case 400: return GrpcStatus.Internal;
-    case 401: return GrpcStatus.Unauthenticated;
-    case 403: return GrpcStatus.PermissionDenied;
-    case 404: return GrpcStatus.Unimplemented;
-    case 429: case 502: case 503: case 504: return GrpcStatus.Unavailable;
-    default: return GrpcStatus.Unknown;
-  }
-}
 
 let requestIdCounter = 0;
 
@@ -233,7 +139,7 @@ export class HttpStream {
   private responseStarted = false;
 
   constructor(
-    private readonly host: ProxyWasmHost,
+    private readonly host: StreamHost,
     readonly id: number,
     readonly root: RootContext,
     request: RequestDescription,
@@ -691,7 +597,7 @@ export class HttpStream {
   // ---------------------------------------------------------------- local replies
 
   /** @internal proxy_send_local_response: deferred until the callback returns (Envoy context.cc sendLocalResponse). */
-  queueLocalReply(frame: CallFrame, code: number, body: Uint8Array, headers: Pair[], grpcStatus: number, details: string): void {
+  queueLocalReply(frame: DeferredActions, code: number, body: Uint8Array, headers: Pair[], grpcStatus: number, details: string): void {
     const cleanDetails = details.replace(/[ \t\f\v\n\r]/g, "_");
     const grpc = grpcStatus >= 0 && grpcStatus <= 16 ? grpcStatus : undefined;
     frame.after.push(() => this.sendLocalReply(code, body, headers, grpc, cleanDetails, "filter"));
@@ -811,7 +717,7 @@ export class HttpStream {
   }
 
   /** @internal proxy_continue_stream (Envoy context.cc continueStream). */
-  continueStream(type: number, frame: CallFrame): number {
+  continueStream(type: number, frame: DeferredActions): number {
     switch (type) {
       case StreamType.Request:
         // The pointers are dropped right away; continueDecoding runs after the callback.
@@ -835,7 +741,7 @@ export class HttpStream {
   }
 
   /** @internal proxy_close_stream: resets the stream after the callback (details wasm_close_stream). */
-  closeStream(type: number, frame: CallFrame): number {
+  closeStream(type: number, frame: DeferredActions): number {
     if (type === StreamType.Request || type === StreamType.Response) {
       if (this.codeDetails === undefined) this.codeDetails = "wasm_close_stream";
       frame.after.push(() => {
@@ -858,153 +764,37 @@ export class HttpStream {
 
   // ---------------------------------------------------------------- properties
 
-  /** @internal Envoy's attribute tree for an HTTP stream (docs: arch_overview/advanced/attributes). */
+  /** @internal Envoy's attribute tree for this stream (properties.ts streamProperty). */
   property(segments: string[]): PropertyValue | undefined {
-    const [top, ...rest] = segments;
-    if (top === undefined) return undefined;
-    const plugin = this.host.pluginProperty(top);
-    if (plugin) return descend(plugin, rest);
-    let v: PropertyValue | undefined;
-    switch (top) {
-      case "request":
-        v = this.lazyMap(["path", "url_path", "host", "scheme", "method", "headers", "referer", "useragent", "time", "id", "protocol", "query", "duration", "size"], (k) => this.requestField(k));
-        break;
-      case "response":
-        v = this.lazyMap(["code", "code_details", "flags", "grpc_status", "headers", "trailers", "size"], (k) => this.responseField(k));
-        break;
-      case "source":
-      case "destination": {
-        const addr = top === "source" ? (this.request.source ?? "127.0.0.1:50000") : (this.request.destination ?? "127.0.0.1:10000");
-        v = this.addressMap(addr);
-        break;
-      }
-      case "upstream":
-        if (this.upstreamAddress === undefined && this.attemptCount === undefined) return undefined;
-        v = this.lazyMap(["address", "port", "request_attempt_count"], (k) => {
-          const a = this.upstreamAddress !== undefined ? splitAddress(this.upstreamAddress) : undefined;
-          if (k === "address") return this.upstreamAddress !== undefined ? str(this.upstreamAddress) : undefined;
-          if (k === "port") return a ? int(a.port) : undefined;
-          if (k === "request_attempt_count") return int(this.attemptCount ?? 1);
-          return undefined;
-        });
-        break;
-      case "connection":
-        v = this.lazyMap(["id", "mtls", "requested_server_name", "tls_version", "subject_peer_certificate"], (k) => {
-          if (k === "id") return int(this.connectionId);
-          if (k === "mtls") return bool(this.request.mtls ?? false);
-          if (k === "requested_server_name") return str(this.request.requestedServerName ?? "");
-          // Envoy answers these only for a TLS connection
-          if (k === "tls_version") return this.request.tlsVersion !== undefined ? str(this.request.tlsVersion) : undefined;
-          if (k === "subject_peer_certificate") return this.request.tlsVersion !== undefined ? str(this.request.peerSubject ?? "") : undefined;
-          return undefined;
-        });
-        break;
-      case "connection_id":
-        v = int(this.connectionId);
-        break;
-      default: {
-        // Unknown names fall back to the CelState set_property wrote ("wasm.<name>").
-        const st = this.filterStateMap.get(`wasm.${top}`);
-        v = st ? { t: "bytes", v: st.value } : undefined;
-      }
-    }
-    return descend(v, rest);
-  }
-
-  private lazyMap(keys: string[], get: (k: string) => PropertyValue | undefined): PropertyValue {
-    return {
-      t: "map",
-      get entries() {
-        const out: Array<[string, PropertyValue]> = [];
-        for (const k of keys) {
-          const x = get(k);
-          if (x) out.push([k, x]);
-        }
-        return out;
+    const r = this.request;
+    return streamProperty(
+      {
+        source: r.source ?? "127.0.0.1:50000",
+        destination: r.destination ?? "127.0.0.1:10000",
+        protocol: r.protocol ?? "HTTP/1.1",
+        mtls: r.mtls ?? false,
+        requestedServerName: r.requestedServerName ?? "",
+        tlsVersion: r.tlsVersion,
+        peerSubject: r.peerSubject ?? "",
+        connectionId: this.connectionId,
+        requestHeaders: this.requestHeaderMap,
+        responseHeaders: this.responseHeaderMap,
+        responseTrailers: this.responseTrailerMap,
+        startNs: this.startNs,
+        durationNs: this.durationNs,
+        responseCode: this.responseCode,
+        codeDetails: this.codeDetails,
+        responseFlags: this.responseFlags,
+        grpcStatusOverride: this.grpcStatusOverride,
+        upstreamAddress: this.upstreamAddress,
+        attemptCount: this.attemptCount,
+        forwardedBodyBytes: this.forwardedBody.length,
+        responseBodyBytes: this.completed ? (this.localReply ? this.localReply.bodyBytes.length : 0) : undefined,
+        celState: (name) => this.filterStateMap.get(`wasm.${name}`)?.value,
+        pluginProperty: (name) => this.host.pluginProperty(name),
       },
-      lookup: get,
-    };
-  }
-
-  private addressMap(addr: string): PropertyValue {
-    const a = splitAddress(addr);
-    return this.lazyMap(["address", "port"], (k) => (k === "address" ? str(addr) : k === "port" && a ? int(a.port) : undefined));
-  }
-
-  private headersProperty(m: HeaderMap): PropertyValue {
-    const joined = m.joined();
-    return {
-      t: "map",
-      entries: joined.map(([k, v]) => [k, str(v)]),
-      lookup: (k) => {
-        const all = m.getAll(k);
-        return all.length ? str(all.join(",")) : undefined;
-      },
-    };
-  }
-
-  private requestField(k: string): PropertyValue | undefined {
-    const h = this.requestHeaderMap;
-    const path = h.get(":path");
-    switch (k) {
-      case "path":
-        return path !== undefined ? str(path) : undefined;
-      case "url_path":
-        return path !== undefined ? str(path.split("?")[0]) : undefined;
-      case "query": {
-        if (path === undefined) return undefined;
-        const i = path.indexOf("?");
-        return str(i < 0 ? "" : path.slice(i + 1));
-      }
-      case "host":
-        return h.get(":authority") !== undefined ? str(h.get(":authority")!) : undefined;
-      case "scheme":
-        return h.get(":scheme") !== undefined ? str(h.get(":scheme")!) : undefined;
-      case "method":
-        return h.get(":method") !== undefined ? str(h.get(":method")!) : undefined;
-      case "headers":
-        return this.headersProperty(h);
-      case "referer":
-        return h.get("referer") !== undefined ? str(h.get("referer")!) : undefined;
-      case "useragent":
-        return h.get("user-agent") !== undefined ? str(h.get("user-agent")!) : undefined;
-      case "id":
-        return h.get("x-request-id") !== undefined ? str(h.get("x-request-id")!) : undefined;
-      case "time":
-        return { t: "timestamp", ns: this.startNs };
-      case "protocol":
-        return str(this.request.protocol ?? "HTTP/1.1");
-      case "duration":
-        return this.durationNs !== undefined ? { t: "duration", ns: this.durationNs } : undefined;
-      case "size": {
-        const cl = h.get("content-length");
-        return int(cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : this.forwardedBody.length);
-      }
-    }
-    return undefined;
-  }
-
-  private responseField(k: string): PropertyValue | undefined {
-    switch (k) {
-      case "code":
-        return this.responseCode !== undefined ? int(this.responseCode) : undefined;
-      case "code_details":
-        return this.codeDetails !== undefined ? str(this.codeDetails) : undefined;
-      case "flags":
-        return int(this.responseFlags);
-      case "grpc_status": {
-        if (this.grpcStatusOverride !== undefined) return int(this.grpcStatusOverride);
-        const g = this.responseTrailerMap?.get("grpc-status") ?? this.responseHeaderMap?.get("grpc-status");
-        return g !== undefined && /^\d+$/.test(g) ? int(Number(g)) : undefined;
-      }
-      case "headers":
-        return this.responseHeaderMap ? this.headersProperty(this.responseHeaderMap) : undefined;
-      case "trailers":
-        return this.responseTrailerMap ? this.headersProperty(this.responseTrailerMap) : undefined;
-      case "size":
-        return this.completed ? int(this.localReply ? this.localReply.bodyBytes.length : 0) : undefined;
-    }
-    return undefined;
+      segments,
+    );
   }
 }
 

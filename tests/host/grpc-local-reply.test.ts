@@ -4,7 +4,7 @@
 // "%" escaped.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { grpcPercentEncode } from "../../host/stream.ts";
+import { grpcPercentEncode } from "../../host/local-reply.ts";
 import { filterHost, get } from "../filter/helpers.ts";
 
 test("grpc-message escapes CR, LF, non-ASCII and % only", () => {
