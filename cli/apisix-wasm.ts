@@ -7,10 +7,9 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { ProxyWasmHost } from "../host/index.ts";
-import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, ROUTER_HTTP_NAMES, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/config.ts";
+import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, ROUTER_HTTP_NAMES, withClusterNames, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/apisix/index.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
 import { envoySide } from "../envoy/control-plane/translate.ts";
-import { withClusterNames } from "../envoy/control-plane/names.ts";
 import { assignIds } from "../envoy/control-plane/validate.ts";
 import {
   detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally,

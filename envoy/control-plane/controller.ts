@@ -9,11 +9,11 @@
 // unusable document, translate() throwing, the proto check, the final
 // filter check) is logged, nothing is published, and the last good
 // snapshot keeps serving; the process stays up.
-import { type ApisixConfig, type DnsTable, type HealthTable } from "./config.ts";
-import { dnsHostnames } from "./config.ts";
+import { type ApisixConfig, type DnsTable, type HealthTable } from "./apisix/index.ts";
+import { dnsHostnames } from "./apisix/index.ts";
 import { resolveHosts, systemLookup, type Lookup } from "./dns.ts";
 import { ActiveHealthChecker, probeTargets, type Probe } from "./health.ts";
-import { upstreamSites } from "./names.ts";
+import { upstreamSites } from "./apisix/index.ts";
 import { encodeAny, type EncodedAny } from "./protos.ts";
 import type { AdsServer, EncodedSnapshot, Logger } from "./server.ts";
 import { FileSource, parseStandalone } from "./standalone.ts";
@@ -216,7 +216,7 @@ export class Controller {
       return false;
     }
     try {
-      this.o.server.setEncodedSnapshot(this.encode(snap));
+      this.o.server.setSnapshot(snap, (s) => this.encode(s));
     } catch (e) {
       this.log.error(`xds: snapshot not published (${(e as Error).message}); the last snapshot keeps serving`);
       return false;

@@ -5,7 +5,7 @@
 // node like APISIX does (all failed → 503 "no valid upstream node").
 import dns from "node:dns";
 import net from "node:net";
-import type { DnsTable } from "./config.ts";
+import type { DnsTable } from "./apisix/index.ts";
 
 /** Resolves one name to its addresses (any order); throws on failure. */
 export type Lookup = (host: string) => Promise<string[]>;

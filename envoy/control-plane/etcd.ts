@@ -16,6 +16,7 @@
 import { EtcdClient, type EtcdOptions, type Header, type KeyValue, type Watch, type WatchEvent } from "./etcd-client.ts";
 import { APISIX_DEFAULT_KEYRING, checkKeyring, decryptPkey } from "./etcd-keyring.ts";
 import type { Logger } from "./server.ts";
+import { isObj } from "./apisix/index.ts";
 
 /** The sections this project serves. */
 export const SECTIONS = ["routes", "upstreams", "services", "ssls"] as const;
@@ -304,7 +305,6 @@ export class EtcdSource {
       (holder as Record<string | number, unknown>)[field] = r.pem;
       return undefined;
     };
-    const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
     if (section === "ssls") {
       const e = open(obj, "key", "key");
       if (e) return e;

@@ -16,9 +16,9 @@
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import type { DnsTable, HealthTable } from "./config.ts";
-import { hostPort, isIpLiteral, upstreamNodes } from "./config.ts";
-import type { UpstreamSite } from "./names.ts";
+import type { DnsTable, HealthTable } from "./apisix/index.ts";
+import { hostPort, isIpLiteral, upstreamNodes } from "./apisix/index.ts";
+import type { UpstreamSite } from "./apisix/index.ts";
 
 export interface ActiveCheck {
   type: "http" | "https" | "tcp";

@@ -6,7 +6,7 @@ import { Controller } from "./controller.ts";
 import { ETCD_USAGE, defaultEtcdArgs, etcdSourceFromArgs, parseEtcdFlag, type EtcdCliArgs } from "./etcd.ts";
 import { AdsServer, adsServerCredentials, consoleLogger, type Logger } from "./server.ts";
 import { LB_MODES, type LbMode } from "./translate.ts";
-import { ROUTER_HTTP_NAMES, type RouterHttp } from "./config.ts";
+import { ROUTER_HTTP_NAMES, type RouterHttp } from "./apisix/index.ts";
 import { DEFAULT_MAX_FILE_BYTES } from "./standalone.ts";
 import { DEFAULT_VALIDATOR_WASM } from "./validate.ts";
 import fs from "node:fs";

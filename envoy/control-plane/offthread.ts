@@ -4,7 +4,7 @@
 // (standalone.ts) and the WasmValidator (validate.ts). The worker is this
 // same module (worker.ts imports it); the main thread talks to it through
 // OffThread, which has the same methods as the in-thread versions.
-import type { EnvoySide } from "./config.ts";
+import type { EnvoySide } from "./apisix/index.ts";
 import { Worker } from "node:worker_threads";
 import { ConfigError, type RawDocument } from "./source.ts";
 import type { Validator, Verdict } from "./validate.ts";

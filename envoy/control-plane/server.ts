@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import grpc from "@grpc/grpc-js";
 import { encodeAny, lookupType, TYPE_URL, type EncodedAny } from "./protos.ts";
-import { KIND_TYPE_URL, type ResourceKind, type Snapshot } from "./translate.ts";
+import { consistent, KIND_TYPE_URL, type ResourceKind, type Snapshot } from "./snapshot.ts";
 
 export interface Logger {
   info(msg: string): void;
@@ -76,6 +76,17 @@ export function encodeSnapshot(s: Snapshot, maxBytes = Infinity): EncodedSnapsho
   // with a reason instead of failing somewhere between us and Envoy.
   if (total > maxBytes) throw new Error(`the snapshot is ${total} bytes of resources, over the limit of ${maxBytes} bytes (--max-xds-bytes)`);
   return { version: s.version, types };
+}
+
+/** setSnapshot's refusal of a snapshot that names what it does not contain. */
+export class InconsistentSnapshotError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = "InconsistentSnapshotError";
+  }
 }
 
 /** Default cap on a snapshot's encoded resources. */
@@ -152,14 +163,22 @@ export class AdsServer extends EventEmitter {
     }));
   }
 
-  /** Validates, encodes and pushes a snapshot. Throws (and keeps the old one) if it doesn't encode. */
-  setSnapshot(s: Snapshot): void {
-    const enc = encodeSnapshot(s, this.maxSnapshotBytes);
-    this.setEncodedSnapshot(enc);
-  }
-
-  setEncodedSnapshot(enc: EncodedSnapshot): void {
-    this.snapshot = enc;
+  /**
+   * Checks, encodes and pushes a snapshot: the one way to publish. An
+   * inconsistent snapshot (a name that LDS, RDS or the filter's document
+   * refers to is missing, snapshot.ts) or one that does not encode is logged
+   * or thrown out before anything is sent; the old one keeps serving.
+   * `encode` lets a caller reuse encodings (the controller's cache); it must
+   * apply encodeSnapshot's checks and cap.
+   */
+  setSnapshot(s: Snapshot, encode: (s: Snapshot) => EncodedSnapshot = (x) => encodeSnapshot(x, this.maxSnapshotBytes)): void {
+    const problems = consistent(s);
+    if (problems.length) {
+      const msg = `snapshot ${s.version} is inconsistent, not published: ${problems.join("; ")}`;
+      this.log.error(`xds: ${msg}`);
+      throw new InconsistentSnapshotError(msg, problems);
+    }
+    this.snapshot = encode(s);
     for (const st of this.streams) this.pushAll(st);
   }
 

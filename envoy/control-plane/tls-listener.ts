@@ -24,7 +24,7 @@
 // with an error naming it and the others keep serving, so one bad
 // certificate never makes Envoy NACK the LDS or SDS update.
 import crypto from "node:crypto";
-import type { ApisixConfig } from "./config.ts";
+import { isObj, type ApisixConfig } from "./apisix/index.ts";
 import { TYPE_URL } from "./protos.ts";
 
 type Json = Record<string, unknown>;
@@ -69,7 +69,6 @@ export interface TlsListenerResult {
   served: Map<string, string[]>;
 }
 
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const SNI_PATTERN = /^\*?[0-9a-zA-Z._-]+$/;
 const PROTOCOLS: Record<string, string> = { "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2", "TLSv1.3": "TLSv1_3" };
 const PROTOCOL_ORDER = ["TLSv1.1", "TLSv1.2", "TLSv1.3"];

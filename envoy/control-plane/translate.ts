@@ -24,7 +24,9 @@
 import { createHash } from "node:crypto";
 import net from "node:net";
 import { TYPE_URL } from "./protos.ts";
-import { clusterName, upstreamSites, withClusterNames, type UpstreamSite } from "./names.ts";
+import { CLUSTER_HEADER, ORIGINAL_DST_HEADER, PLAN_HEADER } from "./apisix/index.ts";
+import { clusterName, isObj, upstreamSites, withClusterNames, type UpstreamSite } from "./apisix/index.ts";
+import type { Issue, Json, Snapshot } from "./snapshot.ts";
 import { TLS_DEFAULTS, tlsListener } from "./tls-listener.ts";
 import {
   DEFAULT_PORTS,
@@ -39,13 +41,10 @@ import {
   type EnvoySide,
   type HealthTable,
   type RouterHttp,
-} from "./config.ts";
+} from "./apisix/index.ts";
 
 export const FILTER_NAME = "apisix-upstream";
-export const CLUSTER_HEADER = "x-apisix-upstream";
-export const ORIGINAL_DST_HEADER = "x-envoy-original-dst-host";
-/** The filter's retry plan (ip:port list), read by an override_host LB policy if one is configured. */
-export const PLAN_HEADER = "x-apisix-upstream-hosts";
+export { CLUSTER_HEADER, ORIGINAL_DST_HEADER, PLAN_HEADER } from "./apisix/index.ts";
 // --access-log's line: Envoy's usual fields plus what the filter decided.
 // The route id and the upstreams[] id are filter state the filter writes
 // (wasm.apisix_route, wasm.apisix_upstream);
@@ -140,33 +139,9 @@ export interface TranslateOptions {
   fallbackSni?: string;
 }
 
-export type Json = Record<string, unknown>;
-
-export interface Issue {
-  severity: "error" | "warning";
-  /** Field path in the APISIX config, e.g. `upstreams[0].timeout.connect`. */
-  path: string;
-  message: string;
-}
-
-export type ResourceKind = "clusters" | "listeners" | "routes" | "extensionConfigs" | "secrets";
-
-export interface Snapshot {
-  /** Hash of all resources; changes iff any resource changes. */
-  version: string;
-  /** Per-type versions (hash of that type's resources), so unchanged types are not re-sent. */
-  versions: Record<ResourceKind, string>;
-  resources: Record<ResourceKind, Json[]>;
-  issues: Issue[];
-}
-
-export const KIND_TYPE_URL: Record<ResourceKind, string> = {
-  clusters: TYPE_URL.cluster,
-  listeners: TYPE_URL.listener,
-  routes: TYPE_URL.route,
-  extensionConfigs: TYPE_URL.extensionConfig,
-  secrets: TYPE_URL.secret,
-};
+// The snapshot's types live with the server that publishes it; re-exported
+// here because translate() is what builds them.
+export { KIND_TYPE_URL, ecdsConfiguration, type Issue, type Json, type ResourceKind, type Snapshot } from "./snapshot.ts";
 
 export const DEFAULTS = {
   lbMode: "override-host" as LbMode,
@@ -187,7 +162,6 @@ export const DEFAULTS = {
 };
 
 const SCHEMES = new Set(["http", "https", "grpc", "grpcs"]);
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Seconds (APISIX number) → proto3 JSON Duration, millisecond precision, ≥1ms. */
 export function seconds(s: number): string {
@@ -416,12 +390,6 @@ function extensionConfig(apisix: Partial<ApisixConfig>, o: typeof DEFAULTS & Tra
       },
     },
   };
-}
-
-/** The filter's JSON configuration inside a snapshot's ECDS resource. */
-export function ecdsConfiguration(s: Snapshot): string {
-  const tc = s.resources.extensionConfigs[0].typed_config as Json;
-  return ((tc.config as Json).configuration as Json).value as string;
 }
 
 /**

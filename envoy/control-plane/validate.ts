@@ -11,11 +11,11 @@
 // errors logged and the rest is checked again, until the filter accepts it.
 // References to a dropped object are then answered per request as APISIX
 // answers them (502 failed to find upstream by id, 404 for a service, ...).
-import type { EnvoySide } from "./config.ts";
+import type { EnvoySide } from "./apisix/index.ts";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ProxyWasmHost } from "../../host/index.ts";
-import { withClusterNames } from "./names.ts";
+import { withClusterNames } from "./apisix/index.ts";
 import { ConfigError, OBJECT_SECTIONS, type ObjectSection, type RawDocument } from "./source.ts";
 
 export const DEFAULT_VALIDATOR_WASM = fileURLToPath(new URL("../../build/filter.wasm", import.meta.url));

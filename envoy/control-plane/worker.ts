@@ -1,6 +1,6 @@
 // The config worker thread (see offthread.ts): parses standalone files and
 // runs the filter's validation, off the thread that serves ADS.
-import type { EnvoySide } from "./config.ts";
+import type { EnvoySide } from "./apisix/index.ts";
 import { parentPort, workerData } from "node:worker_threads";
 import { parseStandalone } from "./standalone.ts";
 import { ConfigError } from "./source.ts";

@@ -4,9 +4,10 @@
 // certificate when `tls` is given (scheme "grpcs" with tls.client_cert_id).
 //   NAME=grpc-echo PORT=50051 node --import tsx examples/upstreams/grpc-echo.ts
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
+import { runAsProcess, type Started } from "./serve.ts";
 
 export const ECHO_PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), "echo.proto");
 
@@ -25,7 +26,7 @@ export function echoPackage(): any {
 const MAX_REPEAT = 1000;
 const MAX_INTERVAL_MS = 10_000;
 
-export function startGrpcEcho(opts: { name: string; port?: number; host?: string; tls?: ServerTls }): Promise<{ port: number; close(): Promise<void> }> {
+export function startGrpcEcho(opts: { name: string; port?: number; host?: string; tls?: ServerTls }): Promise<Started> {
   const pkg = echoPackage();
   const server = new grpc.Server();
   // grpc-js keeps :authority out of the metadata; getHost() returns it
@@ -62,11 +63,4 @@ export function startGrpcEcho(opts: { name: string; port?: number; host?: string
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const name = process.env.NAME ?? "grpc-echo";
-  const s = await startGrpcEcho({ name, port: Number(process.env.PORT ?? 50051), host: process.env.HOST });
-  console.log(`grpc-echo ${name} listening on :${s.port}`);
-  const stop = () => void s.close().then(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
+await runAsProcess(import.meta.url, { label: "grpc-echo", defaultName: "grpc-echo", defaultPort: 50051 }, startGrpcEcho);

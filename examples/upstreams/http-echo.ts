@@ -3,13 +3,9 @@
 // for active health checks.
 //   NAME=echo-1 PORT=8080 node --import tsx examples/upstreams/http-echo.ts
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import { listen, runAsProcess, type Started } from "./serve.ts";
 
-export interface Started {
-  port: number;
-  close(): Promise<void>;
-}
+export type { Started };
 
 /** The JSON an echo answers with: who it is and what it received. */
 export function echoJson(name: string, req: http.IncomingMessage, bodyLength: number, extra: Record<string, unknown> = {}): string {
@@ -45,23 +41,7 @@ export function echoHandler(name: string, extra: (req: http.IncomingMessage) => 
 }
 
 export function startHttpEcho(opts: { name: string; port?: number; host?: string }): Promise<Started> {
-  const server = http.createServer(echoHandler(opts.name));
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 8080, opts.host ?? "0.0.0.0", () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-      });
-    });
-  });
+  return listen(http.createServer(echoHandler(opts.name)), opts.port ?? 8080, opts.host);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const name = process.env.NAME ?? "echo";
-  const s = await startHttpEcho({ name, port: Number(process.env.PORT ?? 8080), host: process.env.HOST });
-  console.log(`http-echo ${name} listening on :${s.port}`);
-  const stop = () => void s.close().then(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
+await runAsProcess(import.meta.url, { label: "http-echo", defaultName: "echo", defaultPort: 8080 }, startHttpEcho);

@@ -6,11 +6,10 @@
 //   NAME=mtls-echo PORT=8443 CERT=server.pem KEY=server.key CA=ca.pem node --import tsx examples/upstreams/https-echo.ts
 import fs from "node:fs";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { pathToFileURL } from "node:url";
-import { echoHandler, type Started } from "./http-echo.ts";
+import { echoHandler } from "./http-echo.ts";
 import type { ServerTls } from "./grpc-echo.ts";
+import { listen, runAsProcess, type Started } from "./serve.ts";
 
 export interface TlsFacts {
   /** SNI from the ClientHello; null when the client sent none. */
@@ -38,28 +37,14 @@ export function startHttpsEcho(opts: { name: string; port?: number; host?: strin
   );
   // Kept so that a test can tell "refused at the handshake" from "never dialled".
   server.on("tlsClientError", (err) => handshakeErrors.push(err.message));
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 8443, opts.host ?? "0.0.0.0", () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        handshakeErrors,
-        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-      });
-    });
-  });
+  return listen(server, opts.port ?? 8443, opts.host).then((s) => ({ ...s, handshakeErrors }));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const name = process.env.NAME ?? "mtls-echo";
+await runAsProcess(import.meta.url, { label: "https-echo", defaultName: "mtls-echo", defaultPort: 8443, note: " (client certificate required)" }, (o) => {
   const read = (v: string) => {
     const p = process.env[v];
     if (!p) throw new Error(`${v} (a PEM file) is required`);
     return fs.readFileSync(p, "utf8");
   };
-  const s = await startHttpsEcho({ name, port: Number(process.env.PORT ?? 8443), host: process.env.HOST, tls: { cert: read("CERT"), key: read("KEY"), ca: read("CA") } });
-  console.log(`https-echo ${name} listening on :${s.port} (client certificate required)`);
-  const stop = () => void s.close().then(() => process.exit(0));
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
-}
+  return startHttpsEcho({ ...o, tls: { cert: read("CERT"), key: read("KEY"), ca: read("CA") } });
+});

@@ -2,43 +2,14 @@
 // every balancer type, passive health, the retry plan handed to Envoy.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { withClusterNames } from "../../envoy/control-plane/names.ts";
-import { ProxyWasmHost, ManualClock, type RequestDescription, type RequestOptions, type RequestResult } from "../../host/index.ts";
+import { ManualClock, type ProxyWasmHost, type RequestDescription, type RequestResult } from "../../host/index.ts";
+import { balancerHost as load, get, LOG, oneUpstream, overrideHost, tally as counts } from "../filter/helpers.ts";
 
-// These suites exercise the retry plan, which Envoy follows with the control
-// plane's override-host clusters (envoy.lb_mode); original-dst is tested apart.
-// Named as the control plane names upstreams (`_cluster`, names.ts).
-function overrideHost(config: unknown): unknown {
-  return withClusterNames({ ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } });
-}
-
-const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
-const WARN = 3;
-
-async function load(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
-  const ok = host.configure(JSON.stringify(overrideHost(config)));
-  assert.equal(ok, true, "config accepted: " + host.logs.filter((l) => l.level >= 4).map((l) => l.message).join("\n"));
-  return host;
-}
-
-function oneUpstream(up: Record<string, unknown>): unknown {
-  return { routes: [{ id: "r1", uri: "/*", upstream_id: "u1" }], upstreams: [{ id: "u1", ...up }] };
-}
-
-function get(host: ProxyWasmHost, path = "/", extra: RequestDescription = {}, options: RequestOptions = {}): RequestResult {
-  return host.request({ method: "GET", path, authority: "example.com", source: "127.0.0.1:5555", ...extra }, options);
-}
+const WARN = LOG.warn;
 
 function picked(r: RequestResult): string {
   assert.equal(r.localReply, undefined, "no local reply: " + JSON.stringify(r.localReply));
   return r.originalDst!;
-}
-
-function counts(items: string[]): Record<string, number> {
-  const m: Record<string, number> = {};
-  for (const i of items) m[i] = (m[i] ?? 0) + 1;
-  return m;
 }
 
 function healthy(host: ProxyWasmHost): void {

@@ -1,33 +1,11 @@
 // Passive health checks and the retry plan, through the real build/filter.wasm.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { withClusterNames } from "../../envoy/control-plane/names.ts";
-import { ProxyWasmHost, ManualClock, type RequestDescription, type RequestOptions, type RequestResult } from "../../host/index.ts";
+import { ManualClock, ProxyWasmHost, type RequestOptions, type RequestResult } from "../../host/index.ts";
+import { balancerHost as load, FILTER_WASM, get, LOG, oneUpstream } from "../filter/helpers.ts";
 
-// These suites exercise the retry plan, which Envoy follows with the control
-// plane's override-host clusters (envoy.lb_mode); original-dst is tested apart.
-// Named as the control plane names upstreams (`_cluster`, names.ts).
-function overrideHost(config: unknown): unknown {
-  return withClusterNames({ ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } });
-}
-
-const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
-const WARN = 3;
+const WARN = LOG.warn;
 const UF = 0x20;
-
-async function load(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
-  assert.equal(host.configure(JSON.stringify(overrideHost(config))), true, host.logs.map((l) => l.message).join("\n"));
-  return host;
-}
-
-function oneUpstream(up: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { routes: [{ id: "r1", uri: "/*", upstream_id: "u1" }], upstreams: [{ id: "u1", ...up }], ...extra };
-}
-
-function get(host: ProxyWasmHost, path = "/", extra: RequestDescription = {}, options: RequestOptions = {}): RequestResult {
-  return host.request({ method: "GET", path, authority: "example.com", source: "127.0.0.1:5555", ...extra }, options);
-}
 
 // Upstream answering by node: status per "ip:port".
 function answers(byNode: Record<string, number>): RequestOptions {

@@ -10,7 +10,7 @@ import { quietLog } from "./fixtures.ts";
 import { Controller } from "../../envoy/control-plane/controller.ts";
 import { decodeMessage, TYPE_URL } from "../../envoy/control-plane/protos.ts";
 import { translate } from "../../envoy/control-plane/translate.ts";
-import type { ApisixConfig } from "../../envoy/control-plane/config.ts";
+import type { ApisixConfig } from "../../envoy/control-plane/apisix/index.ts";
 
 interface Resp {
   version_info: string;

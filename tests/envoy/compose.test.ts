@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { loadApisixYaml, upstreamNodes, allUpstreamObjects } from "../../envoy/control-plane/config.ts";
+import { forEachUpstream, loadApisixYaml, upstreamNodes, type NodeSpec } from "../../envoy/control-plane/apisix/index.ts";
 import { DEFAULTS } from "../../envoy/control-plane/translate.ts";
 import { parseArgs } from "../../envoy/control-plane/main.ts";
 
@@ -92,7 +92,8 @@ test("compose: the control plane's --config is examples/config.yaml, whose nodes
   const hostFile = path.join(m.source, path.relative(m.target, args.config));
   assert.equal(path.normalize(hostFile), path.normalize("examples/config.yaml"));
   const apisix = loadApisixYaml(read(hostFile));
-  const nodes = allUpstreamObjects(apisix).flatMap((u) => upstreamNodes(u));
+  const nodes: NodeSpec[] = [];
+  forEachUpstream(apisix, (u) => nodes.push(...upstreamNodes(u)));
   assert.ok(nodes.length >= 4);
   for (const n of nodes) {
     const svc = services[n.host];

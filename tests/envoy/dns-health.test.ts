@@ -16,7 +16,7 @@ import {
   type ProbeResult,
   type ProbeTarget,
 } from "../../envoy/control-plane/health.ts";
-import { upstreamSites } from "../../envoy/control-plane/names.ts";
+import { upstreamSites } from "../../envoy/control-plane/apisix/index.ts";
 
 test("dns: addresses IPv4 first and sorted; resolver errors surface as {error}; timeouts bounded", async () => {
   const table = await resolveHosts(

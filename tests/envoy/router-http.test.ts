@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProxyWasmHost } from "../../host/index.ts";
-import { ROUTER_HTTP_NAMES, filterConfigJson } from "../../envoy/control-plane/config.ts";
+import { ROUTER_HTTP_NAMES, filterConfigJson } from "../../envoy/control-plane/apisix/index.ts";
 import { ArgError, parseArgs } from "../../envoy/control-plane/main.ts";
 import { ecdsConfiguration, envoySide, translate } from "../../envoy/control-plane/translate.ts";
 import { WasmValidator } from "../../envoy/control-plane/validate.ts";

@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { checkMessage, decodeMessage, encodeAny, encodeMessage } from "../../envoy/control-plane/protos.ts";
 import { translate, KIND_TYPE_URL, seconds, type Json, type ResourceKind, type Snapshot } from "../../envoy/control-plane/translate.ts";
-import { clusterName, upstreamSites } from "../../envoy/control-plane/names.ts";
-import { ConfigError, dnsHostnames, filterConfigJson, loadApisixYaml } from "../../envoy/control-plane/config.ts";
+import { clusterName, upstreamSites } from "../../envoy/control-plane/apisix/index.ts";
+import { ConfigError, dnsHostnames, filterConfigJson, loadApisixYaml } from "../../envoy/control-plane/apisix/index.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";

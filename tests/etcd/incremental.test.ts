@@ -5,7 +5,7 @@
 // the filter again. No etcd needed: the documents are what a source hands over.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { EnvoySide } from "../../envoy/control-plane/config.ts";
+import type { EnvoySide } from "../../envoy/control-plane/apisix/index.ts";
 import type { RawDocument } from "../../envoy/control-plane/source.ts";
 import { IncrementalValidator, WasmValidator, type Verdict } from "../../envoy/control-plane/validate.ts";
 

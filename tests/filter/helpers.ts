@@ -1,12 +1,13 @@
 // Shared set-up for the filter tests: the real release .wasm in the
 // proxy-wasm host, and small helpers to read a request's outcome.
 import assert from "node:assert/strict";
-import { ProxyWasmHost, type RequestDescription, type RequestResult, type RequestOptions } from "../../host/index.ts";
-import { withClusterNames } from "../../envoy/control-plane/names.ts";
+import { LogLevel, ManualClock, ProxyWasmHost, type RequestDescription, type RequestResult, type RequestOptions } from "../../host/index.ts";
+import { ORIGINAL_DST_KEY, withClusterNames } from "../../envoy/control-plane/apisix/index.ts";
 
 export const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
-export const ORIGINAL_DST = "envoy.network.transport_socket.original_dst_address";
-export const LOG = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, critical: 5 } as const;
+export const ORIGINAL_DST = ORIGINAL_DST_KEY;
+/** Envoy's log levels (host/abi.ts), as the filter's proxy_log uses them. */
+export const LOG = LogLevel;
 
 export async function filterHost(config?: unknown): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
@@ -23,6 +24,28 @@ export function configure(host: ProxyWasmHost, config: unknown): boolean {
   return host.configure(typeof config === "string" ? config : JSON.stringify(named(config)));
 }
 
+/**
+ * A filter for the balancer and retry-plan suites: the config named as the
+ * control plane names it, in the override-host cluster mode (envoy.lb_mode),
+ * whose retries follow the filter's plan; on a clock that moves when told.
+ */
+export async function balancerHost(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
+  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
+  const ok = host.configure(JSON.stringify(overrideHost(config)));
+  assert.equal(ok, true, "config accepted: " + errorLogs(host.logs).join("\n"));
+  return host;
+}
+
+/** The document named as the control plane names it, for override-host clusters. */
+export function overrideHost(config: unknown): unknown {
+  return named({ ...(config as Record<string, unknown>), envoy: { lb_mode: "override-host" } });
+}
+
+/** One route r1 → upstream u1 with the given fields. */
+export function oneUpstream(up: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { routes: [{ id: "r1", uri: "/*", upstream_id: "u1" }], upstreams: [{ id: "u1", ...up }], ...extra };
+}
+
 /** The document with the control plane's cluster names (objects only; anything else as it is). */
 export function named(config: unknown): unknown {
   return typeof config === "object" && config !== null && !Array.isArray(config) ? withClusterNames(config as Record<string, unknown>) : config;
@@ -32,7 +55,7 @@ export function errorLogs(logs: { level: number; message: string }[]): string[] 
   return logs.filter((l) => l.level >= LOG.error).map((l) => l.message);
 }
 
-export function get(host: ProxyWasmHost, path: string, extra: RequestDescription = {}, options: RequestOptions = {}): RequestResult {
+export function get(host: ProxyWasmHost, path = "/", extra: RequestDescription = {}, options: RequestOptions = {}): RequestResult {
   return host.request({ method: "GET", path, authority: "example.com", source: "127.0.0.1:40000", ...extra }, options);
 }
 
@@ -45,6 +68,13 @@ export function outcome(r: RequestResult): string {
 export function assertHealthy(host: ProxyWasmHost): void {
   assert.equal(host.trapped, false, "the VM trapped: " + JSON.stringify(host.failure));
   assert.ok(host.logs.every((l) => l.level >= 0 && l.level <= 5), "log levels stay within Envoy's 0-5");
+}
+
+/** How often each item occurs, as a plain object (deepEqual-friendly). */
+export function tally(items: string[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const i of items) m[i] = (m[i] ?? 0) + 1;
+  return m;
 }
 
 export function count<T>(items: T[]): Map<T, number> {

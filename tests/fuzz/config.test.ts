@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ProxyWasmHost } from "../../host/index.ts";
 import { FILTER_WASM, LOG, errorLogs } from "../filter/helpers.ts";
-import { withClusterNames } from "../../envoy/control-plane/names.ts";
+import { withClusterNames } from "../../envoy/control-plane/apisix/index.ts";
 
 const module = new WebAssembly.Module(await import("node:fs").then((fs) => fs.readFileSync(FILTER_WASM)));
 const newHost = () => new ProxyWasmHost(module, { rootId: "apisix-upstream", logLevel: LOG.warn, maxLogs: 2000 });

@@ -2,7 +2,8 @@
 // objects, some fields garbage) through what the control plane runs on a
 // file: parseStandalone, the filter's object-by-object validation, translate().
 // Properties: only ConfigError ever escapes (with a message), every emitted
-// resource passes the strict proto check, and the real filter accepts the
+// resource passes the strict proto check, the snapshot is consistent (every
+// cluster the filter can name is in it), and the real filter accepts the
 // exact ECDS configuration the control plane would publish.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { ConfigError } from "../../envoy/control-plane/source.ts";
 import { WasmValidator } from "../../envoy/control-plane/validate.ts";
 import { ecdsConfiguration, translate, KIND_TYPE_URL, type ResourceKind } from "../../envoy/control-plane/translate.ts";
 import { checkMessage } from "../../envoy/control-plane/protos.ts";
+import { consistent } from "../../envoy/control-plane/snapshot.ts";
 import { FILTER_WASM } from "../filter/helpers.ts";
 
 const CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -103,6 +105,9 @@ test("control plane fuzz: 120 random APISIX files: ConfigError or a snapshot tha
     const snap = translate({ routes: objects.routes, upstreams: objects.upstreams, services: objects.services, ssls: objects.ssls }, { dns: { "api.internal": { addresses: ["10.1.1.1"] } } });
     for (const kind of Object.keys(snap.resources) as ResourceKind[])
       for (const r of snap.resources[kind]) assert.deepEqual(checkMessage(KIND_TYPE_URL[kind], r), [], `${context}\n${kind} ${r.name}`);
+    // The seam's contract: every cluster the filter's document names (and
+    // every name LDS/RDS use) is in the same translation.
+    assert.deepEqual(consistent(snap), [], context);
     const verdict = await validator.accepts(ecdsConfiguration(snap));
     assert.ok(verdict.ok, `${context}\nthe filter rejects what the control plane would publish: ${verdict.errors.join("; ")}`);
     seen.published++;

@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { ProxyWasmHost, type RequestDescription, type RequestResult } from "../../host/index.ts";
 import { FILTER_WASM, LOG } from "../filter/helpers.ts";
-import { withClusterNames } from "../../envoy/control-plane/names.ts";
+import { hostPort, withClusterNames } from "../../envoy/control-plane/apisix/index.ts";
+import { translate, type Json } from "../../envoy/control-plane/translate.ts";
 
 const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
 
@@ -52,20 +53,19 @@ const CONFIG = {
   dns: { "api.internal": { addresses: ["10.1.1.1"] }, "gone.internal": { error: "NXDOMAIN" } },
 };
 
-/** cluster name → node addresses as the router gets them. */
-const CLUSTERS = new Map<string, Set<string>>([
-  ["upstream.users", new Set(["10.0.1.1:8080", "10.0.1.2:8080", "10.0.1.3:8080"])],
-  ["upstream.api", new Set(["10.0.2.1:80", "[::1]:9000", "10.0.2.3:80"])],
-  ["upstream.hash", new Set(["10.0.9.1:80", "10.0.9.2:80", "10.0.9.3:80"])],
-  ["route.wild", new Set(["10.0.3.1:80", "[2001:db8::3]:8080"])],
-  ["route.hhash", new Set(["10.0.6.1:80", "10.0.6.2:80"])],
-  ["route.ws", new Set(["10.0.4.1:80"])],
-  ["route.mtls", new Set(["10.0.5.2:443"])],
-  ["route.dnsok", new Set(["10.1.1.1:8080"])],
-  ["route.ewma", new Set(["10.0.7.1:80", "10.0.7.2:80"])],
-  ["route.lc", new Set(["10.0.8.1:80", "10.0.8.2:80"])],
-  ["service.s1", new Set(["10.0.10.1:80"])],
-]);
+/**
+ * cluster name → node addresses, from the control plane's own translation of
+ * CONFIG (override-host clusters list their nodes as endpoints): the filter
+ * may only ever name a cluster that translate() emits, and pick one of its
+ * endpoints.
+ */
+const CLUSTERS = new Map<string, Set<string>>(
+  translate(CONFIG, { dns: CONFIG.dns, lbMode: "override-host", tlsListenerPort: null }).resources.clusters.map((c) => {
+    const eps = ((c.load_assignment as Json).endpoints as Json[]).flatMap((l) => l.lb_endpoints as Json[]);
+    const addrs = eps.map((e) => ((e.endpoint as Json).address as Json).socket_address as { address: string; port_value: number });
+    return [c.name as string, new Set(addrs.map((a) => hostPort(a.address, a.port_value)))];
+  }),
+);
 
 /** What each APISIX status must be explained by (error log prefixes; 404 may be the debug line). */
 const STATUS_LOGS: Record<number, RegExp> = {

@@ -8,32 +8,48 @@ import { promisify } from "node:util";
 import { ProxyWasmHost, WasmLoadError } from "../../host/index.ts";
 import { ROOT, buildFixture, logLine } from "./helpers.ts";
 
-let badimport: string;
 let probe: string;
 const noop = join(ROOT, "build/noop.wasm");
 
 before(async () => {
-  [badimport, probe] = await Promise.all([buildFixture("badimport"), buildFixture("probe")]);
+  probe = await buildFixture("probe");
   if (!existsSync(noop)) {
     await promisify(execFile)(join(ROOT, "node_modules/.bin/asc"), ["bench/noop/noop.ts", "--config", "asconfig.json", "--target", "noop"], { cwd: ROOT });
   }
 });
 
-/** A hand-assembled module: one `() -> ()` function exported under each given name. */
-function tinyModule(exportNames: string[]): Uint8Array {
+/**
+ * A hand-assembled module: one `() -> ()` function exported under each given
+ * name, and `imports` ("module.name") as `() -> ()` functions.
+ */
+function tinyModule(exportNames: string[], imports: string[] = []): Uint8Array {
   const bytes: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, body: number[]) => bytes.push(id, body.length, ...body);
+  const name = (s: string) => [s.length, ...Buffer.from(s)];
   section(1, [0x01, 0x60, 0x00, 0x00]); // one type: () -> ()
-  section(3, [0x01, 0x00]); // one function of type 0
+  if (imports.length) {
+    const imp: number[] = [imports.length];
+    for (const full of imports) {
+      const [mod, field] = full.split(".");
+      imp.push(...name(mod), ...name(field), 0x00, 0x00); // a function of type 0
+    }
+    section(2, imp);
+  }
+  section(3, [0x01, 0x00]); // one function of type 0 (index: after the imports)
   const exp: number[] = [exportNames.length];
-  for (const n of exportNames) exp.push(n.length, ...Buffer.from(n), 0x00, 0x00);
+  for (const n of exportNames) exp.push(...name(n), 0x00, imports.length);
   section(7, exp);
   section(10, [0x01, 0x02, 0x00, 0x0b]); // body: end
   return Uint8Array.from(bytes);
 }
 
+// A proxy-wasm 0.2.1 module importing env.proxy_clear_route_cache, which a
+// host links only for ABI 0.1.0 modules (what an SDK's clear_route_cache()
+// call compiles to): refused at load, as Envoy refuses it.
+const badimport = tinyModule(["proxy_abi_version_0_2_1", "malloc"], ["env.proxy_clear_route_cache"]);
+
 test("a module importing a function Envoy does not provide is refused at load", async () => {
-  await assert.rejects(ProxyWasmHost.load(badimport, { rootId: "badimport" }), (e: Error) => {
+  await assert.rejects(ProxyWasmHost.load(badimport, { rootId: "badimport", moduleName: "badimport.wasm" }), (e: Error) => {
     assert.ok(e instanceof WasmLoadError);
     assert.match(e.message, /missing import: env\.proxy_clear_route_cache/);
     assert.match(e.message, /badimport\.wasm/);

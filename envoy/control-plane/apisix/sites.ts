@@ -16,6 +16,7 @@
 // unambiguously even when it contains dots (route "a.0" rule 1 index 2 is
 // split.a.0.1.2; route "a" can only give split.a.<r>.<i>). Ids are APISIX's
 // ([a-zA-Z0-9-_.], integers, or config_yaml's "routes#3").
+import { arr, hasId, isObj } from "./document.ts";
 
 export type ClusterRef =
   | { kind: "upstream"; upstreamId: string | number }
@@ -47,40 +48,51 @@ export interface UpstreamSite {
   route?: Record<string, unknown>;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const hasId = (v: unknown) => typeof v === "string" ? v.length > 0 : typeof v === "number";
-
 /**
- * Every upstream definition in an APISIX config with its cluster name, in a
- * stable order: upstreams, services, routes (inline, then traffic-split).
- * Objects without a usable id are skipped (translate() reports them).
+ * The one walk over every upstream object of a document, in a stable order:
+ * upstreams, services, routes (inline, then traffic-split). `ref` is
+ * undefined where the owner has no usable id (no cluster can be named after
+ * it; validation reports those), but the object is still visited: its nodes
+ * still need DNS.
  */
-export function upstreamSites(apisix: Record<string, unknown>): UpstreamSite[] {
-  const out: UpstreamSite[] = [];
+export function forEachUpstream(
+  apisix: Record<string, unknown>,
+  visit: (upstream: Record<string, unknown>, at: { ref: ClusterRef | undefined; path: string; route?: Record<string, unknown> }) => void,
+): void {
   arr(apisix.upstreams).forEach((u, i) => {
-    if (isObj(u) && hasId(u.id)) out.push({ cluster: clusterName({ kind: "upstream", upstreamId: u.id as string }), ref: { kind: "upstream", upstreamId: u.id as string }, path: `upstreams[${i}]`, upstream: u });
+    if (isObj(u)) visit(u, { ref: hasId(u.id) ? { kind: "upstream", upstreamId: u.id as string } : undefined, path: `upstreams[${i}]` });
   });
   arr(apisix.services).forEach((s, i) => {
-    if (isObj(s) && hasId(s.id) && isObj(s.upstream))
-      out.push({ cluster: clusterName({ kind: "service", serviceId: s.id as string }), ref: { kind: "service", serviceId: s.id as string }, path: `services[${i}].upstream`, upstream: s.upstream });
+    if (isObj(s) && isObj(s.upstream)) visit(s.upstream, { ref: hasId(s.id) ? { kind: "service", serviceId: s.id as string } : undefined, path: `services[${i}].upstream` });
   });
   arr(apisix.routes).forEach((r, i) => {
-    if (!isObj(r) || !hasId(r.id)) return;
-    const routeId = r.id as string;
-    if (isObj(r.upstream))
-      out.push({ cluster: clusterName({ kind: "route", routeId }), ref: { kind: "route", routeId }, path: `routes[${i}].upstream`, upstream: r.upstream, route: r });
+    if (!isObj(r)) return;
+    const routeId = hasId(r.id) ? (r.id as string) : undefined;
+    if (isObj(r.upstream)) visit(r.upstream, { ref: routeId !== undefined ? { kind: "route", routeId } : undefined, path: `routes[${i}].upstream`, route: r });
     const ts = isObj(r.plugins) ? r.plugins["traffic-split"] : undefined;
     if (!isObj(ts)) return;
     arr(ts.rules).forEach((rule, ri) => {
       if (!isObj(rule)) return;
       arr(rule.weighted_upstreams).forEach((wu, wi) => {
-        if (isObj(wu) && isObj(wu.upstream)) {
-          const ref: ClusterRef = { kind: "split", routeId, rule: ri, index: wi };
-          out.push({ cluster: clusterName(ref), ref, path: `routes[${i}].plugins.traffic-split.rules[${ri}].weighted_upstreams[${wi}].upstream`, upstream: wu.upstream, route: r });
-        }
+        if (isObj(wu) && isObj(wu.upstream))
+          visit(wu.upstream, {
+            ref: routeId !== undefined ? { kind: "split", routeId, rule: ri, index: wi } : undefined,
+            path: `routes[${i}].plugins.traffic-split.rules[${ri}].weighted_upstreams[${wi}].upstream`,
+            route: r,
+          });
       });
     });
+  });
+}
+
+/**
+ * Every upstream definition that gets a cluster, with its name, in
+ * forEachUpstream's order. Objects without a usable id are skipped.
+ */
+export function upstreamSites(apisix: Record<string, unknown>): UpstreamSite[] {
+  const out: UpstreamSite[] = [];
+  forEachUpstream(apisix, (upstream, { ref, path, route }) => {
+    if (ref) out.push({ cluster: clusterName(ref), ref, path, upstream, ...(route ? { route } : {}) });
   });
   return out;
 }
