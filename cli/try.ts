@@ -1,12 +1,12 @@
 // `apisix-wasm try`: requests through the real filter.wasm in the proxy-wasm
 // host, and what Envoy's router would do with each (or the local reply).
-import type { ProxyWasmHost, LogEntry, RequestResult } from "../host/index.ts";
+import { LogLevelName, type ProxyWasmHost, type LogEntry, type RequestResult } from "../host/index.ts";
+import { ORIGINAL_DST_KEY as ORIGINAL_DST, ROUTE_STATE_KEY as ROUTE_STATE, UPSTREAM_STATE_KEY as UPSTREAM_STATE } from "../envoy/control-plane/apisix/index.ts";
 
-// What the filter decided, as it tells Envoy's access log (filter.ts).
-export const ROUTE_STATE = "wasm.apisix_route";
-export const UPSTREAM_STATE = "wasm.apisix_upstream";
-export const ORIGINAL_DST = "envoy.network.transport_socket.original_dst_address";
-export const LEVELS = ["trace", "debug", "info", "warn", "error", "critical"];
+// What the filter decided, as it tells Envoy's access log (filter.ts); the
+// names are the control plane's mirror of the filter's (apisix/steering.ts).
+export { ORIGINAL_DST, ROUTE_STATE, UPSTREAM_STATE };
+export const LEVELS: readonly string[] = LogLevelName;
 
 export interface RequestSpec {
   method: string;

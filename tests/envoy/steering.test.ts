@@ -29,6 +29,7 @@ const MIRROR: Record<string, string> = {
   ORIGINAL_DST_HEADER: "ORIGINAL_DST_HEADER",
   ORIGINAL_DST_KEY: "ORIGINAL_DST_KEY",
   ROUTE_PROPERTY: "ROUTE_PROPERTY",
+  UPSTREAM_PROPERTY: "UPSTREAM_PROPERTY",
 };
 
 test("steering names: the TypeScript mirror equals the filter's one definition of each", () => {
@@ -39,4 +40,5 @@ test("steering names: the TypeScript mirror equals the filter's one definition o
     assert.equal((steering as Record<string, unknown>)[ts], defs[0].value, `${ts} (steering.ts) vs ${asName} (${defs[0].file})`);
   }
   assert.equal(steering.ROUTE_STATE_KEY, `wasm.${steering.ROUTE_PROPERTY}`);
+  assert.equal(steering.UPSTREAM_STATE_KEY, `wasm.${steering.UPSTREAM_PROPERTY}`);
 });

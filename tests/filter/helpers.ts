@@ -17,7 +17,7 @@ export async function filterHost(config?: unknown): Promise<ProxyWasmHost> {
 
 /**
  * Configures the filter as the control plane does: every upstream carries
- * the cluster name the control plane gives it (`_cluster`, names.ts), the
+ * the cluster name the control plane gives it (`_cluster`, envoy/control-plane/apisix/sites.ts), the
  * one owner of names. A string is sent as it is.
  */
 export function configure(host: ProxyWasmHost, config: unknown): boolean {

@@ -19,7 +19,7 @@ const BASE = {
   routes: [{ id: "known", uri: "/known/*", upstream_id: "known" }],
   upstreams: [{ id: "known", nodes: { "10.255.0.1:80": 1 } }],
 };
-// Named as the control plane names upstreams (`_cluster`, names.ts).
+// Named as the control plane names upstreams (`_cluster`, apisix/sites.ts).
 const BASE_JSON = JSON.stringify(withClusterNames(BASE));
 
 function assertBaseServes(host: ProxyWasmHost, context: string): void {

@@ -16,3 +16,7 @@ export { ORIGINAL_DST_ADDRESS_KEY as ORIGINAL_DST_KEY } from "../../../host/fore
 export const ROUTE_PROPERTY = "apisix_route";
 /** The same, as Envoy's filter state and access log see it (a CelState under "wasm."). */
 export const ROUTE_STATE_KEY = `wasm.${ROUTE_PROPERTY}`;
+/** The filter property with the upstreams[] id the request resolved to (set_property "apisix_upstream"). */
+export const UPSTREAM_PROPERTY = "apisix_upstream";
+/** The same in filter state and the access log. */
+export const UPSTREAM_STATE_KEY = `wasm.${UPSTREAM_PROPERTY}`;
