@@ -1,0 +1,318 @@
+// The Pike VM (Thompson NFA simulation) that runs a compiled program over
+// bytes, the per-request work budget, and the scratch buffer strings are
+// encoded into. See index.ts for the complexity argument.
+
+import { A_BOL, A_EOL, A_EOS, A_MBOL, A_MEOL, A_NWORDB, A_WORDB, OP_ANY, OP_ANYNL, OP_ASSERT, OP_BYTE, OP_BYTE2, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, isWordByte } from "./ast";
+import { Emitter, compileProgram, firstBytes } from "./compile";
+
+// Work one request may spend in regex matching, in Pike VM thread steps
+// (threads stepped plus threads added, per input byte). The VM is linear,
+// but program × input can still be large: `a{0,200}b` over a 60 KB header
+// is 24 M steps. Past the budget a match stops and reports no match, and
+// regexAborts() lets the caller fail the whole condition closed
+// (docs/security.md has the measured cost).
+export const REQUEST_REGEX_BUDGET: i64 = 500_000;
+let budgetLeft: i64 = REQUEST_REGEX_BUDGET;
+let exceeded = false;
+let aborts: u32 = 0;
+
+/** Starts a new request's regex budget (the engine's own tests pass a larger one). */
+export function resetRegexBudget(steps: i64 = REQUEST_REGEX_BUDGET): void {
+  budgetLeft = steps;
+  exceeded = false;
+}
+
+/** Whether a match since the last reset was cut short by the budget. */
+export function regexBudgetExceeded(): bool {
+  return exceeded;
+}
+
+/** Matches cut short so far (compare before and after an evaluation). */
+export function regexAborts(): u32 {
+  return aborts;
+}
+
+// ── scratch input buffer (shared by all Regex instances; single-threaded) ──
+
+let scratch = new StaticArray<u8>(256);
+/** Inputs longer than this (UTF-16 units) are encoded into a temporary buffer. */
+const SCRATCH_MAX_CHARS: i32 = 1 << 24;
+
+function ensureScratch(n: i32): void {
+  if (scratch.length >= n) return;
+  let cap = scratch.length;
+  while (cap < n) cap <<= 1;
+  scratch = new StaticArray<u8>(cap);
+}
+
+/** Encodes s as UTF-8 into scratch (escaped bytes as themselves, other lone surrogates WTF-8); returns the byte length. */
+function encodeToScratch(s: string): i32 {
+  let n = s.length;
+  ensureScratch(n * 3);
+  let buf = scratch;
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    let c = <i32>s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[o++] = <u8>c;
+    } else if (c < 0x800) {
+      buf[o++] = <u8>(0xc0 | (c >> 6));
+      buf[o++] = <u8>(0x80 | (c & 0x3f));
+    } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
+      let d = <i32>s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        let cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        buf[o++] = <u8>(0xf0 | (cp >> 18));
+        buf[o++] = <u8>(0x80 | ((cp >> 12) & 0x3f));
+        buf[o++] = <u8>(0x80 | ((cp >> 6) & 0x3f));
+        buf[o++] = <u8>(0x80 | (cp & 0x3f));
+        i++;
+      } else {
+        buf[o++] = <u8>(0xe0 | (c >> 12));
+        buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
+        buf[o++] = <u8>(0x80 | (c & 0x3f));
+      }
+    } else if (c >= 0xdc80 && c <= 0xdcff) {
+      // a byte that was not valid UTF-8 (request.ts decodeBytes): match the byte
+      buf[o++] = <u8>(c & 0xff);
+    } else {
+      buf[o++] = <u8>(0xe0 | (c >> 12));
+      buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
+      buf[o++] = <u8>(0x80 | (c & 0x3f));
+    }
+  }
+  return o;
+}
+
+export class Regex {
+  private op: StaticArray<i32>;
+  private x: StaticArray<i32>;
+  private y: StaticArray<i32>;
+  private sets: StaticArray<u32>;
+  private first: StaticArray<u32> | null;
+  private anchored: bool;
+  private n: i32;
+  // Pike VM state, sized by program length, reused across calls:
+  // two sparse sets (list 0 at [0, n), list 1 at [n, 2n)) and a closure stack.
+  private dense: StaticArray<i32>;
+  private sparse: StaticArray<i32>;
+  private stack: StaticArray<i32>;
+  private cnt0: i32 = 0;
+  private cnt1: i32 = 0;
+  private ptr: usize = 0;
+  private len: i32 = 0;
+
+  constructor(e: Emitter, sets: Array<u32>, anchored: bool) {
+    this.op = e.op;
+    this.x = e.x;
+    this.y = e.y;
+    let ss = new StaticArray<u32>(sets.length);
+    for (let i = 0; i < sets.length; i++) ss[i] = sets[i];
+    this.sets = ss;
+    this.anchored = anchored;
+    this.first = anchored ? null : firstBytes(e, sets);
+    let n = e.n;
+    this.n = n;
+    this.dense = new StaticArray<i32>(2 * n);
+    this.sparse = new StaticArray<i32>(2 * n);
+    this.stack = new StaticArray<i32>(n);
+  }
+
+  /** Compiles `pattern`; null on error (see lastRegexError()). Never traps. */
+  static compile(pattern: string, caseInsensitive: bool = false): Regex | null {
+    const c = compileProgram(pattern, caseInsensitive);
+    return c === null ? null : new Regex(c.e, c.sets, c.anchored);
+  }
+
+  /** Number of instructions in the compiled program. */
+  get programLength(): i32 {
+    return this.n;
+  }
+
+  /** Search: true if the pattern matches anywhere in the UTF-8 encoding of input. */
+  test(input: string): bool {
+    if (input.length > SCRATCH_MAX_CHARS) {
+      // very large input: encode into a one-off buffer instead of growing the scratch
+      let buf = String.UTF8.encode(input);
+      return this.run(changetype<usize>(buf), buf.byteLength);
+    }
+    let n = encodeToScratch(input);
+    return this.run(changetype<usize>(scratch), n);
+  }
+
+  /** Search over raw bytes. */
+  testBytes(data: Uint8Array): bool {
+    return this.run(data.dataStart, data.length);
+  }
+
+  /** Search over raw bytes. */
+  testBuffer(data: ArrayBuffer): bool {
+    return this.run(changetype<usize>(data), data.byteLength);
+  }
+
+  // ── Pike VM ──
+  // Invariants that make the unchecked() accesses below safe (checked once by
+  // validProgram() at compile time): every jump/split target and every pc+1
+  // of a non-MATCH instruction is in [0, n) (the last instruction is MATCH),
+  // every set index is < nsets. Each list holds distinct pcs, so counts and the
+  // closure stack never exceed n. Input bytes are read only at 0 <= i < len.
+
+  @inline private byteAt(i: i32): i32 {
+    return <i32>load<u8>(this.ptr + <usize>i);
+  }
+
+  private wordAt(i: i32): bool {
+    return i >= 0 && i < this.len && isWordByte(this.byteAt(i));
+  }
+
+  private check(kind: i32, i: i32): bool {
+    let len = this.len;
+    switch (kind) {
+      case A_BOL: return i == 0;
+      case A_EOL: return i == len || (i == len - 1 && this.byteAt(i) == 0x0a);
+      case A_EOS: return i == len;
+      case A_MBOL: return i == 0 || (i < len && this.byteAt(i - 1) == 0x0a);
+      case A_MEOL: return i == len || this.byteAt(i) == 0x0a;
+      case A_WORDB: return this.wordAt(i - 1) != this.wordAt(i);
+      case A_NWORDB: return this.wordAt(i - 1) == this.wordAt(i);
+    }
+    return false;
+  }
+
+  /**
+   * Adds the epsilon closure of pc0 at input position i to list `which`
+   * (0 or 1). Iterative: a pc is pushed only when first inserted into the
+   * list, so the stack never holds more than n entries. Returns true as soon
+   * as MATCH is reachable.
+   */
+  private addThread(which: i32, pc0: i32, i: i32): bool {
+    let n = this.n;
+    let base = which * n;
+    let dense = this.dense;
+    let sparse = this.sparse;
+    let stack = this.stack;
+    let ops = this.op;
+    let cnt = which == 0 ? this.cnt0 : this.cnt1;
+    let sp = 0;
+    let found = false;
+    // insert pc0
+    let s = unchecked(sparse[base + pc0]);
+    if (!(s < cnt && unchecked(dense[base + s]) == pc0)) {
+      unchecked(sparse[base + pc0] = cnt);
+      unchecked(dense[base + cnt] = pc0);
+      cnt++;
+      unchecked(stack[sp++] = pc0);
+    }
+    while (sp > 0) {
+      let pc = unchecked(stack[--sp]);
+      let op = unchecked(ops[pc]);
+      let t1 = -1, t2 = -1;
+      if (op == OP_MATCH) { found = true; break; }
+      if (op == OP_JMP) {
+        t1 = unchecked(this.x[pc]);
+      } else if (op == OP_SPLIT) {
+        t1 = unchecked(this.y[pc]);
+        t2 = unchecked(this.x[pc]);
+      } else if (op == OP_ASSERT) {
+        if (this.check(unchecked(this.x[pc]), i)) t1 = pc + 1;
+      } else {
+        continue; // consuming instruction: stays in the list for the next step
+      }
+      if (t1 >= 0) {
+        s = unchecked(sparse[base + t1]);
+        if (!(s < cnt && unchecked(dense[base + s]) == t1)) {
+          unchecked(sparse[base + t1] = cnt);
+          unchecked(dense[base + cnt] = t1);
+          cnt++;
+          unchecked(stack[sp++] = t1);
+        }
+      }
+      if (t2 >= 0) {
+        s = unchecked(sparse[base + t2]);
+        if (!(s < cnt && unchecked(dense[base + s]) == t2)) {
+          unchecked(sparse[base + t2] = cnt);
+          unchecked(dense[base + cnt] = t2);
+          cnt++;
+          unchecked(stack[sp++] = t2);
+        }
+      }
+    }
+    if (which == 0) this.cnt0 = cnt; else this.cnt1 = cnt;
+    return found;
+  }
+
+  private run(ptr: usize, len: i32): bool {
+    if (budgetLeft <= 0) { exceeded = true; aborts++; return false; }
+    this.ptr = ptr;
+    this.len = len;
+    this.cnt0 = 0;
+    this.cnt1 = 0;
+    let n = this.n;
+    let ops = this.op;
+    let xs = this.x;
+    let ys = this.y;
+    let sets = this.sets;
+    let dense = this.dense;
+    let sparse = this.sparse;
+    let anchored = this.anchored;
+    let first = this.first;
+    let cur = 0;
+    let i = 0;
+    while (true) {
+      if (!anchored) {
+        if (first != null && (cur == 0 ? this.cnt0 : this.cnt1) == 0) {
+          // no live thread: skip to the next byte that can start a match
+          while (i < len) {
+            let c = this.byteAt(i);
+            if (((unchecked(first[c >> 5]) >>> <u32>(c & 31)) & 1) != 0) break;
+            i++;
+          }
+          if (i >= len) return false; // a match needs at least one byte
+        }
+        if (this.addThread(cur, 0, i)) return true;
+      } else if (i == 0) {
+        if (this.addThread(cur, 0, i)) return true;
+      }
+      let count = cur == 0 ? this.cnt0 : this.cnt1;
+      if (count == 0 && anchored) return false;
+      if (i >= len) return false;
+      let b = this.byteAt(i);
+      let nxt = 1 - cur;
+      if (nxt == 0) this.cnt0 = 0; else this.cnt1 = 0;
+      let base = cur * n;
+      for (let j = 0; j < count; j++) {
+        let pc = unchecked(dense[base + j]);
+        let ok = false;
+        switch (unchecked(ops[pc])) {
+          case OP_BYTE: ok = b == unchecked(xs[pc]); break;
+          case OP_BYTE2: ok = b == unchecked(xs[pc]) || b == unchecked(ys[pc]); break;
+          case OP_SET: ok = ((unchecked(sets[(unchecked(xs[pc]) << 3) + (b >> 5)]) >>> <u32>(b & 31)) & 1) != 0; break;
+          case OP_ANY: ok = true; break;
+          case OP_ANYNL: ok = b != 0x0a; break;
+        }
+        if (!ok) continue;
+        let t = pc + 1;
+        let top = unchecked(ops[t]);
+        if (top >= OP_BYTE && top <= OP_ANYNL) {
+          // fast path: the successor consumes input, no closure to follow
+          let nb = nxt * n;
+          let nc = nxt == 0 ? this.cnt0 : this.cnt1;
+          let s = unchecked(sparse[nb + t]);
+          if (!(s < nc && unchecked(dense[nb + s]) == t)) {
+            unchecked(sparse[nb + t] = nc);
+            unchecked(dense[nb + nc] = t);
+            if (nxt == 0) this.cnt0 = nc + 1; else this.cnt1 = nc + 1;
+          }
+        } else if (this.addThread(nxt, t, i + 1)) {
+          return true;
+        }
+      }
+      if (cur == 0) this.cnt0 = 0; else this.cnt1 = 0;
+      budgetLeft -= <i64>(count + 1 + (nxt == 0 ? this.cnt0 : this.cnt1));
+      if (budgetLeft <= 0) { exceeded = true; aborts++; return false; }
+      cur = nxt;
+      i++;
+    }
+    return false;
+  }
+}
