@@ -12,7 +12,12 @@
 //               client importing a config would) -> the push holding all of them
 //   one change  one route's put among 10,000 -> the push carrying it
 // and that all replicas serve the same ECDS/CDS versions. The machine's load
-// average is printed with the figures: they are wall-clock times.
+// average is printed with the figures: they are wall-clock times. So is the
+// CPU time each replica process used meanwhile (all its threads, from
+// /proc/<pid>/stat), which moves much less with the load: on an idle machine
+// a change cannot take less wall time than its CPU time minus what the main
+// thread and the validation worker overlap, plus the 100 ms debounce.
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { EtcdClient } from "../envoy/control-plane/etcd-client.ts";
@@ -38,6 +43,13 @@ const fmt = (xs: number[]) => {
   return `median ${ms(s[Math.floor(s.length / 2)])} (min ${ms(s[0])}, max ${ms(s[s.length - 1])}, n=${xs.length})`;
 };
 const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+/** CPU time (user + system, every thread) a process has used, in ms. */
+const cpuMs = (pid: number) => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
+};
 const ecds = (p: Push) => p.typeUrl === TYPE_URL.extensionConfig;
 const countText = (p: Push, text: string) => {
   let n = 0;
@@ -92,28 +104,33 @@ async function main() {
 
     // (a) bulk
     const from = reps.map((r) => r.ads.pushes.length);
+    const cpu0 = reps.map((r) => cpuMs(r.proc.child.pid!));
     const t0 = performance.now();
     await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
     const tLast = performance.now();
     const all = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, '"/svc') === ROUTES, 900_000, from[k])));
     const pushes = reps.map((r, k) => r.ads.pushes.slice(from[k]).filter(ecds).length);
-    say(`(a) bulk: ${ROUTES} route puts took ${ms(tLast - t0)}; first put -> the ECDS push holding all of them: ${all.map((p) => ms(p.at - t0)).join(", ")} (last put -> push: ${all.map((p) => ms(p.at - tLast)).join(", ")}); ECDS pushes on the way: ${pushes.join(", ")}; load average ${load()}`);
+    const bulkCpu = reps.map((r, k) => cpuMs(r.proc.child.pid!) - cpu0[k]);
+    say(`(a) bulk: ${ROUTES} route puts took ${ms(tLast - t0)}; first put -> the ECDS push holding all of them: ${all.map((p) => ms(p.at - t0)).join(", ")} (last put -> push: ${all.map((p) => ms(p.at - tLast)).join(", ")}); ECDS pushes on the way: ${pushes.join(", ")}; CPU time per replica meanwhile: ${bulkCpu.map(ms).join(", ")}; load average ${load()}`);
     // let the replicas settle (pushes ACKed) before timing single changes
     await new Promise((r) => setTimeout(r, 2000));
 
     // (b) one change among ROUTES
     const lat: number[] = [];
+    const cpu: number[] = [];
     for (let c = 0; c < CHANGES; c++) {
       const i = (c * 7919) % ROUTES;
       const tag = `change-${c}`;
       const from = reps.map((r) => r.ads.pushes.length);
+      const c0 = reps.map((r) => cpuMs(r.proc.child.pid!));
       const t = performance.now();
       await w.put(`${PREFIX}/routes/r${i}`, route(i, tag));
       const ps = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, tag) > 0, 120_000, from[k])));
       for (const p of ps) lat.push(p.at - t);
+      reps.forEach((r, k) => cpu.push(cpuMs(r.proc.child.pid!) - c0[k]));
       await new Promise((r) => setTimeout(r, 300));
     }
-    say(`(b) one route changed among ${ROUTES}: put -> ECDS push at every replica's client: ${fmt(lat)}; load average ${load()}`);
+    say(`(b) one route changed among ${ROUTES}: put -> ECDS push at every replica's client: ${fmt(lat)}; CPU time per replica and change: ${fmt(cpu)}; load average ${load()}`);
     const versions = new Set(reps.map((r) => `${r.ads.version(TYPE_URL.extensionConfig)}|${r.ads.version(TYPE_URL.cluster)}`));
     say(`ECDS|CDS versions served: ${[...versions].join(" / ")} (${versions.size === 1 ? "identical on every replica" : "DIFFERENT"})`);
     for (const r of reps) {

@@ -178,7 +178,7 @@ function errorsOf(errors: string[], section: string, id: string | undefined, pos
 export type ObjectKey = string;
 
 interface CachedVerdict {
-  /** The assigned id and the exact value the verdict is about. */
+  /** The exact value the verdict is about (prefixed with the id config_yaml gave it, if it had none). */
   cmp: string;
   /** The object with id and cluster names, as the filter checked it. */
   obj: Record<string, unknown>;
@@ -297,7 +297,7 @@ export class IncrementalValidator implements Validator {
         const id = assigned ? `${s}#${i + 1}` : idText(raw.id);
         if (id === undefined || seen.has(id)) return full();
         seen.add(id);
-        const key = `${s}/${id}`, cmp = `${id}\u0000${this.json(raw)}`;
+        const key = `${s}/${id}`, cmp = assigned ? `${id}\u0000${this.json(raw)}` : this.json(raw);
         const cached = this.verdicts.get(key);
         let obj = cached?.cmp === cmp ? cached.obj : undefined;
         if (!obj) {
