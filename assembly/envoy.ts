@@ -7,7 +7,7 @@
 // values are encoded into one reused scratch buffer.
 
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
-import { free } from "@solo-io/proxy-runtime/assembly/malloc";
+import { free, malloc as sdkMalloc } from "@solo-io/proxy-runtime/assembly/malloc";
 import { LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import { Header, HeaderBlock, encodePairs } from "./request";
 
@@ -87,6 +87,40 @@ function propertyPath(path: string): ArrayBuffer {
   const b = utf8(path.replaceAll(".", "\0"));
   if (propertyPaths.size < 64) propertyPaths.set(path, b);
   return b;
+}
+
+// The host returns every value through the module's `malloc` export. For
+// the request's header pairs that would be a new buffer per request: here
+// malloc hands out the caller's own buffer instead when it is big enough
+// (armed for exactly one host call), and a new one otherwise.
+let arenaPtr: usize = 0;
+let arenaCap: usize = 0;
+
+export function malloc(size: i32): usize {
+  const p = arenaPtr;
+  if (p != 0 && <usize>size <= arenaCap) {
+    arenaPtr = 0;
+    return p;
+  }
+  return sdkMalloc(size);
+}
+
+// The request header map in one host call, indexed lazily (HeaderBlock)
+// into `into`, whose buffer is reused when the pairs fit in it.
+export function readRequestHeaders(into: HeaderBlock): void {
+  const own = into.buffer;
+  store<usize>(outPtr, 0); store<usize>(outLen, 0);
+  arenaPtr = changetype<usize>(own);
+  arenaCap = <usize>own.byteLength;
+  const r = imports.proxy_get_header_map_pairs(REQUEST_HEADERS, outPtr, outLen);
+  arenaPtr = 0;
+  const ptr = load<usize>(outPtr);
+  const len = <i32>load<usize>(outLen);
+  if (r != WasmResultValues.Ok || ptr == 0) { into.load(own, 0); return; }
+  if (ptr == changetype<usize>(own)) { into.load(own, len); return; }
+  // Bigger than the buffer held: this one becomes the block's buffer (and
+  // the next request's arena; HeaderBlock.release drops it if it is large).
+  into.load(takeBuffer()!, len);
 }
 
 // The request header map in one host call, indexed lazily (HeaderBlock).

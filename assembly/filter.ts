@@ -22,7 +22,7 @@ import { Config } from "./config/config";
 import { Upstream } from "./config/model";
 import { Route, methodBit } from "./config/route";
 import { RouteFilter } from "./router";
-import { Header, Request } from "./request";
+import { Header, HeaderBlock, Request } from "./request";
 import { holds } from "./expr/vars";
 import { resetRegexBudget } from "./expr/regex";
 import { BalanceCtx } from "./balancer/picker";
@@ -118,6 +118,8 @@ export class UpstreamFilter extends Context {
   // Reused by every request this (recycled) filter object serves.
   private ownBalance: BalanceCtx = new BalanceCtx(null);
   private resolution: Resolution = new Resolution();
+  private ownHeaders: HeaderBlock = new HeaderBlock(new ArrayBuffer(0));
+  private ownRequest: Request = new Request();
   // For the per-route local-reply counters.
   private route: Route | null = null;
 
@@ -134,6 +136,7 @@ export class UpstreamFilter extends Context {
     this.route = null;
     this.ownBalance.reset(null);
     this.resolution.reset();
+    this.ownHeaders.release();
   }
 
   private reply(code: u32, details: string, body: string, json: bool): FilterHeadersStatusValues {
@@ -150,7 +153,8 @@ export class UpstreamFilter extends Context {
   }
 
   onRequestHeaders(_n: u32, _eos: bool): FilterHeadersStatusValues {
-    const headers = envoy.requestHeaders();
+    const headers = this.ownHeaders;
+    envoy.readRequestHeaders(headers);
 
     // 1. A client never chooses the cluster, the endpoint or the retry hosts.
     for (let k = 0; k < STEERING_HEADERS.length; k++) {
@@ -158,7 +162,8 @@ export class UpstreamFilter extends Context {
     }
 
     const cfg = (this.root_context as ConfigHolder).current();
-    const req = Request.fromHeaders(headers, remoteAddr);
+    const req = this.ownRequest;
+    req.load(headers, remoteAddr);
     req.connVar = connVar;
 
     // nginx rejects these before APISIX runs (bad escapes, ".." above the

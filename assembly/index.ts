@@ -10,7 +10,8 @@ export {
   proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_http_call_response, proxy_on_grpc_receive_initial_metadata,
   proxy_on_grpc_trailing_metadata, proxy_on_grpc_receive, proxy_on_grpc_close,
 } from "@solo-io/proxy-runtime/assembly/exports";
-export { malloc, free } from "@solo-io/proxy-runtime/assembly/malloc";
+export { free } from "@solo-io/proxy-runtime/assembly/malloc";
+export { malloc } from "./envoy";
 export {
   proxy_on_context_create, proxy_on_request_headers, proxy_on_request_body, proxy_on_request_trailers,
   proxy_on_request_metadata, proxy_on_response_headers, proxy_on_response_body, proxy_on_response_trailers,

@@ -12,6 +12,10 @@ export class Header {
 // decoded: most requests only need a few headers, so names are compared as
 // bytes and a value becomes a string only when asked for. A malformed buffer
 // yields the entries that could be read.
+const EMPTY_OFFS = new StaticArray<u32>(0);
+const EMPTY_BUFFER = new ArrayBuffer(0);
+const KEEP_BUFFER_BYTES = 4096;
+
 export class HeaderBlock {
   private buf: ArrayBuffer;
   // name offset, name length, value offset, value length per entry.
@@ -20,11 +24,19 @@ export class HeaderBlock {
 
   constructor(buf: ArrayBuffer) {
     this.buf = buf;
-    const len = buf.byteLength;
+    this.offs = EMPTY_OFFS;
+    this.load(buf, buf.byteLength);
+  }
+
+  // Indexes the first `len` bytes of `buf`, reusing this block's index
+  // array (a recycled stream's block serves request after request).
+  load(buf: ArrayBuffer, len: i32): void {
+    this.buf = buf;
+    if (len > buf.byteLength) len = buf.byteLength;
     const base = changetype<usize>(buf);
     let count: u32 = len >= 4 ? load<u32>(base) : 0;
     if (<u64>count * 8 + 4 > <u64>len) count = 0;
-    this.offs = new StaticArray<u32>(<i32>count * 4);
+    if (<u32>this.offs.length < count * 4) this.offs = new StaticArray<u32>(<i32>count * 4);
     let data: u32 = 4 + count * 8;
     let n = 0;
     const o = changetype<usize>(this.offs);
@@ -41,6 +53,17 @@ export class HeaderBlock {
       n++;
     }
     this.count = n;
+  }
+
+  // The buffer this block indexes (the stream keeps it for the next request).
+  get buffer(): ArrayBuffer { return this.buf; }
+
+  // Between streams: forget the headers; a buffer of a few KB stays for
+  // reuse, a larger one (a rare huge request head) goes to the collector.
+  release(): void {
+    this.count = 0;
+    if (this.buf.byteLength > KEEP_BUFFER_BYTES) this.buf = EMPTY_BUFFER;
+    if (this.offs.length > 256) this.offs = EMPTY_OFFS;
   }
 
   static fromHeaders(headers: Array<Header>): HeaderBlock {
@@ -436,8 +459,30 @@ export class Request extends VarSource {
 
   static fromHeaders(headers: HeaderBlock, remoteFetcher: () => string): Request {
     const r = new Request();
+    r.load(headers, remoteFetcher);
+    return r;
+  }
+
+  // Back to a new request's state, then derived from these headers (a
+  // recycled stream's Request serves request after request).
+  load(headers: HeaderBlock, remoteFetcher: (() => string) | null): void {
+    const r = this;
     r.headers = headers;
     r.remoteFetcher = remoteFetcher;
+    r.method = "";
+    r.host = "";
+    r.uri = "";
+    r.scheme = "";
+    r.invalid = "";
+    r.pathAt = -1;
+    r.authorityAt = -1;
+    r.requestUriText = null;
+    r.authorityText = null;
+    r.queryText = null;
+    r.remote = null;
+    r.connVar = null;
+    r.args = null;
+    r.cookies = null;
     // First value wins, like Envoy's get_header_map_value.
     let i = headers.find(":method");
     if (i >= 0) {
@@ -467,7 +512,6 @@ export class Request extends VarSource {
       if (n < 0) r.invalid = "client sent invalid request";
       else r.uri = decodeBytes(out, n);
     }
-    return r;
   }
 
   // First value of a header (case-insensitive name).
