@@ -17,7 +17,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import type { DnsTable, HealthTable } from "./apisix/index.ts";
-import { hostPort, isIpLiteral, upstreamNodes } from "./apisix/index.ts";
+import { hostPort, isIpLiteral, nodeAddress, upstreamNodes } from "./apisix/index.ts";
 import type { UpstreamSite } from "./apisix/index.ts";
 
 export interface ActiveCheck {
@@ -136,13 +136,10 @@ export function probeTargets(sites: UpstreamSite[], dns: DnsTable): ProbeTarget[
     const active = checks && typeof checks.active === "object" && checks.active !== null ? (checks.active as Record<string, unknown>) : undefined;
     if (!active) continue;
     const check = activeCheckConfig(active);
-    for (const n of upstreamNodes(site.upstream)) {
-      let ip = n.host;
-      if (!isIpLiteral(n.host)) {
-        const d = dns[n.host];
-        if (!d || !("addresses" in d)) continue; // unresolved: the filter drops the node anyway
-        ip = d.addresses[0];
-      }
+    for (const n of upstreamNodes(site.upstream, site.path)) {
+      const addr = nodeAddress(n.host, dns);
+      if ("why" in addr) continue; // unresolved: the filter drops the node anyway
+      const ip = addr.ip;
       const key = hostPort(ip, n.port);
       if (out.some((t) => t.cluster === site.cluster && t.key === key)) continue;
       out.push({ cluster: site.cluster, key, ip, port: n.port, hostname: check.host ?? n.host, check });

@@ -117,6 +117,9 @@ test("health: checker with a fake clock and probe — intervals, health table, o
   });
   const targets = probeTargets(sites, { svc: { addresses: ["10.0.0.3"] }, gone: { error: "ENOTFOUND" } });
   assert.deepEqual(targets.map((t) => `${t.cluster} ${t.key} ${t.hostname}`), ["upstream.u 10.0.0.1:80 10.0.0.1", "upstream.u 10.0.0.2:80 10.0.0.2", "upstream.u 10.0.0.3:80 svc"]);
+  // A name the resolver answered with no address is not probed either (it used to become "undefined:80").
+  const empty = probeTargets(sites, { svc: { addresses: [] }, gone: { error: "ENOTFOUND" } });
+  assert.deepEqual(empty.map((t) => t.key), ["10.0.0.1:80", "10.0.0.2:80"]);
   checker.setTargets(targets);
 
   await checker.tick(); // t=0: concurrency 2 → two probes this tick

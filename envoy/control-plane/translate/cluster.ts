@@ -1,6 +1,6 @@
 // CDS: one cluster per APISIX upstream definition, in the chosen cluster mode.
 import net from "node:net";
-import { clusterName, DEFAULT_PORTS, hostPort, isIpLiteral, isObj, PLAN_HEADER, splitHostPort, stripBrackets, upstreamNodes, type ApisixConfig, type UpstreamSite } from "../apisix/index.ts";
+import { clusterName, hostPort, isIpLiteral, isObj, nodeAddress, PLAN_HEADER, splitHostPort, upstreamNodes, type ApisixConfig, type UpstreamSite } from "../apisix/index.ts";
 import { TYPE_URL } from "../protos.ts";
 import type { Issue, Json } from "../snapshot.ts";
 import { DEFAULTS, seconds, T, type Resolved } from "./options.ts";
@@ -158,18 +158,15 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
   const dns = o.dns ?? {};
   const eps: { addr: string; ip: string; port: number; weight: number; priority: number }[] = [];
   const seen = new Set<string>();
-  for (const n of nodeEntries(site.upstream, site.path)) {
+  for (const n of upstreamNodes(site.upstream, site.path)) {
     if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) continue; // reported by checkNodes
-    let ip = n.host;
-    if (!isIpLiteral(n.host)) {
-      const ans = dns[n.host];
-      const why = ans === undefined ? "not resolved by the control plane (yet)" : "error" in ans ? ans.error : ans.addresses.length === 0 ? "no address" : "";
-      if (why) {
-        issues.push({ severity: "warning", path: n.path, message: `host ${n.host}: ${why}; no endpoint in cluster ${site.cluster} (the filter drops this node too)` });
-        continue;
-      }
-      ip = (ans as { addresses: string[] }).addresses[0];
-    } else if (net.isIPv6(ip)) {
+    const resolved = nodeAddress(n.host, dns);
+    if ("why" in resolved) {
+      issues.push({ severity: "warning", path: n.path, message: `host ${n.host}: ${resolved.why}; no endpoint in cluster ${site.cluster} (the filter drops this node too)` });
+      continue;
+    }
+    const ip = resolved.ip;
+    if (isIpLiteral(n.host) && net.isIPv6(ip)) {
       // override_host matches the plan's "[v6]:port" text against Envoy's
       // own formatting of the endpoint address, which is canonical.
       const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
@@ -197,32 +194,6 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
     .sort((a, b) => a - b)
     .map((level, i) => ({ ...(i > 0 ? { priority: i } : {}), lb_endpoints: byLevel.get(level)! }));
   return { cluster_name: site.cluster, endpoints };
-}
-
-/** upstreamNodes() with each node's APISIX field path (for issues). */
-function nodeEntries(u: Json, p: string): { path: string; host: string; port: number; weight: number; priority: number }[] {
-  const scheme = typeof u.scheme === "string" ? u.scheme : "http";
-  const defPort = DEFAULT_PORTS[scheme] ?? 80;
-  const out: { path: string; host: string; port: number; weight: number; priority: number }[] = [];
-  if (Array.isArray(u.nodes)) {
-    u.nodes.forEach((n, i) => {
-      if (!isObj(n) || typeof n.host !== "string" || !n.host) return;
-      out.push({
-        path: `${p}.nodes[${i}]`,
-        host: stripBrackets(n.host),
-        port: n.port === undefined ? defPort : (n.port as number),
-        weight: typeof n.weight === "number" ? n.weight : 1,
-        priority: typeof n.priority === "number" ? n.priority : 0,
-      });
-    });
-  } else if (isObj(u.nodes)) {
-    for (const [k, w] of Object.entries(u.nodes)) {
-      const { host, port } = splitHostPort(k);
-      if (!host) continue;
-      out.push({ path: `${p}.nodes[${JSON.stringify(k)}]`, host, port: port ?? defPort, weight: typeof w === "number" ? w : 1, priority: 0 });
-    }
-  }
-  return out;
 }
 
 function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: boolean, issues: Issue[]): Json {
