@@ -260,7 +260,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
 
 // The Envoy cluster an upstream is proxied through is named by the control
 // plane, which emits that cluster, and arrives as `_cluster`: one owner of
-// names (envoy/control-plane/names.ts). A document without it (a test, the
+// names (envoy/control-plane/apisix/sites.ts). A document without it (a test, the
 // CLI on raw JSON) has no Envoy clusters at all; such an upstream is known
 // by its path, which is unique, so its balancer and health state stay its own.
 function clusterOf(v: JsonValue, path: string, issues: Issues): string {

@@ -6,7 +6,7 @@
 //     caught half-written (or emptied) is never taken for a config with
 //     fewer routes. JSON needs no trailer (a truncated JSON does not parse).
 //   - Objects without `id` get one later, in the shared pipeline
-//     (ids.ts), the way config_yaml does.
+//     (assignIds in validate.ts), the way config_yaml does.
 //   - The file is bytes first: over the size limit, or not valid UTF-8, it is
 //     refused with the reason (no silent U+FFFD).
 //   - Parsing a big file takes long, so it happens on a worker thread
