@@ -7,10 +7,11 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { ProxyWasmHost } from "../host/index.ts";
-import { dnsHostnames, filterConfigJson, loadApisixYaml, ConfigError, ROUTER_HTTP_NAMES, withClusterNames, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/apisix/index.ts";
+import { dnsHostnames, filterConfigJson, ConfigError, ROUTER_HTTP_NAMES, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/apisix/index.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
 import { envoySide } from "../envoy/control-plane/translate.ts";
-import { assignIds } from "../envoy/control-plane/validate.ts";
+import { hasEndTrailer, rawDocument } from "../envoy/control-plane/standalone.ts";
+import { WasmValidator, type DroppedObject } from "../envoy/control-plane/validate.ts";
 import {
   detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally,
   type Outcome, type RequestSpec,
@@ -35,9 +36,10 @@ usage:
   apisix-wasm --help | --version
 
 commands:
-  validate   Run the filter's configuration checks, as Envoy does before it accepts an
-             update, and print every error and warning with the object and field it is
-             about. Exit 0 when the filter accepts the config, 1 when it rejects it.
+  validate   Run the filter's configuration checks as the control plane runs them: the
+             #END trailer, then object by object (an invalid object is dropped and the
+             rest is served, as APISIX does); print every error and warning with the
+             object and field it is about. Exit 0 when nothing is dropped, else 1.
   try        Configure the filter with <config>, send the request(s) through it and print
              what Envoy's router would do: the route, the upstream, the cluster and the
              node it picked, the headers the filter set, the log lines — or the local
@@ -45,7 +47,9 @@ commands:
              proxied, 1 when any got a local reply.
 
 <config>: APISIX standalone YAML (apisix.yaml: routes, upstreams, services, ssls) or, for
-a file ending in .json, the filter's own JSON configuration.
+a file ending in .json, the filter's own JSON configuration (checked as a whole, as
+Envoy checks it). try sends requests to what the control plane would serve: dropped
+objects are not there.
 
 options:
   -H, --header "Name: value"  request header, repeatable ("Host: ..." sets :authority)
@@ -197,23 +201,36 @@ function firstYamlError(file: string, text: string): string | undefined {
   return `${file}:${line}:${col}: invalid YAML: ${message}${more}\n  ${lines[line - 1] ?? ""}\n  ${" ".repeat(Math.max(0, col - 1))}^`;
 }
 
-async function filterConfig(file: string, text: string, resolve: boolean, envoy: EnvoySide): Promise<string> {
-  // A .json file is the filter's own JSON; anything else is apisix.yaml.
+/** The filter configuration the control plane would publish for this file, and what it would drop on the way. */
+interface Prepared {
+  config: string;
+  /** Why objects are dropped (the filter's field-named errors), or why the file would not be applied at all. */
+  errors: string[];
+  dropped: DroppedObject[];
+}
+
+async function prepare(file: string, text: string, resolve: boolean, envoy: EnvoySide, wasm: string): Promise<Prepared> {
+  // A .json file is the filter's own JSON, checked as a whole as Envoy does.
   if (file.endsWith(".json")) {
     try {
       JSON.parse(text);
     } catch (e) {
       throw new ConfigError(`invalid JSON: ${(e as Error).message}`);
     }
-    return text;
+    return { config: text, errors: [], dropped: [] };
   }
   const yamlError = firstYamlError(file, text);
   if (yamlError) throw new ConfigError(yamlError);
-  const loaded = loadApisixYaml(text);
-  // What the control plane sends: config_yaml's ids and its cluster names.
-  const apisix = withClusterNames({ ...loaded, ...assignIds({ origin: file, ...loaded }) } as ApisixConfig);
-  const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(apisix)) : {};
-  return filterConfigJson(apisix, dns, {}, envoy);
+  const errors: string[] = [];
+  if (!hasEndTrailer(text)) errors.push("no #END trailer: the control plane does not apply a standalone file without it, as APISIX does not");
+  // The control plane's own pipeline: config_yaml's ids, the filter's checks
+  // object by object (an invalid object is dropped, the rest is served), and
+  // the cluster names it publishes.
+  const doc = rawDocument(parseDocument(text, { uniqueKeys: true }).toJS({ maxAliasCount: 1000 }), `file ${file}`);
+  const verdict = await (await WasmValidator.load(wasm)).check(doc, envoy);
+  for (const d of verdict.dropped) errors.push(...(d.errors.length ? d.errors : [`${d.section}[${d.id ?? d.index}]: invalid`]));
+  const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(verdict.objects as ApisixConfig)) : {};
+  return { config: filterConfigJson(verdict.objects, dns, {}, envoy), errors, dropped: verdict.dropped };
 }
 
 function version(io: CliIo, wasm: string): number {
@@ -247,11 +264,11 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
       : `apisix-wasm: ${args.wasm}: no such file`);
     return 1;
   }
-  let config: string;
+  let prepared: Prepared;
   try {
     const text = readText(args.file);
     if (args.requestsFile) args.requests = parseRequestsFile(readText(args.requestsFile), args.requestsFile);
-    config = await filterConfig(args.file, text, args.resolve, envoySide({ lbMode: args.lbMode, routerHttp: args.routerHttp }));
+    prepared = await prepare(args.file, text, args.resolve, envoySide({ lbMode: args.lbMode, routerHttp: args.routerHttp }), args.wasm);
   } catch (e) {
     const msg = (e as Error).message;
     // ConfigError texts name the file themselves when they have a position.
@@ -260,14 +277,15 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   }
 
   const host = await ProxyWasmHost.load(args.wasm, { rootId: "apisix-upstream" });
-  const accepted = host.configure(config);
-  const errors = host.logs.filter((l) => l.level >= 4 && !/^configuration rejected/.test(l.message)).map((l) => stripPrefix(l.message));
+  const accepted = host.configure(prepared.config);
+  const errors = [...prepared.errors, ...host.logs.filter((l) => l.level >= 4 && !/^configuration rejected/.test(l.message)).map((l) => stripPrefix(l.message))];
   const warnings = host.logs.filter((l) => l.level === 3).map((l) => stripPrefix(l.message));
+  const dropped = prepared.dropped.map((d) => `${d.section}[${d.id ?? d.index}]`);
 
   if (args.command === "validate" || !accepted) {
-    const verdict = accepted ? "valid" : "rejected";
+    const verdict = !accepted ? "rejected" : dropped.length ? `${dropped.length} object${dropped.length > 1 ? "s" : ""} dropped (${dropped.join(", ")}), the rest is served` : errors.length ? "not applied" : "valid";
     if (args.json) {
-      io.out(JSON.stringify({ file: args.file, valid: accepted, errors, warnings }, null, 2));
+      io.out(JSON.stringify({ file: args.file, valid: accepted && errors.length === 0, errors, warnings, dropped }, null, 2));
     } else {
       for (const e of errors) io.out(`error: ${e}`);
       for (const w of warnings) io.out(`warning: ${w}`);
@@ -276,7 +294,7 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
         (args.command === "try" ? "; no request was sent" : ""));
     }
     if (host.trapped) { io.err(`apisix-wasm: the filter trapped: ${host.failure?.message}`); return 1; }
-    return accepted ? 0 : 1;
+    return accepted && errors.length === 0 ? 0 : 1;
   }
 
   // try
@@ -292,6 +310,8 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   if (args.json) {
     io.out(JSON.stringify({
       file: args.file,
+      errors,
+      dropped,
       warnings,
       results: results.map(({ request, outcomes }) => ({
         request: { method: request.method, path: request.path, headers: Object.fromEntries(request.headers), ...(request.origin ? { origin: request.origin } : {}) },
@@ -301,12 +321,17 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
       exit_code: code,
     }, null, 2));
   } else {
+    // Dropped objects are not there, as in the control plane's snapshot.
+    if (errors.length) {
+      io.out(dropped.length ? `config errors (dropped: ${dropped.join(", ")}):` : "config errors:");
+      for (const e of errors) io.out(`  ${e}`);
+    }
     if (warnings.length) {
       io.out("config warnings:");
       for (const w of warnings) io.out(`  ${w}`);
     }
     results.forEach(({ request, outcomes }, i) => {
-      if (i > 0 || warnings.length) io.out("");
+      if (i > 0 || warnings.length || errors.length) io.out("");
       const head = `${request.method} ${request.path}`;
       if (args.count === 1) {
         io.out(head);

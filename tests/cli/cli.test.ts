@@ -48,7 +48,7 @@ upstreams:
       "10.0.0.3:80": 1
 #END
 `);
-const bad = file("bad.yaml", `upstreams:\n  - id: u1\n    nodes: {"10.0.0.1:80": -1}\n`);
+const bad = file("bad.yaml", `upstreams:\n  - id: u1\n    nodes: {"10.0.0.1:80": -1}\n#END\n`);
 
 test("--help: stdout, exit 0, says what each command does, with examples", async () => {
   for (const argv of [["--help"], ["-h"], ["help"], ["try", "--help"]]) {
@@ -91,7 +91,29 @@ test("validate: field-named errors, exit 1", async () => {
   const r = await run(["validate", bad]);
   assert.equal(r.code, 1);
   assert.match(r.out, /^error: upstreams\[u1\]\.nodes\["10\.0\.0\.1:80"\]: expected -1 to be at least 0$/m);
-  assert.match(r.out, /bad\.yaml: rejected, 1 error(, \d+ warnings?)?$/);
+  assert.match(r.out, /bad\.yaml: 1 object dropped \(upstreams\[u1\]\), the rest is served, 1 error(, \d+ warnings?)?$/);
+});
+
+test("validate: without the #END trailer the control plane would not apply the file, exit 1", async () => {
+  const r = await run(["validate", file("noend.yaml", `routes:\n  - {id: r, uri: /x, upstream: {nodes: {"127.0.0.1:80": 1}}}\n`)]);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /^error: no #END trailer: the control plane does not apply a standalone file without it/m);
+  assert.match(r.out, /noend\.yaml: not applied, 1 error$/);
+});
+
+test("try: an invalid object is dropped as the control plane drops it, and the rest answers", async () => {
+  const mixed = file("mixed.yaml", `routes:
+  - {id: broken, uri: /b, upstream: {nodes: {"127.0.0.1:99999": 1}}}
+  - {id: fine, uri: /f, upstream: {nodes: {"127.0.0.1:8080": 1}}}
+#END
+`);
+  const ok = await run(["try", mixed, "GET /f"]);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /^config errors \(dropped: routes\[broken\]\):\n {2}routes\[broken\]\.upstream\.nodes\["127\.0\.0\.1:99999"\]: invalid port 99999$/m);
+  assert.match(ok.out, /^route: fine$/m);
+  const gone = await run(["try", mixed, "GET /b"]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.out, /404/);
 });
 
 test("validate: an error says 'invalid configuration' at most once", async () => {
@@ -108,6 +130,7 @@ test("validate --json: verdict, errors and warnings for scripts", async () => {
   const j = JSON.parse(r.out);
   assert.equal(j.valid, false);
   assert.deepEqual(j.errors, ['upstreams[u1].nodes["10.0.0.1:80"]: expected -1 to be at least 0']);
+  assert.deepEqual(j.dropped, ["upstreams[u1]"]);
 });
 
 test("YAML syntax: only the first error, with file, line and column", async () => {
