@@ -276,5 +276,5 @@ export function compileProgram(pattern: string, caseInsensitive: bool): Compiled
     return null;
   }
   lastError = "";
-  return new Compiled(e, p.sets, startsAnchored(root!));
+  return new Compiled(e, p.sets, startsAnchored(root));
 }
