@@ -30,17 +30,22 @@ export function valgrindAvailable(): boolean {
 // count.ts bundled to plain JS once, so that valgrind does not also count tsx compiling it.
 function bundle(dir: string): string {
   const out = join(dir, "count.mjs");
-  const r = spawnSync(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "bench/count.ts"), "--bundle", "--platform=node", "--format=esm", `--outfile=${out}`,
-  ], { encoding: "utf8" });
+  const r = spawnSync(
+    join(ROOT, "node_modules/.bin/esbuild"),
+    [join(ROOT, "bench/count.ts"), "--bundle", "--platform=node", "--format=esm", `--outfile=${out}`],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`esbuild: ${r.stderr}`);
   return out;
 }
 
 function countOnce(script: string, subject: string, requests: number, dir: string, wasm?: string): number {
   const out = join(dir, `${subject}-${requests}.out`);
-  const r = spawnSync("valgrind", ["--tool=callgrind", `--callgrind-out-file=${out}`,
-    process.execPath, "--single-threaded", script, subject, String(requests)],
-  { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: wasm ? { ...process.env, COUNT_WASM: wasm } : process.env });
+  const r = spawnSync(
+    "valgrind",
+    ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded", script, subject, String(requests)],
+    { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: wasm ? { ...process.env, COUNT_WASM: wasm } : process.env },
+  );
   if (r.status !== 0) throw new Error(`callgrind ${subject} ${requests}: ${r.stderr.slice(-2000)}`);
   const m = /^summary:\s*(\d+)/m.exec(readFileSync(out, "utf8")) ?? /^totals:\s*(\d+)/m.exec(readFileSync(out, "utf8"));
   if (!m) throw new Error(`callgrind ${subject}: no totals in ${out}`);
@@ -48,8 +53,11 @@ function countOnce(script: string, subject: string, requests: number, dir: strin
 }
 
 export function hostCalls(subject: string, wasm?: string): Record<string, number> {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench/count.ts"), subject, "2000", "--calls"],
-    { cwd: ROOT, encoding: "utf8", env: wasm ? { ...process.env, COUNT_WASM: wasm } : process.env });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench/count.ts"), subject, "2000", "--calls"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: wasm ? { ...process.env, COUNT_WASM: wasm } : process.env,
+  });
   if (r.status !== 0) throw new Error(`count.ts ${subject}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!).hostCallsPerRequest;
 }
@@ -65,9 +73,14 @@ export function measure(subject: string, small = 1000, large = 6000, wasm?: stri
     return {
       subject,
       instructionsPerRequest: Math.round((b - a) / (large - small)),
-      runs: [{ requests: small, instructions: a }, { requests: large, instructions: b }],
+      runs: [
+        { requests: small, instructions: a },
+        { requests: large, instructions: b },
+      ],
       hostCallsPerRequest: calls,
-      hostCalls: +Object.values(calls).reduce((x, y) => x + y, 0).toFixed(2),
+      hostCalls: +Object.values(calls)
+        .reduce((x, y) => x + y, 0)
+        .toFixed(2),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

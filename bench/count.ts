@@ -55,8 +55,10 @@ function pairs(h: [string, string][]): Uint8Array {
   parts.forEach(([k, v], i) => {
     d.setUint32(4 + 8 * i, k.length, true);
     d.setUint32(8 + 8 * i, v.length, true);
-    out.set(k, p); p += k.length + 1;
-    out.set(v, p); p += v.length + 1;
+    out.set(k, p);
+    p += k.length + 1;
+    out.set(v, p);
+    p += v.length + 1;
   });
   return out;
 }
@@ -65,59 +67,148 @@ function pairs(h: [string, string][]): Uint8Array {
 const table = routeTable(routes, Math.min(routes, 1000));
 const mix = routeRequests(routes, 64, 0, 7).map((e, j) => {
   const r = e.req;
-  const h: [string, string][] = [[":method", r.method ?? "GET"], [":path", r.path ?? "/"], [":authority", r.authority ?? "example.com"], [":scheme", "http"],
-    ["user-agent", "bench/1.0"], ["accept", "*/*"], ["x-request-id", `id-${j}`]];
+  const h: [string, string][] = [
+    [":method", r.method ?? "GET"],
+    [":path", r.path ?? "/"],
+    [":authority", r.authority ?? "example.com"],
+    [":scheme", "http"],
+    ["user-agent", "bench/1.0"],
+    ["accept", "*/*"],
+    ["x-request-id", `id-${j}`],
+  ];
   return { head: pairs(h), source: enc.encode(r.source ?? `192.0.2.${1 + (j % 200)}:${20000 + j}`) };
 });
-const responseHead = pairs([[":status", "200"], ["content-length", "2"]]);
+const responseHead = pairs([
+  [":status", "200"],
+  ["content-length", "2"],
+]);
 const config = enc.encode(JSON.stringify(table.config));
 
 let current = mix[0];
 let localReplies = 0;
 const calls = new Map<string, number>();
-const count = (name: string) => { if (COUNT_CALLS) calls.set(name, (calls.get(name) ?? 0) + 1); };
-const responseCode = new Uint8Array(8); new DataView(responseCode.buffer).setBigInt64(0, 200n, true);
+const count = (name: string) => {
+  if (COUNT_CALLS) calls.set(name, (calls.get(name) ?? 0) + 1);
+};
+const responseCode = new Uint8Array(8);
+new DataView(responseCode.buffer).setBigInt64(0, 200n, true);
 
-const env: Record<string, (...a: number[]) => number | void> = {
-  proxy_log: () => { count("proxy_log"); return 0; },
-  proxy_get_log_level: (p) => { count("proxy_get_log_level"); dv().setUint32(p, 2, true); return 0; },
-  proxy_get_current_time_nanoseconds: (p) => { count("proxy_get_current_time_nanoseconds"); dv().setBigUint64(p, 1_700_000_000_000_000_000n, true); return 0; },
+const env: Record<string, (...a: number[]) => number | undefined> = {
+  proxy_log: () => {
+    count("proxy_log");
+    return 0;
+  },
+  proxy_get_log_level: (p) => {
+    count("proxy_get_log_level");
+    dv().setUint32(p, 2, true);
+    return 0;
+  },
+  proxy_get_current_time_nanoseconds: (p) => {
+    count("proxy_get_current_time_nanoseconds");
+    dv().setBigUint64(p, 1_700_000_000_000_000_000n, true);
+    return 0;
+  },
   proxy_set_effective_context: () => 0,
-  proxy_set_tick_period_milliseconds: () => { count("proxy_set_tick_period_milliseconds"); return 0; },
-  proxy_get_buffer_bytes: (_t, _s, _l, p, l) => { give(config, p, l); return 0; },
-  proxy_get_header_map_pairs: (t, p, l) => { count("proxy_get_header_map_pairs"); give(t === 0 ? current.head : responseHead, p, l); return 0; },
-  proxy_get_header_map_value: (_t, _k, _kl, p, l) => { count("proxy_get_header_map_value"); give(new Uint8Array(0), p, l); return 1; },
-  proxy_replace_header_map_value: () => { count("proxy_replace_header_map_value"); return 0; },
-  proxy_add_header_map_value: () => { count("proxy_add_header_map_value"); return 0; },
-  proxy_remove_header_map_value: () => { count("proxy_remove_header_map_value"); return 0; },
+  proxy_set_tick_period_milliseconds: () => {
+    count("proxy_set_tick_period_milliseconds");
+    return 0;
+  },
+  proxy_get_buffer_bytes: (_t, _s, _l, p, l) => {
+    give(config, p, l);
+    return 0;
+  },
+  proxy_get_header_map_pairs: (t, p, l) => {
+    count("proxy_get_header_map_pairs");
+    give(t === 0 ? current.head : responseHead, p, l);
+    return 0;
+  },
+  proxy_get_header_map_value: (_t, _k, _kl, p, l) => {
+    count("proxy_get_header_map_value");
+    give(new Uint8Array(0), p, l);
+    return 1;
+  },
+  proxy_replace_header_map_value: () => {
+    count("proxy_replace_header_map_value");
+    return 0;
+  },
+  proxy_add_header_map_value: () => {
+    count("proxy_add_header_map_value");
+    return 0;
+  },
+  proxy_remove_header_map_value: () => {
+    count("proxy_remove_header_map_value");
+    return 0;
+  },
   proxy_get_property: (k, kl, p, l) => {
     count("proxy_get_property");
     const key = dec.decode(u8().subarray(k, k + kl));
-    if (key === "source\0address") { give(current.source, p, l); return 0; }
-    if (key === "response\0code") { give(responseCode, p, l); return 0; }
+    if (key === "source\0address") {
+      give(current.source, p, l);
+      return 0;
+    }
+    if (key === "response\0code") {
+      give(responseCode, p, l);
+      return 0;
+    }
     return 1;
   },
-  proxy_call_foreign_function: () => { count("proxy_call_foreign_function"); return 0; },
-  proxy_set_property: () => { count("proxy_set_property"); return 0; },
-  proxy_send_local_response: () => { count("proxy_send_local_response"); localReplies++; return 0; },
-  proxy_define_metric: (_t, _n, _nl, out) => { dv().setUint32(out, 1, true); return 0; },
-  proxy_increment_metric: () => { count("proxy_increment_metric"); return 0; },
-  proxy_record_metric: () => { count("proxy_record_metric"); return 0; },
+  proxy_call_foreign_function: () => {
+    count("proxy_call_foreign_function");
+    return 0;
+  },
+  proxy_set_property: () => {
+    count("proxy_set_property");
+    return 0;
+  },
+  proxy_send_local_response: () => {
+    count("proxy_send_local_response");
+    localReplies++;
+    return 0;
+  },
+  proxy_define_metric: (_t, _n, _nl, out) => {
+    dv().setUint32(out, 1, true);
+    return 0;
+  },
+  proxy_increment_metric: () => {
+    count("proxy_increment_metric");
+    return 0;
+  },
+  proxy_record_metric: () => {
+    count("proxy_record_metric");
+    return 0;
+  },
   proxy_get_metric: () => 0,
   proxy_continue_stream: () => 0,
-  proxy_clear_route_cache: () => { count("proxy_clear_route_cache"); return 0; },
+  proxy_clear_route_cache: () => {
+    count("proxy_clear_route_cache");
+    return 0;
+  },
 };
 const module = new WebAssembly.Module(readFileSync(wasmFile));
 const sites = new Map<string, number>();
 let counting = false;
 const imports: WebAssembly.Imports = {
   env: {},
-  wasi_snapshot_preview1: { proc_exit: () => { throw new Error("proc_exit"); } },
+  wasi_snapshot_preview1: {
+    proc_exit: () => {
+      throw new Error("proc_exit");
+    },
+  },
   bench: {
     onalloc: (_size: number, _id: number) => {
       if (!counting) return;
-      const frames = (new Error().stack ?? "").split("\n").slice(2).filter((l) => l.includes("wasm")).slice(0, 4)
-        .map((l) => l.trim().replace(/^at /, "").replace(/ \(.*$/, "").replace(/^.*?\.(?=[^.]*$)/, ""));
+      const frames = (new Error().stack ?? "")
+        .split("\n")
+        .slice(2)
+        .filter((l) => l.includes("wasm"))
+        .slice(0, 4)
+        .map((l) =>
+          l
+            .trim()
+            .replace(/^at /, "")
+            .replace(/ \(.*$/, "")
+            .replace(/^.*?\.(?=[^.]*$)/, ""),
+        );
       const key = frames.join(" < ");
       sites.set(key, (sites.get(key) ?? 0) + 1);
     },
@@ -132,7 +223,10 @@ for (const imp of WebAssembly.Module.imports(module)) {
 // The plugin root id is a property the SDK asks for while creating the root context.
 (imports.env as any).proxy_get_property = ((orig) => (k: number, kl: number, p: number, l: number) => {
   const key = dec.decode(u8().subarray(k, k + kl));
-  if (key === "plugin_root_id") { give(enc.encode(rootId), p, l); return 0; }
+  if (key === "plugin_root_id") {
+    give(enc.encode(rootId), p, l);
+    return 0;
+  }
   return orig(k, kl, p, l);
 })(env.proxy_get_property);
 const inst = new WebAssembly.Instance(module, imports);
@@ -180,4 +274,12 @@ if (ALLOC_SITES) {
 }
 const perRequest: Record<string, number> = {};
 for (const [k, v] of calls) perRequest[k] = +(v / Math.max(N, 1)).toFixed(3);
-console.log(JSON.stringify({ subject, requests: N, nsPerRequest: Math.round(elapsed * 1e6 / Math.max(N, 1)), hostCallsPerRequest: COUNT_CALLS ? perRequest : undefined, memoryBytes: mem.buffer.byteLength }));
+console.log(
+  JSON.stringify({
+    subject,
+    requests: N,
+    nsPerRequest: Math.round((elapsed * 1e6) / Math.max(N, 1)),
+    hostCallsPerRequest: COUNT_CALLS ? perRequest : undefined,
+    memoryBytes: mem.buffer.byteLength,
+  }),
+);

@@ -43,14 +43,23 @@ function routesConfig(n: number, upstreams: number, upPort: number) {
   return {
     routes: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, uri: `/r/${i}`, upstream_id: `u${i % upstreams}` })),
     // Two nodes each (both are the upstream Envoy): roundrobin does real work.
-    upstreams: Array.from({ length: upstreams }, (_, u) => ({ id: `u${u}`, type: "roundrobin", nodes: { [`127.0.0.1:${upPort}`]: 1, [`127.0.0.2:${upPort}`]: 1 } })),
+    upstreams: Array.from({ length: upstreams }, (_, u) => ({
+      id: `u${u}`,
+      type: "roundrobin",
+      nodes: { [`127.0.0.1:${upPort}`]: 1, [`127.0.0.2:${upPort}`]: 1 },
+    })),
   };
 }
 
 function staticCluster(name: string, port: number): Json {
   return {
-    name, type: "STATIC", connect_timeout: "1s",
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] },
+    name,
+    type: "STATIC",
+    connect_timeout: "1s",
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }],
+    },
   };
 }
 
@@ -72,33 +81,46 @@ function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: str
   const hcm = listener.filter_chains[0].filters[0].typed_config;
   if (hcm["@type"] !== HCM_TYPE) throw new Error("unexpected listener shape");
   delete hcm.rds;
-  const staticRoute = { name: "bench", virtual_hosts: [{ name: "bench", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "bench_up", timeout: "0s" } }] }] };
+  const staticRoute = {
+    name: "bench",
+    virtual_hosts: [{ name: "bench", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "bench_up", timeout: "0s" } }] }],
+  };
   let clusters: Json[] = [staticCluster("bench_up", upPort)];
   let path = "/r/0";
   if (kind === "static") {
     hcm.http_filters = [ROUTER];
     hcm.route_config = staticRoute;
   } else if (kind === "noop") {
-    hcm.http_filters = [{
-      name: "noop",
-      typed_config: {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-        // A configuration is required: without one the SDK's default
-        // onConfigure traps in Envoy 1.40 (memory access out of bounds
-        // reading a zero-length plugin configuration).
-        config: {
-          name: "noop", root_id: "noop",
-          vm_config: { vm_id: "noop", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: join(ROOT, "build/noop.wasm") } } },
-          configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "{}" },
+    hcm.http_filters = [
+      {
+        name: "noop",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+          // A configuration is required: without one the SDK's default
+          // onConfigure traps in Envoy 1.40 (memory access out of bounds
+          // reading a zero-length plugin configuration).
+          config: {
+            name: "noop",
+            root_id: "noop",
+            vm_config: { vm_id: "noop", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: join(ROOT, "build/noop.wasm") } } },
+            configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "{}" },
+          },
         },
       },
-    }, ROUTER];
+      ROUTER,
+    ];
     hcm.route_config = staticRoute;
   } else if (kind === "rds-10k") {
     hcm.http_filters = [ROUTER];
     hcm.route_config = {
       name: "bench",
-      virtual_hosts: [{ name: "bench", domains: ["*"], routes: Array.from({ length: 10000 }, (_, i) => ({ match: { path: `/r/${i}` }, route: { cluster: "bench_up", timeout: "0s" } })) }],
+      virtual_hosts: [
+        {
+          name: "bench",
+          domains: ["*"],
+          routes: Array.from({ length: 10000 }, (_, i) => ({ match: { path: `/r/${i}` }, route: { cluster: "bench_up", timeout: "0s" } })),
+        },
+      ],
     };
     path = "/r/9999";
   } else {
@@ -107,23 +129,49 @@ function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: str
     hcm.route_config = route;
     const ecds = snap.resources.extensionConfigs[0] as any;
     hcm.http_filters = hcm.http_filters.map((f: any) => (f.config_discovery ? { name: f.name, typed_config: ecds.typed_config } : f));
-    clusters = [...snap.resources.clusters.map((c) => { const x = structuredClone(c) as any; delete x["@type"]; return x; }), ...clusters];
+    clusters = [
+      ...snap.resources.clusters.map((c) => {
+        const x = structuredClone(c) as any;
+        delete x["@type"];
+        return x;
+      }),
+      ...clusters,
+    ];
     path = `/r/${nRoutes - 1}`;
   }
   return { yaml: bootstrap(listener, clusters), path };
 }
 
 function upstreamBootstrap(port: number): string {
-  return bootstrap({
-    name: "up",
-    // 0.0.0.0: the filter's two nodes are 127.0.0.1 and 127.0.0.2.
-    address: { socket_address: { address: "0.0.0.0", port_value: port } },
-    filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: {
-      "@type": HCM_TYPE, stat_prefix: "up", codec_type: "AUTO",
-      route_config: { name: "up", virtual_hosts: [{ name: "up", domains: ["*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 200, body: { inline_string: "ok" } } }] }] },
-      http_filters: [ROUTER],
-    } }] }],
-  }, []);
+  return bootstrap(
+    {
+      name: "up",
+      // 0.0.0.0: the filter's two nodes are 127.0.0.1 and 127.0.0.2.
+      address: { socket_address: { address: "0.0.0.0", port_value: port } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "envoy.filters.network.http_connection_manager",
+              typed_config: {
+                "@type": HCM_TYPE,
+                stat_prefix: "up",
+                codec_type: "AUTO",
+                route_config: {
+                  name: "up",
+                  virtual_hosts: [
+                    { name: "up", domains: ["*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 200, body: { inline_string: "ok" } } }] },
+                  ],
+                },
+                http_filters: [ROUTER],
+              },
+            },
+          ],
+        },
+      ],
+    },
+    [],
+  );
 }
 
 function pinned(cpu: number | null, cmd: string, args: string[]): [string, string[]] {
@@ -136,8 +184,12 @@ function startEnvoy(dir: string, name: string, yaml: string, cpu: number | null)
   const [cmd, args] = pinned(cpu, envoyBinary(), ["-c", file, "--concurrency", "1", "--disable-hot-restart", "--log-level", "warn"]);
   const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
-  child.stderr!.on("data", (c: Buffer) => { err = (err + c.toString()).slice(-4000); });
-  child.on("exit", (code) => { if (code) process.stderr.write(`[envoy ${name}] exited ${code}: ${err}\n`); });
+  child.stderr!.on("data", (c: Buffer) => {
+    err = (err + c.toString()).slice(-4000);
+  });
+  child.on("exit", (code) => {
+    if (code) process.stderr.write(`[envoy ${name}] exited ${code}: ${err}\n`);
+  });
   return child;
 }
 
@@ -165,22 +217,33 @@ function parseWrk(out: string): { rps: number; p50us: number; p99us: number } {
   return { rps, p50us: us("50"), p99us: us("99") };
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
-export function wrkAvailable(): boolean { return spawnSync("wrk", ["--version"]).error === undefined; }
+export function wrkAvailable(): boolean {
+  return spawnSync("wrk", ["--version"]).error === undefined;
+}
 
-export async function runEnvoyBench(opts: { rounds?: number; seconds?: number; connections?: number; log?: (s: string) => void } = {}): Promise<{ figures: EnvoyFigure[]; setup: Record<string, unknown> }> {
-  const rounds = opts.rounds ?? 3, secs = opts.seconds ?? 4, conns = opts.connections ?? 64;
-  const log = opts.log ?? ((s: string) => process.stderr.write(s + "\n"));
+export async function runEnvoyBench(
+  opts: { rounds?: number; seconds?: number; connections?: number; log?: (s: string) => void } = {},
+): Promise<{ figures: EnvoyFigure[]; setup: Record<string, unknown> }> {
+  const rounds = opts.rounds ?? 3,
+    secs = opts.seconds ?? 4,
+    conns = opts.connections ?? 64;
+  const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const twoCpus = process.env.ENVOY_BENCH_PIN === "1" && cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  const proxyCpu = twoCpus ? 0 : null, loadCpu = twoCpus ? 1 : null;
+  const proxyCpu = twoCpus ? 0 : null,
+    loadCpu = twoCpus ? 1 : null;
   const dir = mkdtempSync(join(tmpdir(), "envoy-bench-"));
   const children: ChildProcess[] = [];
   try {
     const upPort = await freePort();
     children.push(startEnvoy(dir, "upstream", upstreamBootstrap(upPort), loadCpu));
     const variants = ["static", "noop", "filter-10", "filter-10k", "rds-10k"];
-    const ports: Record<string, number> = {}, paths: Record<string, string> = {};
+    const ports: Record<string, number> = {},
+      paths: Record<string, string> = {};
     for (const v of variants) {
       ports[v] = await freePort();
       const b = proxyBootstrap(v, ports[v], upPort);
@@ -188,7 +251,9 @@ export async function runEnvoyBench(opts: { rounds?: number; seconds?: number; c
       children.push(startEnvoy(dir, v, b.yaml, proxyCpu));
     }
     for (const v of variants) await until(`${v} answering 200`, () => httpOk(ports[v], paths[v]), 60_000, 200);
-    log(`envoy bench: ${variants.length} proxies up; ${rounds} rounds × ${secs} s per variant, wrk -t1 -c${conns}${twoCpus ? ", proxy on CPU 0, upstream + wrk on CPU 1" : ""}`);
+    log(
+      `envoy bench: ${variants.length} proxies up; ${rounds} rounds × ${secs} s per variant, wrk -t1 -c${conns}${twoCpus ? ", proxy on CPU 0, upstream + wrk on CPU 1" : ""}`,
+    );
     const samples: Record<string, { rps: number; p50us: number; p99us: number }[]> = {};
     for (let r = 0; r < rounds; r++) {
       for (const v of variants) {
@@ -205,7 +270,8 @@ export async function runEnvoyBench(opts: { rounds?: number; seconds?: number; c
       }
     }
     const figures = variants.map((v) => ({
-      variant: v, path: paths[v],
+      variant: v,
+      path: paths[v],
       rps: Math.round(median(samples[v].map((s) => s.rps))),
       p50us: Math.round(median(samples[v].map((s) => s.p50us))),
       p99us: Math.round(median(samples[v].map((s) => s.p99us))),
@@ -220,10 +286,18 @@ export async function runEnvoyBench(opts: { rounds?: number; seconds?: number; c
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runEnvoyBench({ rounds: Number(process.env.ROUNDS ?? 3), seconds: Number(process.env.SECONDS_PER_RUN ?? 4) }).then(({ figures, setup }) => {
-    const by = Object.fromEntries(figures.map((f) => [f.variant, f]));
-    console.log(JSON.stringify({ setup, figures: figures.map(({ rounds: _r, ...f }) => f) }, null, 1));
-    const pct = (a: string, b: string) => `${((by[a].rps / by[b].rps) * 100).toFixed(0)}%`;
-    console.log(`filter-10 / noop ${pct("filter-10", "noop")}, filter-10 / static ${pct("filter-10", "static")}, filter-10k / rds-10k ${pct("filter-10k", "rds-10k")}`);
-  }, (e) => { console.error(e); process.exit(1); });
+  runEnvoyBench({ rounds: Number(process.env.ROUNDS ?? 3), seconds: Number(process.env.SECONDS_PER_RUN ?? 4) }).then(
+    ({ figures, setup }) => {
+      const by = Object.fromEntries(figures.map((f) => [f.variant, f]));
+      console.log(JSON.stringify({ setup, figures: figures.map(({ rounds: _r, ...f }) => f) }, null, 1));
+      const pct = (a: string, b: string) => `${((by[a].rps / by[b].rps) * 100).toFixed(0)}%`;
+      console.log(
+        `filter-10 / noop ${pct("filter-10", "noop")}, filter-10 / static ${pct("filter-10", "static")}, filter-10k / rds-10k ${pct("filter-10k", "rds-10k")}`,
+      );
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

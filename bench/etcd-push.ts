@@ -42,7 +42,11 @@ const fmt = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return `median ${ms(s[Math.floor(s.length / 2)])} (min ${ms(s[0])}, max ${ms(s[s.length - 1])}, n=${xs.length})`;
 };
-const load = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 /** CPU time (user + system, every thread) a process has used, in ms. */
 const cpuMs = (pid: number) => {
@@ -60,19 +64,25 @@ const countText = (p: Push, text: string) => {
   return n;
 };
 
-const route = (i: number, tag = "") => stored("routes", `r${i}`, {
-  uri: `/svc${i}/*`, hosts: [`h${i % 50}.example.com`], methods: ["GET", "POST"], upstream_id: `u${i % UPSTREAMS}`,
-  ...(tag ? { desc: tag } : {}),
-});
+const route = (i: number, tag = "") =>
+  stored("routes", `r${i}`, {
+    uri: `/svc${i}/*`,
+    hosts: [`h${i % 50}.example.com`],
+    methods: ["GET", "POST"],
+    upstream_id: `u${i % UPSTREAMS}`,
+    ...(tag ? { desc: tag } : {}),
+  });
 
 async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (i < items.length) {
-      const [k, v] = items[i++];
-      await w.put(k, v);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < items.length) {
+        const [k, v] = items[i++];
+        await w.put(k, v);
+      }
+    }),
+  );
 }
 
 const running: Proc[] = [];
@@ -80,8 +90,19 @@ const running: Proc[] = [];
 async function replica(etcd: EtcdServer, n: number) {
   const port = await freePort();
   const proc = Proc.spawn(`cp${n}`, process.execPath, [
-    "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
-    "--etcd", etcd.url, "--etcd-prefix", PREFIX, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
+    "--import",
+    "tsx",
+    path.join(ROOT, "envoy/control-plane/main.ts"),
+    "--etcd",
+    etcd.url,
+    "--etcd-prefix",
+    PREFIX,
+    "--port",
+    String(port),
+    "--wasm",
+    WASM,
+    "--dns-interval",
+    "0",
   ]);
   running.push(proc);
   await proc.waitFor(/ads: listening on/, 300_000);
@@ -97,8 +118,16 @@ async function main() {
     out.push(s);
   };
   try {
-    say(`${REPLICAS} replicas on one etcd; ${ROUTES} routes over ${UPSTREAMS} upstreams; node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model}); load average at start ${load()}`);
-    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+    say(
+      `${REPLICAS} replicas on one etcd; ${ROUTES} routes over ${UPSTREAMS} upstreams; node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model}); load average at start ${load()}`,
+    );
+    await putAll(
+      w,
+      Array.from({ length: UPSTREAMS }, (_, i) => [
+        `${PREFIX}/upstreams/u${i}`,
+        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
+      ]),
+    );
     const reps = await Promise.all(Array.from({ length: REPLICAS }, (_, k) => replica(etcd, k + 1)));
     await Promise.all(reps.map((r) => r.ads.waitFor(ecds, 300_000)));
 
@@ -106,12 +135,17 @@ async function main() {
     const from = reps.map((r) => r.ads.pushes.length);
     const cpu0 = reps.map((r) => cpuMs(r.proc.child.pid!));
     const t0 = performance.now();
-    await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
+    await putAll(
+      w,
+      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]),
+    );
     const tLast = performance.now();
     const all = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, '"/svc') === ROUTES, 900_000, from[k])));
     const pushes = reps.map((r, k) => r.ads.pushes.slice(from[k]).filter(ecds).length);
     const bulkCpu = reps.map((r, k) => cpuMs(r.proc.child.pid!) - cpu0[k]);
-    say(`(a) bulk: ${ROUTES} route puts took ${ms(tLast - t0)}; first put -> the ECDS push holding all of them: ${all.map((p) => ms(p.at - t0)).join(", ")} (last put -> push: ${all.map((p) => ms(p.at - tLast)).join(", ")}); ECDS pushes on the way: ${pushes.join(", ")}; CPU time per replica meanwhile: ${bulkCpu.map(ms).join(", ")}; load average ${load()}`);
+    say(
+      `(a) bulk: ${ROUTES} route puts took ${ms(tLast - t0)}; first put -> the ECDS push holding all of them: ${all.map((p) => ms(p.at - t0)).join(", ")} (last put -> push: ${all.map((p) => ms(p.at - tLast)).join(", ")}); ECDS pushes on the way: ${pushes.join(", ")}; CPU time per replica meanwhile: ${bulkCpu.map(ms).join(", ")}; load average ${load()}`,
+    );
     // let the replicas settle (pushes ACKed) before timing single changes
     await new Promise((r) => setTimeout(r, 2000));
 
@@ -130,7 +164,9 @@ async function main() {
       reps.forEach((r, k) => cpu.push(cpuMs(r.proc.child.pid!) - c0[k]));
       await new Promise((r) => setTimeout(r, 300));
     }
-    say(`(b) one route changed among ${ROUTES}: put -> ECDS push at every replica's client: ${fmt(lat)}; CPU time per replica and change: ${fmt(cpu)}; load average ${load()}`);
+    say(
+      `(b) one route changed among ${ROUTES}: put -> ECDS push at every replica's client: ${fmt(lat)}; CPU time per replica and change: ${fmt(cpu)}; load average ${load()}`,
+    );
     const versions = new Set(reps.map((r) => `${r.ads.version(TYPE_URL.extensionConfig)}|${r.ads.version(TYPE_URL.cluster)}`));
     say(`ECDS|CDS versions served: ${[...versions].join(" / ")} (${versions.size === 1 ? "identical on every replica" : "DIFFERENT"})`);
     for (const r of reps) {
@@ -144,8 +180,11 @@ async function main() {
   console.log(`\n${out.join("\n")}`);
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
+    process.exit(1);
+  },
+);

@@ -26,7 +26,9 @@ export function rng(seed: number): () => number {
 
 // ---------------------------------------------------------------- time split
 
-const JS = 0, GUEST = 1, HOST = 2;
+const JS = 0,
+  GUEST = 1,
+  HOST = 2;
 
 /**
  * Attributes wall time to the innermost of: host JS (the emulator's own code),
@@ -79,7 +81,10 @@ export class Meter {
   calibrate(): number {
     const n = 200_000;
     this.reset();
-    for (let i = 0; i < n; i++) { this.enter(HOST); this.leave(); }
+    for (let i = 0; i < n; i++) {
+      this.enter(HOST);
+      this.leave();
+    }
     const perSegment = this.ns[HOST] / this.segments[HOST];
     this.reset();
     this.bias = perSegment;
@@ -185,7 +190,15 @@ export interface Measured {
  * about `roundMs`.
  */
 export function interleaved(subjects: Subject[], rounds: number, roundMs: number, warmMs: number): Map<string, Measured> {
-  const state = subjects.map((s) => ({ s, k: 0, n: 0, wall: [] as number[], guest: [] as number[], hostFn: [] as number[], last: undefined as Measured | undefined }));
+  const state = subjects.map((s) => ({
+    s,
+    k: 0,
+    n: 0,
+    wall: [] as number[],
+    guest: [] as number[],
+    hostFn: [] as number[],
+    last: undefined as Measured | undefined,
+  }));
   const run = (st: (typeof state)[number], n: number) => {
     const { host, reqs } = st.s;
     for (let i = 0; i < n; i++) {
@@ -196,7 +209,10 @@ export function interleaved(subjects: Subject[], rounds: number, roundMs: number
   for (const st of state) {
     const t = now();
     let done = 0;
-    while (now() - t < warmMs || done < 20) { run(st, 10); done += 10; }
+    while (now() - t < warmMs || done < 20) {
+      run(st, 10);
+      done += 10;
+    }
     const per = (now() - t) / done;
     st.n = Math.max(20, Math.round(roundMs / per));
   }
@@ -212,8 +228,19 @@ export function interleaved(subjects: Subject[], rounds: number, roundMs: number
         st.hostFn.push(m.hostFnNs() / st.n);
         const names: Record<string, number> = {};
         let hc = 0;
-        for (const [name, c] of m.hostCalls) { names[name] = +(c / st.n).toFixed(2); hc += c; }
-        st.last = { ns: 0, rounds: [], requestsPerRound: st.n, guestCallsPerRequest: m.guestCalls / st.n, hostCallsPerRequest: hc / st.n, mallocsPerRequest: m.mallocs / st.n, hostCalls: names };
+        for (const [name, c] of m.hostCalls) {
+          names[name] = +(c / st.n).toFixed(2);
+          hc += c;
+        }
+        st.last = {
+          ns: 0,
+          rounds: [],
+          requestsPerRound: st.n,
+          guestCallsPerRequest: m.guestCalls / st.n,
+          hostCallsPerRequest: hc / st.n,
+          mallocsPerRequest: m.mallocs / st.n,
+          hostCalls: names,
+        };
       }
     }
   }
@@ -221,7 +248,10 @@ export function interleaved(subjects: Subject[], rounds: number, roundMs: number
   for (const st of state) {
     if (st.s.host.trapped) throw new Error(`${st.s.name}: the guest trapped: ${JSON.stringify(st.s.host.failure)}`);
     const res: Measured = { ...(st.last ?? {}), ns: median(st.wall), rounds: st.wall.map((x) => Math.round(x)), requestsPerRound: st.n };
-    if (st.s.meter) { res.guestNs = median(st.guest); res.hostFnNs = median(st.hostFn); }
+    if (st.s.meter) {
+      res.guestNs = median(st.guest);
+      res.hostFnNs = median(st.hostFn);
+    }
     out.set(st.s.name, res);
   }
   return out;

@@ -29,4 +29,4 @@ while (performance.now() < end) {
   a.clearLogs();
   b.clearLogs();
 }
-process.stdout.write(JSON.stringify({ requests: 2 * n }) + "\n");
+process.stdout.write(`${JSON.stringify({ requests: 2 * n })}\n`);

@@ -34,7 +34,11 @@ const NOOP = join(ROOT, "build/noop.wasm");
 const t0 = now();
 const log = (s: string) => process.stderr.write(`[bench ${((now() - t0) / 1000).toFixed(1)}s] ${s}\n`);
 
-for (const f of [FILTER, NOOP]) if (!existsSync(f)) { console.error(`${f} is missing: run npm run build first`); process.exit(1); }
+for (const f of [FILTER, NOOP])
+  if (!existsSync(f)) {
+    console.error(`${f} is missing: run npm run build first`);
+    process.exit(1);
+  }
 
 // Envoy's default log level is info: debug/trace guest logs are dropped by the host.
 const FILTER_OPTS: HostOptions = { rootId: "apisix-upstream", logLevel: 2 };
@@ -45,7 +49,15 @@ const noopModule = new WebAssembly.Module(readFileSync(NOOP));
 
 function filterHost(config: object, module = filterModule): ProxyWasmHost {
   const h = new ProxyWasmHost(module, FILTER_OPTS);
-  if (!h.configure(JSON.stringify(config))) throw new Error("config rejected: " + h.logs.filter((l) => l.level >= 4).map((l) => l.message).slice(0, 3).join("; "));
+  if (!h.configure(JSON.stringify(config)))
+    throw new Error(
+      "config rejected: " +
+        h.logs
+          .filter((l) => l.level >= 4)
+          .map((l) => l.message)
+          .slice(0, 3)
+          .join("; "),
+    );
   return h;
 }
 
@@ -95,16 +107,24 @@ const typical = typicalConfig();
   }
   const ft = timed(filterModule, FILTER_OPTS, JSON.stringify(typical.config));
   const nt = timed(noopModule, NOOP_OPTS, "{}");
-  const res = interleaved([
-    { name: "filter", host: f, reqs: typical.reqs },
-    { name: "noop", host: n, reqs: typical.reqs },
-    { name: "filterTimed", host: ft.host, meter: ft.meter, reqs: typical.reqs },
-    { name: "noopTimed", host: nt.host, meter: nt.meter, reqs: typical.reqs },
-  ], R.rounds, R.roundMs, R.warmMs);
-  const fl = res.get("filter")!, nl = res.get("noop")!;
-  const fs = res.get("filterTimed")!, ns = res.get("noopTimed")!;
+  const res = interleaved(
+    [
+      { name: "filter", host: f, reqs: typical.reqs },
+      { name: "noop", host: n, reqs: typical.reqs },
+      { name: "filterTimed", host: ft.host, meter: ft.meter, reqs: typical.reqs },
+      { name: "noopTimed", host: nt.host, meter: nt.meter, reqs: typical.reqs },
+    ],
+    R.rounds,
+    R.roundMs,
+    R.warmMs,
+  );
+  const fl = res.get("filter")!,
+    nl = res.get("noop")!;
+  const fs = res.get("filterTimed")!,
+    ns = res.get("noopTimed")!;
   results.perRequest = {
-    workload: "5 routes (exact, prefix + methods, host, vars, catch-all), 2 upstreams of 2-3 nodes (roundrobin), 6 request shapes incl. IPv6 source; all proxied",
+    workload:
+      "5 routes (exact, prefix + methods, host, vars, catch-all), 2 upstreams of 2-3 nodes (roundrobin), 6 request shapes incl. IPv6 source; all proxied",
     filter: { wallNs: fl.ns, wallRounds: fl.rounds, timedHost: fs },
     noop: { wallNs: nl.ns, wallRounds: nl.rounds, timedHost: ns },
     wallRatio: fl.ns / nl.ns,
@@ -135,8 +155,13 @@ log("2. route-table scaling");
     let bad = 0;
     for (const e of exp) {
       const r = hv.request(e.req);
-      const got = r.localReply ? String(r.localReply.status) : /\(route (\S+),/.exec(r.logs.find((l) => l.message.startsWith("proxy request to"))?.message ?? "")?.[1];
-      if (got !== e.want) { bad++; if (bad <= 3) log(`  routes=${size}: ${e.req.method} ${e.req.authority}${e.req.path} → ${got}, expected ${e.want}`); }
+      const got = r.localReply
+        ? String(r.localReply.status)
+        : /\(route (\S+),/.exec(r.logs.find((l) => l.message.startsWith("proxy request to"))?.message ?? "")?.[1];
+      if (got !== e.want) {
+        bad++;
+        if (bad <= 3) log(`  routes=${size}: ${e.req.method} ${e.req.authority}${e.req.path} → ${got}, expected ${e.want}`);
+      }
     }
     const reqs = exp.map((e) => e.req);
     const t = timed(filterModule, FILTER_OPTS, JSON.stringify(config));
@@ -145,7 +170,8 @@ log("2. route-table scaling");
   }
   const res = interleaved(subjects, R.rounds, R.roundMs, R.warmMs);
   for (const size of sizes) {
-    const w = res.get(`wall${size}`)!, g = res.get(`timed${size}`)!;
+    const w = res.get(`wall${size}`)!,
+      g = res.get(`timed${size}`)!;
     const i = info.get(size)!;
     rows.push({ routes: size, upstreams: i.ups, wallNs: w.ns, guestNs: g.guestNs, hostFnNs: g.hostFnNs, mismatches: i.mismatches, misses: i.misses });
     log(`  ${size} routes: ${w.ns.toFixed(0)} ns/req wall, ${g.guestNs!.toFixed(0)} ns guest${i.mismatches ? `, ${i.mismatches} MISMATCHES` : ""}`);
@@ -153,7 +179,8 @@ log("2. route-table scaling");
   const first = rows[0] as { wallNs: number; guestNs: number };
   const last = rows[rows.length - 1] as { wallNs: number; guestNs: number };
   results.routeScaling = {
-    workload: "40% exact uris, 30% /svc-N/* prefixes, 20% host-bound, 10% method-restricted; 1,000 distinct requests spread uniformly over the table, 10% 404s (3 kinds)",
+    workload:
+      "40% exact uris, 30% /svc-N/* prefixes, 20% host-bound, 10% method-restricted; 1,000 distinct requests spread uniformly over the table, 10% 404s (3 kinds)",
     rows,
     wallRatio10kVs10: last.wallNs / first.wallNs,
     guestRatio10kVs10: last.guestNs / first.guestNs,
@@ -179,7 +206,8 @@ log("3. config apply: 10,000 routes, 1,000 upstreams");
   const m = new Meter();
   m.bias = timerBias;
   const th = timedHost(filterModule, FILTER_OPTS, m);
-  const guest: number[] = [], hostFn: number[] = [];
+  const guest: number[] = [],
+    hostFn: number[] = [];
   for (let i = 0; i < 3; i++) {
     m.reset();
     th.configure(json);
@@ -226,16 +254,30 @@ log("4. balancer pick cost");
     const first = h.request(reqs[0]);
     const firstMs = now() - t;
     if (first.localReply) return { na: `first request answered ${first.localReply.status}: ${first.logs.map((l) => l.message).join("; ")}` };
-    if (h.logs.some((l) => l.level >= 3)) return { na: "unexpected warnings: " + h.logs.filter((l) => l.level >= 3).map((l) => l.message)[0] };
+    if (h.logs.some((l) => l.level >= 3)) return { na: `unexpected warnings: ${h.logs.filter((l) => l.level >= 3).map((l) => l.message)[0]}` };
     const t1 = timed(filterModule, FILTER_OPTS, JSON.stringify(config));
-    const res = interleaved([
-      { name: "wall", host: h, reqs },
-      { name: "timed", host: t1.host, meter: t1.meter, reqs },
-      { name: "base", host: baseTimed.host, meter: baseTimed.meter, reqs },
-    ], QUICK ? 3 : 5, R.roundMs / 2, R.warmMs / 2);
-    const w = res.get("wall")!, g = res.get("timed")!, b = res.get("base")!;
+    const res = interleaved(
+      [
+        { name: "wall", host: h, reqs },
+        { name: "timed", host: t1.host, meter: t1.meter, reqs },
+        { name: "base", host: baseTimed.host, meter: baseTimed.meter, reqs },
+      ],
+      QUICK ? 3 : 5,
+      R.roundMs / 2,
+      R.warmMs / 2,
+    );
+    const w = res.get("wall")!,
+      g = res.get("timed")!,
+      b = res.get("base")!;
     // A difference of two noisy medians: below zero means "within noise", reported as 0.
-    return { wallNs: w.ns, guestNs: g.guestNs!, baseGuestNs: b.guestNs!, pickGuestNs: Math.max(0, g.guestNs! - b.guestNs!), pickGuestNsRaw: g.guestNs! - b.guestNs!, firstRequestMs: firstMs };
+    return {
+      wallNs: w.ns,
+      guestNs: g.guestNs!,
+      baseGuestNs: b.guestNs!,
+      pickGuestNs: Math.max(0, g.guestNs! - b.guestNs!),
+      pickGuestNsRaw: g.guestNs! - b.guestNs!,
+      firstRequestMs: firstMs,
+    };
   };
   const baseTimed = timed(filterModule, FILTER_OPTS, JSON.stringify(balancerConfig("roundrobin", 1)));
   const rows: Record<string, unknown>[] = [];
@@ -248,7 +290,9 @@ log("4. balancer pick cost");
         r = { na: (e as Error).message.slice(0, 200) };
       }
       rows.push({ type, nodes, ...r });
-      log(`  ${type} × ${nodes}: ${"na" in r ? "n/a (" + r.na + ")" : `${(r.wallNs as number).toFixed(0)} ns wall, pick ≈ ${(r.pickGuestNs as number).toFixed(0)} ns guest`}`);
+      log(
+        `  ${type} × ${nodes}: ${"na" in r ? `n/a (${r.na})` : `${(r.wallNs as number).toFixed(0)} ns wall, pick ≈ ${(r.pickGuestNs as number).toFixed(0)} ns guest`}`,
+      );
     }
   }
   results.balancers = {
@@ -265,14 +309,18 @@ log("4. balancer pick cost");
 // the cost per request grows with the argument's length, not 2^length.
 log("4b. regex vars: (a+)+$ against a^n c");
 {
-  const config = { routes: [{ id: "re", uri: "/*", vars: [["arg_q", "~~", "(a+)+$"]], upstream: { nodes: { "10.0.0.1:80": 1 } } },
-                            { id: "eq", uri: "/eq", vars: [["arg_q", "==", "x"]], upstream: { nodes: { "10.0.0.1:80": 1 } } }] };
+  const config = {
+    routes: [
+      { id: "re", uri: "/*", vars: [["arg_q", "~~", "(a+)+$"]], upstream: { nodes: { "10.0.0.1:80": 1 } } },
+      { id: "eq", uri: "/eq", vars: [["arg_q", "==", "x"]], upstream: { nodes: { "10.0.0.1:80": 1 } } },
+    ],
+  };
   const rows: Record<string, unknown>[] = [];
   const h = filterHost(config);
   for (const n of [16, 256, 4096]) {
     const req = { method: "GET", path: `/r?q=${"a".repeat(n)}c`, authority: "example.com" };
     const miss = h.request(req);
-    if (!miss.localReply || miss.localReply.status !== 404) throw new Error("regex route should not match a^n c");
+    if (miss.localReply?.status !== 404) throw new Error("regex route should not match a^n c");
     const iters = n >= 4096 ? 200 : 2000;
     for (let i = 0; i < iters / 10; i++) h.request(req);
     const t = now();
@@ -301,8 +349,12 @@ const compileJob = COMPILE
 
 log("5. memory over 1M requests (child process, while section 6 runs here)");
 const memoryJob = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-  const p = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/memory.ts"), QUICK ? "100000" : "1000000"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
+  const p = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench/memory.ts"), QUICK ? "100000" : "1000000"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "",
+    stderr = "";
   p.stdout.on("data", (d) => (stdout += d));
   p.stderr.on("data", (d) => (stderr += d));
   p.on("close", (code) => resolve({ code, stdout, stderr }));
@@ -314,15 +366,19 @@ let compiled: Compiled | undefined;
 if (COMPILE) {
   log("6. named release compile (size breakdown, profile, GC allocation counts)");
   const job = await compileJob!;
-  const c: Compiled | { error: string } = job.code === 0
-    ? analyseCompiled(join(tmpCompile, "filter.wasm"), join(tmpCompile, "filter.wat"))
-    : { error: "asc failed (assembly/ mid-edit?): " + job.stderr.split("\n").slice(0, 3).join(" ") };
+  const c: Compiled | { error: string } =
+    job.code === 0
+      ? analyseCompiled(join(tmpCompile, "filter.wasm"), join(tmpCompile, "filter.wat"))
+      : { error: `asc failed (assembly/ mid-edit?): ${job.stderr.split("\n").slice(0, 3).join(" ")}` };
   if ("error" in c) {
-    log("  " + c.error);
+    log(`  ${c.error}`);
     results.compileError = c.error;
   } else {
     compiled = c;
-    if (!c.identicalToBuild) log("  note: the current source compiles to a different binary than build/filter.wasm (someone is editing assembly/); breakdown/profile are of the current source");
+    if (!c.identicalToBuild)
+      log(
+        "  note: the current source compiles to a different binary than build/filter.wasm (someone is editing assembly/); breakdown/profile are of the current source",
+      );
   }
 
   // 6a. allocations: host→guest malloc calls (timed host) and guest GC allocations (__new counter).
@@ -344,10 +400,15 @@ if (COMPILE) {
     };
     const proxied = count(th, m, typical.reqs[0]);
     const notFoundHost = timedHost(filterModule, FILTER_OPTS, m);
-    notFoundHost.configure(JSON.stringify({ routes: [{ id: "only", uri: "/only", upstream_id: "u" }], upstreams: upstreams(1).map((u) => ({ ...u, id: "u" })) }));
+    notFoundHost.configure(
+      JSON.stringify({ routes: [{ id: "only", uri: "/only", upstream_id: "u" }], upstreams: upstreams(1).map((u) => ({ ...u, id: "u" })) }),
+    );
     const notFound = count(notFoundHost, m, { path: "/nope", authority: "example.com" });
     const noop = count(nt, noopM, typical.reqs[0]);
-    const alloc: Record<string, unknown> = { hostToGuestMallocsPerRequest: { proxied: proxied.mallocs, notFound404: notFound.mallocs, noop: noop.mallocs }, hostCallsPerRequest: { proxied: proxied.hostCalls, notFound404: notFound.hostCalls, noop: noop.hostCalls } };
+    const alloc: Record<string, unknown> = {
+      hostToGuestMallocsPerRequest: { proxied: proxied.mallocs, notFound404: notFound.mallocs, noop: noop.mallocs },
+      hostCallsPerRequest: { proxied: proxied.hostCalls, notFound404: notFound.hostCalls, noop: noop.hostCalls },
+    };
     if (compiled) {
       const inst = countAllocations(compiled.named);
       if ("error" in inst) alloc.gc = { error: inst.error };
@@ -358,21 +419,26 @@ if (COMPILE) {
           h.configure(typeof config === "string" ? config : JSON.stringify(config));
           const ex = guestExports(h) as { bench_allocs: WebAssembly.Global; bench_alloc_bytes: WebAssembly.Global };
           for (let i = 0; i < 100; i++) h.request(q);
-          const a0 = ex.bench_allocs.value as number, b0 = ex.bench_alloc_bytes.value as number;
+          const a0 = ex.bench_allocs.value as number,
+            b0 = ex.bench_alloc_bytes.value as number;
           for (let i = 0; i < 1000; i++) h.request(q);
           return { allocs: ((ex.bench_allocs.value as number) - a0) / 1000, bytes: ((ex.bench_alloc_bytes.value as number) - b0) / 1000 };
         };
         const cfgApply = (() => {
           const h = new ProxyWasmHost(mod, FILTER_OPTS);
           const ex = guestExports(h) as { bench_allocs: WebAssembly.Global; bench_alloc_bytes: WebAssembly.Global };
-          const a0 = ex.bench_allocs.value as number, b0 = ex.bench_alloc_bytes.value as number;
+          const a0 = ex.bench_allocs.value as number,
+            b0 = ex.bench_alloc_bytes.value as number;
           h.configure(JSON.stringify(routeTable(10000, 1000).config));
           return { allocs: (ex.bench_allocs.value as number) - a0, bytes: (ex.bench_alloc_bytes.value as number) - b0 };
         })();
         alloc.gc = {
           what: "calls of ~lib/rt/itcms/__new (every GC object: strings, arrays, buffers, class instances) counted by an instrumented copy of the same release code",
           proxiedTypical: gc(typical.config, typical.reqs[0]),
-          notFound404: gc({ routes: [{ id: "only", uri: "/only", upstream_id: "u" }], upstreams: [{ id: "u", nodes: { "10.0.0.1:80": 1 } }] }, { path: "/nope", authority: "example.com" }),
+          notFound404: gc(
+            { routes: [{ id: "only", uri: "/only", upstream_id: "u" }], upstreams: [{ id: "u", nodes: { "10.0.0.1:80": 1 } }] },
+            { path: "/nope", authority: "example.com" },
+          ),
           route10k: gc(routeTable(10000, 100).config, { path: "/svc-5/x", authority: "example.com" }),
           chash1000: gc(balancerConfig("chash", 1000), balancerRequests(1)[0]),
           configApply10kRoutes: cfgApply,
@@ -387,10 +453,15 @@ if (COMPILE) {
     log("  profiling (node --cpu-prof)");
     const dir = mkdtempSync(join(tmpdir(), "apisix-prof-"));
     const wasm = writeTmp(join(dir, "filter.named.wasm"), compiled.named);
-    const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, "--import", "tsx", join(ROOT, "bench/profile.ts"), wasm, QUICK ? "3" : "8"], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--cpu-prof", "--cpu-prof-dir", dir, "--import", "tsx", join(ROOT, "bench/profile.ts"), wasm, QUICK ? "3" : "8"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     if (r.status !== 0) results.profile = { error: (r.stderr ?? "").slice(0, 500) };
     else {
-      const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(dir, f));
+      const files = readdirSync(dir)
+        .filter((f) => f.endsWith(".cpuprofile"))
+        .map((f) => join(dir, f));
       const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
       results.profile = { ...summarizeProfile(JSON.parse(readFileSync(main, "utf8"))), requests: JSON.parse(r.stdout).requests, file: main };
     }
@@ -408,7 +479,14 @@ if (COMPILE) {
 }
 if (!results.size) {
   const lay = layout(filterBytes);
-  results.size = { file: "build/filter.wasm", bytes: filterBytes.length, sections: lay.sections, codeBytes: lay.bodies.reduce((a, b) => a + b, 0), dataBytes: lay.dataBytes, functions: lay.bodies.length };
+  results.size = {
+    file: "build/filter.wasm",
+    bytes: filterBytes.length,
+    sections: lay.sections,
+    codeBytes: lay.bodies.reduce((a, b) => a + b, 0),
+    dataBytes: lay.dataBytes,
+    functions: lay.bodies.length,
+  };
 }
 (results.size as Record<string, unknown>).target = "≤ 100 KB (102,400 bytes)";
 (results.size as Record<string, unknown>).buildBytes = filterBytes.length;
@@ -429,8 +507,10 @@ if (CALLGRIND && valgrindAvailable()) {
   const apply = measureApply();
   log(`  config apply 10k/1k: first ${(apply.first / 1e6).toFixed(0)}M, then ${(apply.steady / 1e6).toFixed(0)}M instructions`);
   results.callgrind = {
-    method: "valgrind --tool=callgrind on node --single-threaded bench/count.ts (a lean host); (instructions with N2 requests - with N1) / (N2 - N1); whole process: guest + lean host + V8 entry stubs",
-    workload: "filter: 50 routes (routeTable), 50 upstreams of 3 roundrobin nodes, no health checks, no retries possible (original-dst); filter10 / filter10k: same shape with 10 / 10,000 routes",
+    method:
+      "valgrind --tool=callgrind on node --single-threaded bench/count.ts (a lean host); (instructions with N2 requests - with N1) / (N2 - N1); whole process: guest + lean host + V8 entry stubs",
+    workload:
+      "filter: 50 routes (routeTable), 50 upstreams of 3 roundrobin nodes, no health checks, no retries possible (original-dst); filter10 / filter10k: same shape with 10 / 10,000 routes",
     rows,
     ratioFilterVsNoop: by.filter / by.noop,
     ratioFilterVsEmpty: by.filter / by.empty,
@@ -468,7 +548,9 @@ if (!ENVOY && UPDATE_REFERENCE && !results.envoy) {
   try {
     const prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
     if (prev.envoy) results.envoy = { ...prev.envoy, carriedOverFrom: prev.envoy.carriedOverFrom ?? prev.date ?? "the previous reference run" };
-  } catch { /* no previous reference */ }
+  } catch {
+    /* no previous reference */
+  }
 }
 // bench/scale.ts is run by hand (it takes minutes); its figures stay in the
 // reference, marked with the run they came from.
@@ -476,21 +558,29 @@ if (UPDATE_REFERENCE && !results.scaling) {
   try {
     const prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
     if (prev.scaling) results.scaling = { ...prev.scaling, carriedOverFrom: prev.scaling.carriedOverFrom ?? prev.date ?? "the previous reference run" };
-  } catch { /* no previous reference */ }
+  } catch {
+    /* no previous reference */
+  }
 }
-writeFileSync(join(ROOT, "bench/results.local.json"), JSON.stringify(results, null, 2) + "\n");
-if (UPDATE_REFERENCE) writeFileSync(join(ROOT, "bench/results.json"), JSON.stringify(results, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench/results.local.json"), `${JSON.stringify(results, null, 2)}\n`);
+if (UPDATE_REFERENCE) writeFileSync(join(ROOT, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
 printTable(results);
 log(`done in ${((now() - t0) / 1000).toFixed(0)} s; wrote bench/results.local.json${UPDATE_REFERENCE ? " and bench/results.json" : ""}`);
 
 // ---------------------------------------------------------------- helpers
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
 function summarizeProfile(p: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }) {
   const dt = new Map<number, number>();
   for (let i = 0; i < p.samples.length; i++) dt.set(p.samples[i], (dt.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
-  let total = 0, wasmTotal = 0;
-  const fns = new Map<string, number>(), files = new Map<string, number>(), js = new Map<string, number>();
+  let total = 0,
+    wasmTotal = 0;
+  const fns = new Map<string, number>(),
+    files = new Map<string, number>(),
+    js = new Map<string, number>();
   const cats = { wasm: 0, hostJs: 0, gcV8: 0, idleProgram: 0, other: 0 };
   for (const n of p.nodes) {
     const t = dt.get(n.id) ?? 0;
@@ -513,7 +603,11 @@ function summarizeProfile(p: { nodes: ProfileNode[]; samples: number[]; timeDelt
     }
   }
   const pct = (t: number, of: number) => +((100 * t) / of).toFixed(1);
-  const top = (m: Map<string, number>, k: number, of: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, t]) => ({ name, ms: +(t / 1000).toFixed(0), pctOfWasm: pct(t, of), pctOfAll: pct(t, total) }));
+  const top = (m: Map<string, number>, k: number, of: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, t]) => ({ name, ms: +(t / 1000).toFixed(0), pctOfWasm: pct(t, of), pctOfAll: pct(t, total) }));
   return {
     totalMs: +(total / 1000).toFixed(0),
     split: Object.fromEntries(Object.entries(cats).map(([k, v]) => [k, pct(v, total)])),
@@ -530,47 +624,80 @@ function printTable(r: Record<string, any>) {
   lines.push(`apisix-wasm-upstream bench — ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node}, ${r.date}`);
   lines.push("-".repeat(100));
   const pr = r.perRequest;
-  row("per request, filter (wall, through the host)", f(pr.filter.wallNs) + " ns");
-  row("per request, noop (wall, through the host)", f(pr.noop.wallNs) + " ns");
-  row("  wall ratio filter/noop", f(pr.wallRatio, 2) + "×", "target ≤ 1.3×");
-  row("per request, filter guest-only", f(pr.filter.timedHost.guestNs) + " ns", `${f(pr.filter.timedHost.hostCallsPerRequest, 1)} host calls, ${f(pr.filter.timedHost.mallocsPerRequest, 1)} mallocs, ${f(pr.filter.timedHost.hostFnNs)} ns in host functions`);
-  row("per request, noop guest-only", f(pr.noop.timedHost.guestNs) + " ns", `${f(pr.noop.timedHost.hostCallsPerRequest, 1)} host calls, ${f(pr.noop.timedHost.mallocsPerRequest, 1)} mallocs, ${f(pr.noop.timedHost.hostFnNs)} ns in host functions`);
-  row("  guest ratio filter/noop", f(pr.guestRatio, 2) + "×", `filter adds ${f(pr.filterAddedGuestNs)} ns of guest time`);
+  row("per request, filter (wall, through the host)", `${f(pr.filter.wallNs)} ns`);
+  row("per request, noop (wall, through the host)", `${f(pr.noop.wallNs)} ns`);
+  row("  wall ratio filter/noop", `${f(pr.wallRatio, 2)}×`, "target ≤ 1.3×");
+  row(
+    "per request, filter guest-only",
+    `${f(pr.filter.timedHost.guestNs)} ns`,
+    `${f(pr.filter.timedHost.hostCallsPerRequest, 1)} host calls, ${f(pr.filter.timedHost.mallocsPerRequest, 1)} mallocs, ${f(pr.filter.timedHost.hostFnNs)} ns in host functions`,
+  );
+  row(
+    "per request, noop guest-only",
+    `${f(pr.noop.timedHost.guestNs)} ns`,
+    `${f(pr.noop.timedHost.hostCallsPerRequest, 1)} host calls, ${f(pr.noop.timedHost.mallocsPerRequest, 1)} mallocs, ${f(pr.noop.timedHost.hostFnNs)} ns in host functions`,
+  );
+  row("  guest ratio filter/noop", `${f(pr.guestRatio, 2)}×`, `filter adds ${f(pr.filterAddedGuestNs)} ns of guest time`);
   lines.push("");
-  for (const x of r.routeScaling.rows) row(`routes ${f(x.routes)} (wall / guest)`, `${f(x.wallNs)} / ${f(x.guestNs)} ns`, x.mismatches ? `${x.mismatches} MISMATCHES` : "");
+  for (const x of r.routeScaling.rows)
+    row(`routes ${f(x.routes)} (wall / guest)`, `${f(x.wallNs)} / ${f(x.guestNs)} ns`, x.mismatches ? `${x.mismatches} MISMATCHES` : "");
   row("  10k vs 10 (wall / guest)", `${f(r.routeScaling.wallRatio10kVs10, 2)}× / ${f(r.routeScaling.guestRatio10kVs10, 2)}×`, "target ≤ 1.5×");
   lines.push("");
   const ca = r.configApply;
-  row("config apply 10k routes + 1k upstreams", f(ca.ms, 1) + " ms", `guest ${f(ca.guestMs, 1)} ms, ${f(ca.jsonBytes / 1e6, 2)} MB JSON; target < 100 ms`);
-  row("  first apply / later applies (same VM)", `${f(ca.firstMs, 1)} / ${f(ca.steadyMs, 1)} ms`, `last of ${ca.allMs.length}: ${f(ca.lastMs, 1)} ms; memory after ${f(ca.memoryBytesAfter / 2 ** 20, 0)} MiB`);
+  row("config apply 10k routes + 1k upstreams", `${f(ca.ms, 1)} ms`, `guest ${f(ca.guestMs, 1)} ms, ${f(ca.jsonBytes / 1e6, 2)} MB JSON; target < 100 ms`);
+  row(
+    "  first apply / later applies (same VM)",
+    `${f(ca.firstMs, 1)} / ${f(ca.steadyMs, 1)} ms`,
+    `last of ${ca.allMs.length}: ${f(ca.lastMs, 1)} ms; memory after ${f(ca.memoryBytesAfter / 2 ** 20, 0)} MiB`,
+  );
   lines.push("");
   for (const b of r.balancers.rows) {
     if (b.na) row(`balancer ${b.type} × ${b.nodes}`, "n/a", String(b.na).slice(0, 60));
-    else row(`balancer ${b.type} × ${b.nodes} (pick guest / req wall)`, `${f(b.pickGuestNs)} / ${f(b.wallNs)} ns`, `first request (builds picker) ${f(b.firstRequestMs, 2)} ms`);
+    else
+      row(
+        `balancer ${b.type} × ${b.nodes} (pick guest / req wall)`,
+        `${f(b.pickGuestNs)} / ${f(b.wallNs)} ns`,
+        `first request (builds picker) ${f(b.firstRequestMs, 2)} ms`,
+      );
   }
   lines.push("");
-  if (r.regex) for (const x of r.regex.rows) row(`regex (a+)+$ vs a^${x.n}c (wall)`, f(x.wallNsPerRequest) + " ns", "linear in n: no backtracking");
+  if (r.regex) for (const x of r.regex.rows) row(`regex (a+)+$ vs a^${x.n}c (wall)`, `${f(x.wallNsPerRequest)} ns`, "linear in n: no backtracking");
   lines.push("");
   const m = r.memory;
   if (m.error) row("wasm memory", "n/a", String(m.error).slice(0, 80));
   else {
-    row("wasm memory after 10k requests", f(m.after10k) + " B");
-    row(`wasm memory after ${f(m.total)} requests`, f(m.afterAll) + " B", m.growthBytes === 0 ? "no growth" : `GREW by ${f(m.growthBytes)} B`);
+    row("wasm memory after 10k requests", `${f(m.after10k)} B`);
+    row(`wasm memory after ${f(m.total)} requests`, `${f(m.afterAll)} B`, m.growthBytes === 0 ? "no growth" : `GREW by ${f(m.growthBytes)} B`);
   }
   lines.push("");
   const s = r.size;
-  row("release .wasm size", f(r.size.buildBytes) + " B", `code ${f(s.codeBytes)} B, data ${f(s.dataBytes)} B; target ≤ 102,400 B`);
-  if (s.bySource) lines.push("  biggest contributors (code bytes): " + s.bySource.slice(0, 8).map((x: any) => `${x.source} ${f(x.bytes)}`).join(", "));
+  row("release .wasm size", `${f(r.size.buildBytes)} B`, `code ${f(s.codeBytes)} B, data ${f(s.dataBytes)} B; target ≤ 102,400 B`);
+  if (s.bySource)
+    lines.push(
+      "  biggest contributors (code bytes): " +
+        s.bySource
+          .slice(0, 8)
+          .map((x: any) => `${x.source} ${f(x.bytes)}`)
+          .join(", "),
+    );
   if (r.allocations) {
     const a = r.allocations;
-    row("host→guest mallocs / request (proxied, 404, noop)", `${f(a.hostToGuestMallocsPerRequest.proxied, 1)}, ${f(a.hostToGuestMallocsPerRequest.notFound404, 1)}, ${f(a.hostToGuestMallocsPerRequest.noop, 1)}`);
-    if (a.gc?.proxiedTypical) row("guest GC allocations / request (proxied, 404)", `${f(a.gc.proxiedTypical.allocs, 0)}, ${f(a.gc.notFound404.allocs, 0)}`, `${f(a.gc.proxiedTypical.bytes)} B / ${f(a.gc.notFound404.bytes)} B per request`);
+    row(
+      "host→guest mallocs / request (proxied, 404, noop)",
+      `${f(a.hostToGuestMallocsPerRequest.proxied, 1)}, ${f(a.hostToGuestMallocsPerRequest.notFound404, 1)}, ${f(a.hostToGuestMallocsPerRequest.noop, 1)}`,
+    );
+    if (a.gc?.proxiedTypical)
+      row(
+        "guest GC allocations / request (proxied, 404)",
+        `${f(a.gc.proxiedTypical.allocs, 0)}, ${f(a.gc.notFound404.allocs, 0)}`,
+        `${f(a.gc.proxiedTypical.bytes)} B / ${f(a.gc.notFound404.bytes)} B per request`,
+      );
   }
   if (r.callgrind) {
     lines.push("");
     for (const x of r.callgrind.rows) row(`instructions / request, ${x.subject}`, f(x.instructionsPerRequest), `${f(x.hostCalls, 1)} host calls`);
     row("  filter / noop, filter / empty", `${f(r.callgrind.ratioFilterVsNoop, 2)}× / ${f(r.callgrind.ratioFilterVsEmpty, 1)}×`, "target ≤ 1.3× of noop");
-    row("  10k routes / 10 routes", f(r.callgrind.ratio10kVs10, 2) + "×", "target ≤ 1.1×");
+    row("  10k routes / 10 routes", `${f(r.callgrind.ratio10kVs10, 2)}×`, "target ≤ 1.1×");
     row("  config apply 10k/1k: first / later", `${f(r.callgrind.apply.first / 1e6)}M / ${f(r.callgrind.apply.steady / 1e6)}M`, "instructions");
   }
   if (r.envoy?.figures) {

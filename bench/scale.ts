@@ -13,7 +13,10 @@ const module = new WebAssembly.Module(readFileSync(join(ROOT, "build/filter.wasm
 export function scaleConfig(dim: string, n: number): object {
   const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`;
   if (dim === "nodes") {
-    return { routes: [{ id: "r", uri: "/*", upstream_id: "u" }], upstreams: [{ id: "u", nodes: Object.fromEntries(Array.from({ length: n }, (_, i) => [ip(i), 1])) }] };
+    return {
+      routes: [{ id: "r", uri: "/*", upstream_id: "u" }],
+      upstreams: [{ id: "u", nodes: Object.fromEntries(Array.from({ length: n }, (_, i) => [ip(i), 1])) }],
+    };
   }
   if (dim === "health") {
     return {
@@ -23,15 +26,25 @@ export function scaleConfig(dim: string, n: number): object {
     };
   }
   // prefixes: n routes whose prefix uris are 2,000 characters long.
-  const long = "/" + "a".repeat(1990);
-  return { routes: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, uri: `${long}${i}/*`, upstream_id: "u" })), upstreams: [{ id: "u", nodes: { "10.0.0.1:80": 1 } }] };
+  const long = `/${"a".repeat(1990)}`;
+  return {
+    routes: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, uri: `${long}${i}/*`, upstream_id: "u" })),
+    upstreams: [{ id: "u", nodes: { "10.0.0.1:80": 1 } }],
+  };
 }
 
 export function applyMs(config: object): { ms: number; memoryBytes: number } {
   const h = new ProxyWasmHost(module, { rootId: "apisix-upstream", logLevel: 3 });
   const text = JSON.stringify(config);
   const t = performance.now();
-  if (!h.configure(text)) throw new Error("rejected: " + h.logs.map((l) => l.message).slice(0, 3).join("; "));
+  if (!h.configure(text))
+    throw new Error(
+      "rejected: " +
+        h.logs
+          .map((l) => l.message)
+          .slice(0, 3)
+          .join("; "),
+    );
   const ms = performance.now() - t;
   return { ms, memoryBytes: h.memoryBytes() };
 }
@@ -41,6 +54,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const max = Number(process.argv[3] ?? (dim === "prefixes" ? 1000 : 50000));
   for (let n = Math.max(1, Math.floor(max / 16)); n <= max; n *= 2) {
     const r = applyMs(scaleConfig(dim, n));
-    console.log(`${dim} ${String(n).padStart(6)}  ${r.ms.toFixed(0).padStart(7)} ms  ${(r.ms * 1000 / n).toFixed(1).padStart(7)} µs/unit  memory ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `${dim} ${String(n).padStart(6)}  ${r.ms.toFixed(0).padStart(7)} ms  ${((r.ms * 1000) / n).toFixed(1).padStart(7)} µs/unit  memory ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB`,
+    );
   }
 }

@@ -14,7 +14,9 @@ export const ROOT = new URL("..", import.meta.url).pathname;
 // ---------------------------------------------------------------- binary reading
 
 function leb(b: Uint8Array, pos: number): [number, number] {
-  let result = 0, shift = 0, byte: number;
+  let result = 0,
+    shift = 0,
+    byte: number;
   do {
     byte = b[pos++];
     result += (byte & 0x7f) * 2 ** shift;
@@ -47,29 +49,46 @@ export interface WasmLayout {
 
 export function layout(bin: Uint8Array): WasmLayout {
   const sections: { name: string; bytes: number }[] = [];
-  let pos = 8, importedFunctions = 0, dataBytes = 0, hasNames = false;
+  let pos = 8,
+    importedFunctions = 0,
+    dataBytes = 0,
+    hasNames = false;
   const bodies: number[] = [];
   while (pos < bin.length) {
     const id = bin[pos++];
     let size: number;
     [size, pos] = leb(bin, pos);
-    const start = pos, end = pos + size;
+    const start = pos,
+      end = pos + size;
     let name = SECTION_NAMES[id] ?? `id${id}`;
     if (id === 0) {
       const [n, p] = leb(bin, pos);
-      name = "custom:" + Buffer.from(bin.subarray(p, p + n)).toString();
+      name = `custom:${Buffer.from(bin.subarray(p, p + n)).toString()}`;
       if (name === "custom:name") hasNames = true;
     } else if (id === 2) {
       let [count, p] = leb(bin, pos);
       for (let i = 0; i < count; i++) {
         let n: number;
-        [n, p] = leb(bin, p); p += n; // module
-        [n, p] = leb(bin, p); p += n; // field
+        [n, p] = leb(bin, p);
+        p += n; // module
+        [n, p] = leb(bin, p);
+        p += n; // field
         const kind = bin[p++];
-        if (kind === 0) { importedFunctions++; [, p] = leb(bin, p); }
-        else if (kind === 1) { p++; const flags = bin[p++]; [, p] = leb(bin, p); if (flags & 1) [, p] = leb(bin, p); }
-        else if (kind === 2) { const flags = bin[p++]; [, p] = leb(bin, p); if (flags & 1) [, p] = leb(bin, p); }
-        else if (kind === 3) { p += 2; }
+        if (kind === 0) {
+          importedFunctions++;
+          [, p] = leb(bin, p);
+        } else if (kind === 1) {
+          p++;
+          const flags = bin[p++];
+          [, p] = leb(bin, p);
+          if (flags & 1) [, p] = leb(bin, p);
+        } else if (kind === 2) {
+          const flags = bin[p++];
+          [, p] = leb(bin, p);
+          if (flags & 1) [, p] = leb(bin, p);
+        } else if (kind === 3) {
+          p += 2;
+        }
       }
     } else if (id === 10) {
       let [count, p] = leb(bin, pos);
@@ -118,7 +137,10 @@ export function sourceOf(fn: string): string {
   let s = fn.replace(/^byn-split-(outlined|inlineable)-[A-Z]\$/, "");
   const isStart = s.startsWith("start:");
   if (isStart) s = s.slice(6);
-  for (let prev = ""; prev !== s; ) { prev = s; s = s.replace(/<[^<>]*>/g, ""); }
+  for (let prev = ""; prev !== s; ) {
+    prev = s;
+    s = s.replace(/<[^<>]*>/g, "");
+  }
   s = s.replace(/~anonymous\|\d+$/, "").replace(/\|\d+$/, "");
   if (!s.includes("/")) return "(compiler glue)";
   if (isStart) return s;
@@ -151,8 +173,14 @@ export interface Compiled {
 /** The asc command that compiles the release target with a text-format copy into `tmp`. */
 export function namedCompileCommand(tmp: string): { cmd: string; args: string[]; wasm: string; wat: string } {
   mkdirSync(tmp, { recursive: true });
-  const wasm = join(tmp, "filter.wasm"), wat = join(tmp, "filter.wat");
-  return { cmd: join(ROOT, "node_modules/.bin/asc"), args: ["assembly/index.ts", "--config", "asconfig.json", "--target", "release", "-o", wasm, "-t", wat], wasm, wat };
+  const wasm = join(tmp, "filter.wasm"),
+    wat = join(tmp, "filter.wat");
+  return {
+    cmd: join(ROOT, "node_modules/.bin/asc"),
+    args: ["assembly/index.ts", "--config", "asconfig.json", "--target", "release", "-o", wasm, "-t", wat],
+    wasm,
+    wat,
+  };
 }
 
 /** Compile the release target again (asc, synchronously) and analyse it. */
@@ -161,7 +189,14 @@ export function compileNamed(tmp: string): Compiled | { error: string } {
   try {
     execFileSync(c.cmd, c.args, { cwd: ROOT, stdio: "pipe" });
   } catch (e) {
-    return { error: "asc failed: " + String((e as { stderr?: Buffer }).stderr ?? e).split("\n").slice(0, 3).join(" ") };
+    return {
+      error:
+        "asc failed: " +
+        String((e as { stderr?: Buffer }).stderr ?? e)
+          .split("\n")
+          .slice(0, 3)
+          .join(" "),
+    };
   }
   return analyseCompiled(c.wasm, c.wat);
 }
@@ -186,7 +221,8 @@ export function analyseCompiled(wasm: string, wat: string): Compiled | { error: 
     fns.push({ name, bytes: b });
     const src = sourceOf(name);
     const g = groups.get(src) ?? { bytes: 0, functions: 0 };
-    g.bytes += b; g.functions++;
+    g.bytes += b;
+    g.functions++;
     groups.set(src, g);
   });
   const codeBytes = lay.bodies.reduce((a, b) => a + b, 0);
@@ -227,7 +263,10 @@ export function countAllocations(named: Uint8Array): Uint8Array | { error: strin
     m.addGlobalExport("bench_allocs", "bench_allocs");
     m.addGlobalExport("bench_alloc_bytes", "bench_alloc_bytes");
     const bump = m.global.set("bench_allocs", m.i32.add(m.global.get("bench_allocs", binaryen.i32), m.i32.const(1)));
-    const bytes = m.global.set("bench_alloc_bytes", m.f64.add(m.global.get("bench_alloc_bytes", binaryen.f64), m.f64.convert_u.i32(m.local.get(0, binaryen.i32))));
+    const bytes = m.global.set(
+      "bench_alloc_bytes",
+      m.f64.add(m.global.get("bench_alloc_bytes", binaryen.f64), m.f64.convert_u.i32(m.local.get(0, binaryen.i32))),
+    );
     const body = m.block(null, [bump, bytes, info.body], info.results);
     (binaryen as unknown as { _BinaryenFunctionSetBody(f: number, b: number): void })._BinaryenFunctionSetBody(f, body);
     if (!m.validate()) return { error: "instrumented module does not validate" };

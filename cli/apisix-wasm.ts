@@ -7,15 +7,21 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { ProxyWasmHost } from "../host/index.ts";
-import { dnsHostnames, filterConfigJson, ConfigError, ROUTER_HTTP_NAMES, type ApisixConfig, type DnsTable, type EnvoySide, type RouterHttp } from "../envoy/control-plane/apisix/index.ts";
+import {
+  dnsHostnames,
+  filterConfigJson,
+  ConfigError,
+  ROUTER_HTTP_NAMES,
+  type ApisixConfig,
+  type DnsTable,
+  type EnvoySide,
+  type RouterHttp,
+} from "../envoy/control-plane/apisix/index.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
 import { envoySide } from "../envoy/control-plane/translate.ts";
 import { hasEndTrailer, rawDocument } from "../envoy/control-plane/standalone.ts";
 import { WasmValidator, type DroppedObject } from "../envoy/control-plane/validate.ts";
-import {
-  detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally,
-  type Outcome, type RequestSpec,
-} from "./try.ts";
+import { detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally, type Outcome, type RequestSpec } from "./try.ts";
 
 const DEFAULT_WASM = fileURLToPath(new URL("../build/filter.wasm", import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL("../package.json", import.meta.url));
@@ -149,7 +155,8 @@ function parseArgs(argv: string[]): Parsed {
       a.lbMode = m;
     } else if (arg === "--router-http") {
       const r = value();
-      if (!(ROUTER_HTTP_NAMES as readonly string[]).includes(r)) throw new UsageError(`--router-http is one of ${ROUTER_HTTP_NAMES.join(", ")}, got ${JSON.stringify(r)}`);
+      if (!(ROUTER_HTTP_NAMES as readonly string[]).includes(r))
+        throw new UsageError(`--router-http is one of ${ROUTER_HTTP_NAMES.join(", ")}, got ${JSON.stringify(r)}`);
       a.routerHttp = r as RouterHttp;
     } else if (arg.startsWith("-") && arg.length > 1) throw new UsageError(`unknown option ${arg}\n${SHORT_USAGE}`);
     else if (!a.file) a.file = arg;
@@ -157,7 +164,8 @@ function parseArgs(argv: string[]): Parsed {
     else throw new UsageError(`unexpected argument ${JSON.stringify(arg)}\n${SHORT_USAGE}`);
   }
   if (!a.file) throw new UsageError(`${a.command} needs a config file\n${SHORT_USAGE}`);
-  if (a.command === "validate" && (headers.length || a.requestsFile || countSet)) throw new UsageError(`validate takes no request options (-H, --requests, --count)`);
+  if (a.command === "validate" && (headers.length || a.requestsFile || countSet))
+    throw new UsageError(`validate takes no request options (-H, --requests, --count)`);
   if (a.command === "try") {
     if (requestLine !== undefined && a.requestsFile) throw new UsageError(`give either a request or --requests FILE, not both`);
     if (requestLine === undefined && !a.requestsFile) throw new UsageError(`try needs a request like "GET /path" (or --requests FILE)\n${SHORT_USAGE}`);
@@ -255,13 +263,18 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
     io.err(`apisix-wasm: ${e.message}`);
     return 2;
   }
-  if (args.command === "help") { io.out(HELP); return 0; }
+  if (args.command === "help") {
+    io.out(HELP);
+    return 0;
+  }
   if (args.command === "version") return version(io, args.wasm);
 
   if (!existsSync(args.wasm)) {
-    io.err(args.wasm === DEFAULT_WASM
-      ? `apisix-wasm: ${args.wasm} not found: build it first with npm run build (or pass --wasm FILE)`
-      : `apisix-wasm: ${args.wasm}: no such file`);
+    io.err(
+      args.wasm === DEFAULT_WASM
+        ? `apisix-wasm: ${args.wasm} not found: build it first with npm run build (or pass --wasm FILE)`
+        : `apisix-wasm: ${args.wasm}: no such file`,
+    );
     return 1;
   }
   let prepared: Prepared;
@@ -278,22 +291,33 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
 
   const host = await ProxyWasmHost.load(args.wasm, { rootId: "apisix-upstream" });
   const accepted = host.configure(prepared.config);
-  const errors = [...prepared.errors, ...host.logs.filter((l) => l.level >= 4 && !/^configuration rejected/.test(l.message)).map((l) => stripPrefix(l.message))];
+  const errors = [
+    ...prepared.errors,
+    ...host.logs.filter((l) => l.level >= 4 && !/^configuration rejected/.test(l.message)).map((l) => stripPrefix(l.message)),
+  ];
   const warnings = host.logs.filter((l) => l.level === 3).map((l) => stripPrefix(l.message));
   const dropped = prepared.dropped.map((d) => `${d.section}[${d.id ?? d.index}]`);
 
   if (args.command === "validate" || !accepted) {
-    const verdict = !accepted ? "rejected" : dropped.length ? `${dropped.length} object${dropped.length > 1 ? "s" : ""} dropped (${dropped.join(", ")}), the rest is served` : errors.length ? "not applied" : "valid";
+    const verdict = !accepted
+      ? "rejected"
+      : dropped.length
+        ? `${dropped.length} object${dropped.length > 1 ? "s" : ""} dropped (${dropped.join(", ")}), the rest is served`
+        : errors.length
+          ? "not applied"
+          : "valid";
     if (args.json) {
       io.out(JSON.stringify({ file: args.file, valid: accepted && errors.length === 0, errors, warnings, dropped }, null, 2));
     } else {
       for (const e of errors) io.out(`error: ${e}`);
       for (const w of warnings) io.out(`warning: ${w}`);
       const n = (k: number, what: string) => (k ? `, ${k} ${what}${k > 1 ? "s" : ""}` : "");
-      io.out(`${args.file}: ${verdict}${n(errors.length, "error")}${n(warnings.length, "warning")}` +
-        (args.command === "try" ? "; no request was sent" : ""));
+      io.out(`${args.file}: ${verdict}${n(errors.length, "error")}${n(warnings.length, "warning")}${args.command === "try" ? "; no request was sent" : ""}`);
     }
-    if (host.trapped) { io.err(`apisix-wasm: the filter trapped: ${host.failure?.message}`); return 1; }
+    if (host.trapped) {
+      io.err(`apisix-wasm: the filter trapped: ${host.failure?.message}`);
+      return 1;
+    }
     return accepted && errors.length === 0 ? 0 : 1;
   }
 
@@ -308,18 +332,29 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   const code = host.trapped || anyReply ? 1 : 0;
 
   if (args.json) {
-    io.out(JSON.stringify({
-      file: args.file,
-      errors,
-      dropped,
-      warnings,
-      results: results.map(({ request, outcomes }) => ({
-        request: { method: request.method, path: request.path, headers: Object.fromEntries(request.headers), ...(request.origin ? { origin: request.origin } : {}) },
-        count: outcomes.length,
-        outcomes: tally(outcomes).map(({ outcome, count }) => ({ count, ...outcome })),
-      })),
-      exit_code: code,
-    }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          file: args.file,
+          errors,
+          dropped,
+          warnings,
+          results: results.map(({ request, outcomes }) => ({
+            request: {
+              method: request.method,
+              path: request.path,
+              headers: Object.fromEntries(request.headers),
+              ...(request.origin ? { origin: request.origin } : {}),
+            },
+            count: outcomes.length,
+            outcomes: tally(outcomes).map(({ outcome, count }) => ({ count, ...outcome })),
+          })),
+          exit_code: code,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     // Dropped objects are not there, as in the control plane's snapshot.
     if (errors.length) {
@@ -340,7 +375,10 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
         io.out(`${head}  × ${outcomes.length}`);
         for (const l of distributionLines(tally(outcomes), outcomes.length)) io.out(`  ${l}`);
         const errs = new Set(outcomes.flatMap((o) => o.logs.filter((l) => l.level === "error" || l.level === "warn").map((l) => `[${l.level}] ${l.message}`)));
-        if (errs.size) { io.out("  logs (distinct):"); for (const e of errs) io.out(`    ${e}`); }
+        if (errs.size) {
+          io.out("  logs (distinct):");
+          for (const e of errs) io.out(`    ${e}`);
+        }
       }
       for (const h of new Set(outcomes.flatMap((o) => hints(o, args.resolve)))) io.out(h);
     });
@@ -350,5 +388,11 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -57,7 +57,10 @@ export function parseRequestsFile(text: string, file: string): RequestSpec[] {
     const line = raw.trim();
     const where = `${file}:${i + 1}`;
     if (line.startsWith("#")) return;
-    if (line === "") { cur = undefined; return; }
+    if (line === "") {
+      cur = undefined;
+      return;
+    }
     if (!cur) {
       const rl = parseRequestLine(line);
       if (!rl) throw new Error(`${where}: expected a request line like "GET /path", got ${JSON.stringify(line)}`);
@@ -141,14 +144,20 @@ export function tally(outcomes: Outcome[]): Tally[] {
 /** A plain-text table: columns padded to their widest cell. */
 export function table(rows: string[][], rightAligned: number[] = []): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (rightAligned.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (rightAligned.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 export function distributionLines(tallies: Tally[], total: number): string[] {
   const rows = [["count", "share", "route", "upstream", "cluster", "node"]];
   for (const { outcome: o, count } of tallies) {
     const share = `${((100 * count) / total).toFixed(total >= 100 ? 1 : 0)}%`;
-    if (o.local_reply) rows.push([String(count), share, o.route ?? "-", o.upstream ?? "-", "-", `local reply ${o.local_reply.status} (${o.local_reply.details})`]);
+    if (o.local_reply)
+      rows.push([String(count), share, o.route ?? "-", o.upstream ?? "-", "-", `local reply ${o.local_reply.status} (${o.local_reply.details})`]);
     else rows.push([String(count), share, o.route ?? "-", o.upstream ?? "(inline)", o.cluster ?? "-", o.endpoint ?? "-"]);
   }
   return table(rows, [0, 1]);
@@ -184,9 +193,8 @@ export function detailLines(o: Outcome): string[] {
 /** Hints for outcomes whose cause is usually the way `try` was run. */
 export function hints(o: Outcome, resolved: boolean): string[] {
   const h: string[] = [];
-  const dns = o.logs.some((l) => /failed to (parse domain|get resolved)/.test(l.message)) ||
-    /dns_failed/.test(o.local_reply?.details ?? "");
+  const dns = o.logs.some((l) => /failed to (parse domain|get resolved)/.test(l.message)) || /dns_failed/.test(o.local_reply?.details ?? "");
   if (dns && !resolved) h.push("hint: domain nodes are not resolved unless you pass --resolve (the control plane resolves them; try does not by default)");
-  if (o.local_reply?.status === 404 && !o.route) h.push("hint: no route matched: check uri, hosts (-H \"Host: …\"), methods, vars and remote_addrs");
+  if (o.local_reply?.status === 404 && !o.route) h.push('hint: no route matched: check uri, hosts (-H "Host: …"), methods, vars and remote_addrs');
   return h;
 }

@@ -20,9 +20,7 @@ export const WasmResult = {
 export type WasmResultCode = (typeof WasmResult)[keyof typeof WasmResult];
 
 /** Names by code, for log messages and test diagnostics. */
-export const WasmResultName: Record<number, string> = Object.fromEntries(
-  Object.entries(WasmResult).map(([k, v]) => [v, k]),
-);
+export const WasmResultName: Record<number, string> = Object.fromEntries(Object.entries(WasmResult).map(([k, v]) => [v, k]));
 
 export const LogLevel = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, critical: 5 } as const;
 export type LogLevelValue = 0 | 1 | 2 | 3 | 4 | 5;
@@ -59,21 +57,10 @@ export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2, MAX: 2 } as cons
 
 // Filter return values. cpp-host src/context.cc convertVmCallResultTo* maps the
 // raw i32 a callback returns onto these (see HttpStream for the mapping).
-export const FilterHeadersStatus = [
-  "Continue",
-  "StopIteration",
-  "ContinueAndEndStream",
-  "StopAllIterationAndBuffer",
-  "StopAllIterationAndWatermark",
-] as const;
+export const FilterHeadersStatus = ["Continue", "StopIteration", "ContinueAndEndStream", "StopAllIterationAndBuffer", "StopAllIterationAndWatermark"] as const;
 export type FilterHeadersStatus = (typeof FilterHeadersStatus)[number];
 
-export const FilterDataStatus = [
-  "Continue",
-  "StopIterationAndBuffer",
-  "StopIterationAndWatermark",
-  "StopIterationNoBuffer",
-] as const;
+export const FilterDataStatus = ["Continue", "StopIterationAndBuffer", "StopIterationAndWatermark", "StopIterationNoBuffer"] as const;
 export type FilterDataStatus = (typeof FilterDataStatus)[number];
 
 export const FilterTrailersStatus = ["Continue", "StopIteration"] as const;
@@ -112,15 +99,41 @@ export const ABI_VERSION_EXPORTS: ReadonlyArray<[string, AbiVersion]> = [
 // Host functions registered under module "env" for every ABI version
 // (cpp-host include/proxy-wasm/exports.h FOR_ALL_HOST_FUNCTIONS, all "proxy_"-prefixed).
 export const PROXY_HOST_FUNCTIONS = [
-  "log", "get_status", "set_property", "get_property", "send_local_response",
-  "get_shared_data", "set_shared_data", "register_shared_queue", "resolve_shared_queue",
-  "dequeue_shared_queue", "enqueue_shared_queue", "get_header_map_value",
-  "add_header_map_value", "replace_header_map_value", "remove_header_map_value",
-  "get_header_map_pairs", "set_header_map_pairs", "get_header_map_size",
-  "get_buffer_status", "get_buffer_bytes", "set_buffer_bytes",
-  "http_call", "grpc_call", "grpc_stream", "grpc_close", "grpc_cancel", "grpc_send",
-  "set_tick_period_milliseconds", "get_current_time_nanoseconds", "define_metric",
-  "increment_metric", "record_metric", "get_metric", "set_effective_context", "done",
+  "log",
+  "get_status",
+  "set_property",
+  "get_property",
+  "send_local_response",
+  "get_shared_data",
+  "set_shared_data",
+  "register_shared_queue",
+  "resolve_shared_queue",
+  "dequeue_shared_queue",
+  "enqueue_shared_queue",
+  "get_header_map_value",
+  "add_header_map_value",
+  "replace_header_map_value",
+  "remove_header_map_value",
+  "get_header_map_pairs",
+  "set_header_map_pairs",
+  "get_header_map_size",
+  "get_buffer_status",
+  "get_buffer_bytes",
+  "set_buffer_bytes",
+  "http_call",
+  "grpc_call",
+  "grpc_stream",
+  "grpc_close",
+  "grpc_cancel",
+  "grpc_send",
+  "set_tick_period_milliseconds",
+  "get_current_time_nanoseconds",
+  "define_metric",
+  "increment_metric",
+  "record_metric",
+  "get_metric",
+  "set_effective_context",
+  "done",
   "call_foreign_function",
 ] as const;
 
@@ -139,15 +152,51 @@ export const EXTRA_ENV_FUNCTIONS = ["emscripten_notify_memory_growth", "pthread_
 // WASI functions, registered under both "wasi_unstable" and "wasi_snapshot_preview1"
 // (cpp-host include/proxy-wasm/exports.h FOR_ALL_WASI_FUNCTIONS).
 export const WASI_FUNCTIONS = [
-  "fd_write", "fd_read", "fd_seek", "fd_close", "fd_fdstat_get", "fd_fdstat_set_flags",
-  "fd_fdstat_set_rights", "environ_get", "environ_sizes_get", "args_get", "args_sizes_get",
-  "clock_time_get", "clock_res_get", "fd_advise", "fd_allocate", "fd_datasync",
-  "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread", "fd_pwrite", "fd_readdir",
-  "fd_renumber", "fd_sync", "fd_tell", "path_create_directory", "path_filestat_set_times",
-  "path_link", "path_readlink", "path_remove_directory", "path_rename", "path_symlink",
-  "path_unlink_file", "sock_accept", "sock_recv", "sock_send", "sock_shutdown", "random_get",
-  "sched_yield", "poll_oneoff", "proc_exit", "path_open", "fd_prestat_get",
-  "fd_prestat_dir_name", "path_filestat_get", "fd_filestat_get",
+  "fd_write",
+  "fd_read",
+  "fd_seek",
+  "fd_close",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_fdstat_set_rights",
+  "environ_get",
+  "environ_sizes_get",
+  "args_get",
+  "args_sizes_get",
+  "clock_time_get",
+  "clock_res_get",
+  "fd_advise",
+  "fd_allocate",
+  "fd_datasync",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_pwrite",
+  "fd_readdir",
+  "fd_renumber",
+  "fd_sync",
+  "fd_tell",
+  "path_create_directory",
+  "path_filestat_set_times",
+  "path_link",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+  "sock_accept",
+  "sock_recv",
+  "sock_send",
+  "sock_shutdown",
+  "random_get",
+  "sched_yield",
+  "poll_oneoff",
+  "proc_exit",
+  "path_open",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "path_filestat_get",
+  "fd_filestat_get",
 ] as const;
 export const WASI_MODULES = ["wasi_snapshot_preview1", "wasi_unstable"] as const;
 
@@ -165,9 +214,12 @@ export const START_ALLOWED = new Set<string>([
 // poll_oneoff are allowed (cpp-host include/proxy-wasm/wasm.h allocMemory).
 export const MALLOC_ALLOWED = new Set([
   "env.proxy_log",
-  "wasi_unstable.fd_write", "wasi_snapshot_preview1.fd_write",
-  "wasi_unstable.clock_time_get", "wasi_snapshot_preview1.clock_time_get",
-  "wasi_unstable.poll_oneoff", "wasi_snapshot_preview1.poll_oneoff",
+  "wasi_unstable.fd_write",
+  "wasi_snapshot_preview1.fd_write",
+  "wasi_unstable.clock_time_get",
+  "wasi_snapshot_preview1.clock_time_get",
+  "wasi_unstable.poll_oneoff",
+  "wasi_snapshot_preview1.poll_oneoff",
 ]);
 
 // Limits (cpp-host include/proxy-wasm/limits.h).

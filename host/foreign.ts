@@ -81,7 +81,10 @@ export function decodeSetEnvoyFilterStateArgs(b: Uint8Array): SetEnvoyFilterStat
 export function encodeSetEnvoyFilterStateArgs(path: string, value: string, span = 0): Uint8Array {
   const bytes: number[] = [];
   const varint = (n: number) => {
-    while (n > 0x7f) bytes.push((n & 0x7f) | 0x80), (n >>>= 7);
+    while (n > 0x7f) {
+      bytes.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
     bytes.push(n);
   };
   const str = (field: number, s: string) => {
@@ -93,7 +96,10 @@ export function encodeSetEnvoyFilterStateArgs(path: string, value: string, span 
   };
   str(1, path);
   str(2, value);
-  if (span !== 0) varint(3 << 3), varint(span);
+  if (span !== 0) {
+    varint(3 << 3);
+    varint(span);
+  }
   return Uint8Array.from(bytes);
 }
 

@@ -9,9 +9,7 @@ import { encodeBytePairs, utf8, type Pair } from "./pairs.ts";
 export type HeaderValue = string | Uint8Array;
 
 /** What callers may pass for headers: a record (array values = repeated header) or ordered pairs. */
-export type HeadersInit =
-  | Record<string, string | number | Uint8Array | ReadonlyArray<string | Uint8Array>>
-  | ReadonlyArray<readonly [string, HeaderValue]>;
+export type HeadersInit = Record<string, string | number | Uint8Array | ReadonlyArray<string | Uint8Array>> | ReadonlyArray<readonly [string, HeaderValue]>;
 
 export type RawPair = [string, HeaderValue];
 
@@ -137,7 +135,10 @@ export class HeaderMap {
     const vals = new Map<string, string[]>();
     for (const [k, v] of this.list) {
       let a = vals.get(k);
-      if (!a) vals.set(k, (a = [])), order.push(k);
+      if (!a) {
+        vals.set(k, (a = []));
+        order.push(k);
+      }
       a.push(v);
     }
     return order.map((k) => [k, vals.get(k)!.join(",")]);

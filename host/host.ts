@@ -38,7 +38,17 @@ import {
   type VmFailure,
 } from "./context.ts";
 import { defaultFilterStateFactories, type FilterStateFactory } from "./foreign.ts";
-import { envFunctions, MetricStore, SharedQueues, wasiFunctions, type AnyContext, type CallFrame, type HostFunctions, type HostInternals } from "./imports/index.ts";
+import {
+  envFunctions,
+  MetricStore,
+  SharedQueues,
+  wasiFunctions,
+  type AnyContext,
+  type CallFrame,
+  type HostFunction,
+  type HostFunctions,
+  type HostInternals,
+} from "./imports/index.ts";
 import { GuestMemory } from "./memory.ts";
 import { fromUtf8, utf8 } from "./pairs.ts";
 import { descend, str, type PropertyValue } from "./properties.ts";
@@ -57,8 +67,7 @@ function versionKey(v: string): number {
   return Number(m[1]) * 1000 + Number(m[2]);
 }
 
-const asBytes = (v: string | Uint8Array | undefined): Uint8Array =>
-  v === undefined ? new Uint8Array(0) : typeof v === "string" ? utf8(v) : v;
+const asBytes = (v: string | Uint8Array | undefined): Uint8Array => (v === undefined ? new Uint8Array(0) : typeof v === "string" ? utf8(v) : v);
 
 // ---------------------------------------------------------------- the host
 
@@ -131,11 +140,7 @@ export class ProxyWasmHost {
    * on_vm_start + on_configure; accepted iff both return true and nothing trapped
    * (cpp-host src/wasm.cc WasmHandleBase::canary).
    */
-  static async validate(
-    source: string | Uint8Array | WebAssembly.Module,
-    configuration: string | Uint8Array,
-    options: HostOptions,
-  ): Promise<ValidationResult> {
+  static async validate(source: string | Uint8Array | WebAssembly.Module, configuration: string | Uint8Array, options: HostOptions): Promise<ValidationResult> {
     let host: ProxyWasmHost;
     try {
       host = await ProxyWasmHost.load(source, options);
@@ -181,12 +186,9 @@ export class ProxyWasmHost {
     for (const imp of WebAssembly.Module.imports(this.module)) {
       const known =
         imp.kind === "function" &&
-        ((imp.module === "env" && env.has(imp.name)) ||
-          ((WASI_MODULES as readonly string[]).includes(imp.module) && wasi.has(imp.name)));
+        ((imp.module === "env" && env.has(imp.name)) || ((WASI_MODULES as readonly string[]).includes(imp.module) && wasi.has(imp.name)));
       if (!known) {
-        throw new WasmLoadError(
-          `${this.moduleName}: Failed to load Wasm module due to a missing import: ${imp.module}.${imp.name}`,
-        );
+        throw new WasmLoadError(`${this.moduleName}: Failed to load Wasm module due to a missing import: ${imp.module}.${imp.name}`);
       }
     }
   }
@@ -563,10 +565,10 @@ export class ProxyWasmHost {
   // ------------------------------------------------------------ imports
 
   private buildImports(): WebAssembly.Imports {
-    const env: Record<string, (...a: any[]) => unknown> = {};
-    const guard = (mod: string, name: string, fn: (...a: any[]) => unknown) => {
+    const env: HostFunctions = {};
+    const guard = (mod: string, name: string, fn: HostFunction): HostFunction => {
       const full = `${mod}.${name}`;
-      return (...a: any[]) => {
+      return (...a: unknown[]) => {
         if (this.restricted && !this.restricted.has(full)) throw new WasmTrap(`restricted_callback: ${full}`);
         return fn(...a);
       };
@@ -575,7 +577,7 @@ export class ProxyWasmHost {
     const wasiFns = wasiFunctions(this.internals());
     const imports: WebAssembly.Imports = { env };
     for (const m of WASI_MODULES) {
-      const o: Record<string, (...a: any[]) => unknown> = {};
+      const o: HostFunctions = {};
       for (const f of WASI_FUNCTIONS) o[f] = guard(m, f, wasiFns[f] ?? (() => Errno.NOSYS));
       imports[m] = o;
     }

@@ -31,11 +31,20 @@ export function grpcPercentEncode(bytes: Uint8Array): string {
 /** Envoy's Grpc::Utility::httpToGrpcStatus, used when a local reply answers a gRPC request. */
 export function httpToGrpcStatus(code: number): number {
   switch (code) {
-    case 400: return GrpcStatus.Internal;
-    case 401: return GrpcStatus.Unauthenticated;
-    case 403: return GrpcStatus.PermissionDenied;
-    case 404: return GrpcStatus.Unimplemented;
-    case 429: case 502: case 503: case 504: return GrpcStatus.Unavailable;
-    default: return GrpcStatus.Unknown;
+    case 400:
+      return GrpcStatus.Internal;
+    case 401:
+      return GrpcStatus.Unauthenticated;
+    case 403:
+      return GrpcStatus.PermissionDenied;
+    case 404:
+      return GrpcStatus.Unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return GrpcStatus.Unavailable;
+    default:
+      return GrpcStatus.Unknown;
   }
 }

@@ -52,7 +52,7 @@ function encodePairsBinary(pairs: Pair[]): Uint8Array {
 export function descend(v: PropertyValue | undefined, rest: string[]): PropertyValue | undefined {
   let cur = v;
   for (const seg of rest) {
-    if (!cur || cur.t !== "map") return undefined;
+    if (cur?.t !== "map") return undefined;
     cur = cur.lookup ? cur.lookup(seg) : cur.entries.find(([k]) => k === seg)?.[1];
   }
   return cur;
@@ -109,7 +109,10 @@ export function streamProperty(f: StreamFacts, segments: string[]): PropertyValu
   let v: PropertyValue | undefined;
   switch (top) {
     case "request":
-      v = lazyMap(["path", "url_path", "host", "scheme", "method", "headers", "referer", "useragent", "time", "id", "protocol", "query", "duration", "size"], (k) => requestField(f, k));
+      v = lazyMap(
+        ["path", "url_path", "host", "scheme", "method", "headers", "referer", "useragent", "time", "id", "protocol", "query", "duration", "size"],
+        (k) => requestField(f, k),
+      );
       break;
     case "response":
       v = lazyMap(["code", "code_details", "flags", "grpc_status", "headers", "trailers", "size"], (k) => responseField(f, k));

@@ -61,8 +61,7 @@ export interface RequestResult {
 
 const EMPTY = new Uint8Array(0);
 
-const asBytes = (v: string | Uint8Array | undefined): Uint8Array =>
-  v === undefined ? EMPTY : typeof v === "string" ? utf8(v) : v;
+const asBytes = (v: string | Uint8Array | undefined): Uint8Array => (v === undefined ? EMPTY : typeof v === "string" ? utf8(v) : v);
 
 let requestIdCounter = 0;
 
@@ -521,8 +520,7 @@ export class HttpStream {
     if (info.upstreamAddress !== undefined || info.attemptCount !== undefined) {
       this.setUpstream(info.upstreamAddress ?? this.upstreamAddress, info.attemptCount ?? this.attemptCount ?? 1);
     }
-    this.durationNs =
-      info.durationMs !== undefined ? BigInt(Math.round(info.durationMs * 1e6)) : this.host.clock.nowNs() - this.startNs;
+    this.durationNs = info.durationMs !== undefined ? BigInt(Math.round(info.durationMs * 1e6)) : this.host.clock.nowNs() - this.startNs;
     // Pointers Envoy drops once the callbacks are over.
     this.reqHeadersLive = this.reqTrailersLive = this.respHeadersLive = this.respTrailersLive = false;
     this.reqBody = this.respBody = null;

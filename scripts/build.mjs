@@ -23,9 +23,11 @@ function run(entry, target) {
       stream.on("data", (chunk) => {
         const lines = (rest + chunk).split("\n");
         rest = lines.pop();
-        for (const l of lines) if (!NOISE.test(l)) out.write(l + "\n");
+        for (const l of lines) if (!NOISE.test(l)) out.write(`${l}\n`);
       });
-      stream.on("end", () => { if (rest && !NOISE.test(rest)) out.write(rest + "\n"); });
+      stream.on("end", () => {
+        if (rest && !NOISE.test(rest)) out.write(`${rest}\n`);
+      });
     };
     pass(child.stdout, process.stdout);
     pass(child.stderr, process.stderr);

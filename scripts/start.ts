@@ -33,7 +33,11 @@ export const DEMO_UPSTREAMS = [
 export const DEFAULT_PORTS = { listener: 9080, tls: 9443, admin: 9901, ads: 18000 };
 const HOST = "127.0.0.1";
 
-interface Options { config: string; offset: number; lbMode?: string }
+interface Options {
+  config: string;
+  offset: number;
+  lbMode?: string;
+}
 
 function parse(argv: string[]): Options {
   const o: Options = { config: path.join(ROOT, "examples/local.yaml"), offset: Number(process.env.START_PORT_OFFSET ?? 0) };
@@ -43,14 +47,22 @@ function parse(argv: string[]): Options {
       return argv[++i];
     };
     switch (argv[i]) {
-      case "--config": o.config = path.resolve(v()); break;
-      case "--port-offset": o.offset = Number(v()); break;
-      case "--lb-mode": o.lbMode = v(); break;
-      default: throw new Error(`unknown argument ${argv[i]} (--config PATH, --port-offset N, --lb-mode MODE)`);
+      case "--config":
+        o.config = path.resolve(v());
+        break;
+      case "--port-offset":
+        o.offset = Number(v());
+        break;
+      case "--lb-mode":
+        o.lbMode = v();
+        break;
+      default:
+        throw new Error(`unknown argument ${argv[i]} (--config PATH, --port-offset N, --lb-mode MODE)`);
     }
   }
   const maxPort = Math.max(...DEMO_UPSTREAMS.map((u) => u.port), ...Object.values(DEFAULT_PORTS));
-  if (!Number.isInteger(o.offset) || o.offset < 0 || maxPort + o.offset > 65535) throw new Error(`--port-offset must be an integer from 0 to ${65535 - maxPort}`);
+  if (!Number.isInteger(o.offset) || o.offset < 0 || maxPort + o.offset > 65535)
+    throw new Error(`--port-offset must be an integer from 0 to ${65535 - maxPort}`);
   return o;
 }
 
@@ -63,20 +75,29 @@ class Child {
   tail = "";
   exited = false;
   readonly exit: Promise<void>;
-  constructor(readonly name: string, readonly proc: ChildProcess, echo: (line: string) => boolean) {
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+    echo: (line: string) => boolean,
+  ) {
     let partial = "";
     const onData = (c: Buffer) => {
       const text = partial + c.toString("utf8");
       const lines = text.split("\n");
       partial = lines.pop() ?? "";
       for (const l of lines) {
-        this.tail = (this.tail + l + "\n").slice(-20_000);
+        this.tail = `${this.tail + l}\n`.slice(-20_000);
         if (echo(l)) console.log(`[${name}] ${l}`);
       }
     };
     proc.stdout?.on("data", onData);
     proc.stderr?.on("data", onData);
-    this.exit = new Promise((r) => proc.once("exit", () => { this.exited = true; r(); }));
+    this.exit = new Promise((r) =>
+      proc.once("exit", () => {
+        this.exited = true;
+        r();
+      }),
+    );
   }
   async stop(): Promise<void> {
     if (this.exited) return;
@@ -89,11 +110,16 @@ class Child {
 
 function get(port: number, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: HOST, port, path: p, agent: false, timeout: 2000 }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on("error", reject).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error("timeout")); });
+    http
+      .get({ host: HOST, port, path: p, agent: false, timeout: 2000 }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject)
+      .on("timeout", function (this: http.ClientRequest) {
+        this.destroy(new Error("timeout"));
+      });
   });
 }
 
@@ -146,32 +172,69 @@ async function main(): Promise<void> {
       upstreams.push(await (u.kind === "http" ? startHttpEcho(opts) : u.kind === "ws" ? startWsEcho(opts) : startGrpcEcho(opts)));
     }
 
-    const cp = new Child("control-plane", spawn(process.execPath, [
-      "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
-      "--config", configPath, "--host", HOST, "--port", String(ports.ads),
-      "--listener-address", HOST, "--listener-port", String(ports.listener),
-      // HTTPS listener, only emitted when the config has server ssls
-      "--tls-listener-port", String(ports.tls),
-      "--wasm", WASM, ...(o.lbMode ? ["--lb-mode", o.lbMode] : []), "--access-log",
-    ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), () => true);
+    const cp = new Child(
+      "control-plane",
+      spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          path.join(ROOT, "envoy/control-plane/main.ts"),
+          "--config",
+          configPath,
+          "--host",
+          HOST,
+          "--port",
+          String(ports.ads),
+          "--listener-address",
+          HOST,
+          "--listener-port",
+          String(ports.listener),
+          // HTTPS listener, only emitted when the config has server ssls
+          "--tls-listener-port",
+          String(ports.tls),
+          "--wasm",
+          WASM,
+          ...(o.lbMode ? ["--lb-mode", o.lbMode] : []),
+          "--access-log",
+        ],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      ),
+      () => true,
+    );
     children.push(cp);
-    await waitUntil("the control plane's ADS server", () => cp.tail.includes("ads: listening on"), () => cp);
+    await waitUntil(
+      "the control plane's ADS server",
+      () => cp.tail.includes("ads: listening on"),
+      () => cp,
+    );
 
     const bootstrap = path.join(dir, "envoy.yaml");
     fs.writeFileSync(bootstrap, bootstrapFor({ adsPort: ports.ads, adminPort: ports.admin }));
     // Envoy's own log at warning, the filter's lines (wasm) at info, and the
     // listener's access log: one line per request plus the filter's decision.
-    const ev = new Child("envoy", spawn(envoy, [
-      "-c", bootstrap, "--disable-hot-restart", "--concurrency", "1",
-      "-l", "warning", "--component-log-level", "wasm:info",
-    ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }), (l) => !/Thread-Local Wasm|deprecated runtime key|no configured limit/.test(l));
+    const ev = new Child(
+      "envoy",
+      spawn(envoy, ["-c", bootstrap, "--disable-hot-restart", "--concurrency", "1", "-l", "warning", "--component-log-level", "wasm:info"], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+      (l) => !/Thread-Local Wasm|deprecated runtime key|no configured limit/.test(l),
+    );
     children.push(ev);
-    await waitUntil("Envoy's listener with the filter's configuration", async () => {
-      if (!ev.tail.includes("configuration accepted")) return false;
-      return (await get(ports.admin, "/ready").catch(() => ({ status: 0 }))).status === 200;
-    }, () => ev);
+    await waitUntil(
+      "Envoy's listener with the filter's configuration",
+      async () => {
+        if (!ev.tail.includes("configuration accepted")) return false;
+        return (await get(ports.admin, "/ready").catch(() => ({ status: 0 }))).status === 200;
+      },
+      () => ev,
+    );
 
-    for (const c of children) void c.exit.then(() => { if (!stopping) void stop(1, `${c.name} exited unexpectedly:\n${c.tail.slice(-3000)}`); });
+    for (const c of children)
+      void c.exit.then(() => {
+        if (!stopping) void stop(1, `${c.name} exited unexpectedly:\n${c.tail.slice(-3000)}`);
+      });
     console.log(banner(o, ports, children));
   } catch (e) {
     await stop(1, `start failed: ${(e as Error).message}`);

@@ -9,7 +9,7 @@
 // unusable document, translate() throwing, the proto check, the final
 // filter check) is logged, nothing is published, and the last good
 // snapshot keeps serving; the process stays up.
-import { type ApisixConfig, type DnsTable, type HealthTable } from "./apisix/index.ts";
+import type { ApisixConfig, DnsTable, HealthTable } from "./apisix/index.ts";
 import { dnsHostnames } from "./apisix/index.ts";
 import { resolveHosts, systemLookup, type Lookup } from "./dns.ts";
 import { ActiveHealthChecker, probeTargets, type Probe } from "./health.ts";
@@ -141,7 +141,7 @@ export class Controller {
     try {
       verdict = await validator.check(doc, envoySide({ lbMode: this.o.translate?.lbMode ?? "original-dst", routerHttp: this.o.translate?.routerHttp }));
     } catch (e) {
-      const msg = e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e);
+      const msg = e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e));
       this.log.error(`config: ${doc.origin}: ${msg}; the last good config keeps serving`);
       return false;
     }
@@ -152,16 +152,21 @@ export class Controller {
     }
     for (const k of verdict.kept) {
       for (const e of k.errors) this.log.error(`config: ${doc.origin}: ${e}`);
-      this.log.error(`config: ${doc.origin}: the update of ${k.section}[${k.id}] is invalid; its previous version keeps serving (as APISIX does for an invalid update it watched)`);
+      this.log.error(
+        `config: ${doc.origin}: the update of ${k.section}[${k.id}] is invalid; its previous version keeps serving (as APISIX does for an invalid update it watched)`,
+      );
     }
     for (const w of verdict.warnings) this.log.warn(`config: ${doc.origin}: ${w}`);
     const o = verdict.objects;
     const apisix: ApisixConfig = { routes: o.routes, upstreams: o.upstreams, services: o.services, ssls: o.ssls };
     this.apisix = apisix;
     this.lastVerdict = verdict;
-    this.log.info(`config: loaded ${doc.origin}: ${o.routes.length} routes, ${o.upstreams.length} upstreams, ${o.services.length} services, ${o.ssls.length} ssls` +
-      (verdict.dropped.length ? ` (${verdict.dropped.length} invalid objects dropped)` : "") +
-      (verdict.kept.length ? ` (${verdict.kept.length} invalid updates refused, previous versions kept)` : "") + `; ${verdict.checked} checked by the filter`);
+    this.log.info(
+      `config: loaded ${doc.origin}: ${o.routes.length} routes, ${o.upstreams.length} upstreams, ${o.services.length} services, ${o.ssls.length} ssls` +
+        (verdict.dropped.length ? ` (${verdict.dropped.length} invalid objects dropped)` : "") +
+        (verdict.kept.length ? ` (${verdict.kept.length} invalid updates refused, previous versions kept)` : "") +
+        `; ${verdict.checked} checked by the filter`,
+    );
     await this.refreshDns(false);
     this.health.setTargets(probeTargets(upstreamSites(apisix), this.dns));
     return this.publish(doc.origin);

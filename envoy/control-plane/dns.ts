@@ -53,5 +53,9 @@ export async function resolveHosts(hosts: string[], lookup: Lookup = systemLooku
     }),
   );
   // stable key order → stable filter JSON → no spurious ECDS versions
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]]),
+  );
 }

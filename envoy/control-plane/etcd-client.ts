@@ -65,8 +65,10 @@ export interface Watch {
 export const ERR_COMPACTED = "mvcc: required revision has been compacted";
 
 const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), "etcd-api.proto");
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let pkg: any;
+/** What proto-loader builds from etcd-api.proto at run time (service clients, their replies) has no static type. */
+// biome-ignore lint/suspicious/noExplicitAny: see above; the fields read are checked where they are used
+type Untyped = any;
+let pkg: Untyped;
 function api() {
   // longs as strings: revisions are int64 on the wire; Number() is exact up to
   // 2^53, which an etcd revision (one per write) does not reach
@@ -113,14 +115,12 @@ function toHeader(h: { cluster_id: string; revision: string } | null | undefined
   return { clusterId: String(h?.cluster_id ?? ""), revision: Number(h?.revision ?? 0) };
 }
 
-const isAuthError = (e: grpc.ServiceError) =>
-  e.code === grpc.status.UNAUTHENTICATED || /invalid auth token|auth token is expired/.test(e.details ?? "");
+const isAuthError = (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED || /invalid auth token|auth token is expired/.test(e.details ?? "");
 
 export class EtcdClient {
   readonly endpoints: Endpoint[];
   private idx = 0;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  private clients?: { kv: any; watch: any; auth: any; channel: grpc.Channel };
+  private clients?: { kv: Untyped; watch: Untyped; auth: Untyped; channel: grpc.Channel };
   private token?: string;
   private readonly creds: { plain: grpc.ChannelCredentials; tls?: grpc.ChannelCredentials };
   private readonly timeoutMs: number;
@@ -138,7 +138,9 @@ export class EtcdClient {
         throw new Error(`${what}: cannot read ${f}: ${(e as Error).message}`);
       }
     };
-    const ca = read(o.cacert, "--etcd-cacert"), cert = read(o.cert, "--etcd-cert"), key = read(o.key, "--etcd-key");
+    const ca = read(o.cacert, "--etcd-cacert"),
+      cert = read(o.cert, "--etcd-cert"),
+      key = read(o.key, "--etcd-key");
     const needTls = this.endpoints.some((e) => e.tls);
     if (!needTls && (ca || cert)) throw new Error("--etcd-cacert/--etcd-cert/--etcd-key need https:// endpoints");
     this.creds = { plain: grpc.credentials.createInsecure(), tls: needTls ? grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null) : undefined };
@@ -200,7 +202,11 @@ export class EtcdClient {
       if (!this.token) {
         const { auth } = this.connect();
         const r = await new Promise<{ token: string }>((resolve, reject) =>
-          auth.Authenticate({ name: this.o.user, password: this.o.password }, { deadline: Date.now() + this.timeoutMs }, (e: grpc.ServiceError | null, v: { token: string }) => (e ? reject(e) : resolve(v))),
+          auth.Authenticate(
+            { name: this.o.user, password: this.o.password },
+            { deadline: Date.now() + this.timeoutMs },
+            (e: grpc.ServiceError | null, v: { token: string }) => (e ? reject(e) : resolve(v)),
+          ),
         );
         this.token = r.token;
       }
@@ -237,8 +243,7 @@ export class EtcdClient {
     let header: Header | undefined;
     const kvs: KeyValue[] = [];
     for (;;) {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const r: any = await this.unary("kv", "Range", { key, range_end: end, limit, revision });
+      const r: Untyped = await this.unary("kv", "Range", { key, range_end: end, limit, revision });
       // later pages at the first page's revision: one consistent view
       header ??= toHeader(r.header);
       if (!revision) revision = header.revision;
@@ -251,20 +256,17 @@ export class EtcdClient {
 
   /** The store's current revision and cluster id, without reading values. */
   async status(prefix: string): Promise<Header> {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const r: any = await this.unary("kv", "Range", { key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true });
+    const r: Untyped = await this.unary("kv", "Range", { key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true });
     return toHeader(r.header);
   }
 
   async put(key: string, value: string | Buffer): Promise<Header> {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const r: any = await this.unary("kv", "Put", { key: Buffer.from(key), value: Buffer.isBuffer(value) ? value : Buffer.from(value) });
+    const r: Untyped = await this.unary("kv", "Put", { key: Buffer.from(key), value: Buffer.isBuffer(value) ? value : Buffer.from(value) });
     return toHeader(r.header);
   }
 
   async delete(key: string, opts: { prefix?: boolean } = {}): Promise<{ header: Header; deleted: number }> {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const r: any = await this.unary("kv", "DeleteRange", { key: Buffer.from(key), range_end: opts.prefix ? prefixEnd(key) : Buffer.alloc(0) });
+    const r: Untyped = await this.unary("kv", "DeleteRange", { key: Buffer.from(key), range_end: opts.prefix ? prefixEnd(key) : Buffer.alloc(0) });
     return { header: toHeader(r.header), deleted: Number(r.deleted) };
   }
 
@@ -280,7 +282,7 @@ export class EtcdClient {
     const md = await this.metadata();
     // without it, a member cut off from its cluster keeps the stream open and silent
     md.set("hasleader", "true");
-    const call: grpc.ClientDuplexStream<object, any> = this.connect().watch.Watch(md); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const call: grpc.ClientDuplexStream<object, Untyped> = this.connect().watch.Watch(md);
     let done = false;
     const finish = (f: () => void) => {
       if (done) return;
@@ -288,22 +290,32 @@ export class EtcdClient {
       call.cancel();
       f();
     };
-    call.on("data", (r: {
-      header: { cluster_id: string; revision: string }; created: boolean; canceled: boolean; compact_revision: string; cancel_reason: string;
-      events: { type: string; kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string } }[];
-    }) => {
-      if (done) return;
-      const header = toHeader(r.header);
-      if (r.canceled) {
-        const compacted = Number(r.compact_revision);
-        if (compacted > 0 || r.cancel_reason.includes("compacted")) return finish(() => h.onCompacted(compacted));
-        return finish(() => h.onError(new Error(`watch canceled by etcd: ${r.cancel_reason || "no reason given"}`)));
-      }
-      if (r.created) h.onCreated?.(header);
-      if (r.events.length > 0 || !r.created) {
-        h.onEvents(r.events.map((e) => ({ type: e.type === "DELETE" ? "delete" : "put", kv: toKv(e.kv) })), header);
-      }
-    });
+    call.on(
+      "data",
+      (r: {
+        header: { cluster_id: string; revision: string };
+        created: boolean;
+        canceled: boolean;
+        compact_revision: string;
+        cancel_reason: string;
+        events: { type: string; kv: { key: Buffer; value: Buffer; mod_revision: string; create_revision: string } }[];
+      }) => {
+        if (done) return;
+        const header = toHeader(r.header);
+        if (r.canceled) {
+          const compacted = Number(r.compact_revision);
+          if (compacted > 0 || r.cancel_reason.includes("compacted")) return finish(() => h.onCompacted(compacted));
+          return finish(() => h.onError(new Error(`watch canceled by etcd: ${r.cancel_reason || "no reason given"}`)));
+        }
+        if (r.created) h.onCreated?.(header);
+        if (r.events.length > 0 || !r.created) {
+          h.onEvents(
+            r.events.map((e) => ({ type: e.type === "DELETE" ? "delete" : "put", kv: toKv(e.kv) })),
+            header,
+          );
+        }
+      },
+    );
     call.on("error", (e: grpc.ServiceError) => {
       if (isAuthError(e)) this.token = undefined;
       finish(() => h.onError(e));

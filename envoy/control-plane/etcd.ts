@@ -23,7 +23,17 @@ export const SECTIONS = ["routes", "upstreams", "services", "ssls"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** APISIX sections that exist in etcd but mean nothing to this data plane: one warning each. */
-const UNUSED = new Set(["consumers", "consumer_groups", "credentials", "global_rules", "plugin_configs", "plugin_metadata", "stream_routes", "protos", "secrets"]);
+const UNUSED = new Set([
+  "consumers",
+  "consumer_groups",
+  "credentials",
+  "global_rules",
+  "plugin_configs",
+  "plugin_metadata",
+  "stream_routes",
+  "protos",
+  "secrets",
+]);
 
 export interface EtcdDocument {
   routes: Record<string, unknown>[];
@@ -155,7 +165,9 @@ export class EtcdSource {
           // resuming: the revision we continue from must still mean the same store
           const h = await this.client.status(this.prefix);
           if (h.clusterId !== this.clusterId || h.revision < this.revision) {
-            log.warn(`etcd: ${this.client.endpoint} is cluster ${h.clusterId} at revision ${h.revision}, we were at ${this.clusterId}@${this.revision}: reading everything again`);
+            log.warn(
+              `etcd: ${this.client.endpoint} is cluster ${h.clusterId} at revision ${h.revision}, we were at ${this.clusterId}@${this.revision}: reading everything again`,
+            );
             fullRead = true;
           }
         }
@@ -205,7 +217,9 @@ export class EtcdSource {
     for (const kv of kvs) if (this.apply(kv, previous.get(kv.key), false)) ours++;
     this.revision = header.revision;
     this.clusterId = header.clusterId;
-    this.o.log.info(`etcd: read ${kvs.length} keys (${ours} objects) under ${this.prefix}/ at revision ${header.revision} from ${this.client.endpoint} in ${Date.now() - t0} ms`);
+    this.o.log.info(
+      `etcd: read ${kvs.length} keys (${ours} objects) under ${this.prefix}/ at revision ${header.revision} from ${this.client.endpoint} in ${Date.now() - t0} ms`,
+    );
     // the first document goes out at once; a re-read is a change like any other
     if (this.emitted === 0) this.emit();
     else this.schedule();
@@ -275,7 +289,9 @@ export class EtcdSource {
     }
     if (p.kind === "other") return false;
     const invalid = (why: string) => {
-      this.o.log.error(`etcd: ${kv.key} (revision ${kv.modRevision}): ${why}; ${prev ? `keeping its previous value (revision ${prev.modRevision})` : "ignored"}`);
+      this.o.log.error(
+        `etcd: ${kv.key} (revision ${kv.modRevision}): ${why}; ${prev ? `keeping its previous value (revision ${prev.modRevision})` : "ignored"}`,
+      );
       if (prev) this.entries.set(kv.key, prev);
       return false;
     };
@@ -332,7 +348,15 @@ export class EtcdSource {
 
   /** The current state as a document (objects in etcd key order). */
   document(): EtcdDocument {
-    const doc: EtcdDocument = { routes: [], upstreams: [], services: [], ssls: [], origin: `etcd ${this.client.endpoint}${this.prefix} rev ${this.revision}`, revision: this.revision, keepPrevious: new Set() };
+    const doc: EtcdDocument = {
+      routes: [],
+      upstreams: [],
+      services: [],
+      ssls: [],
+      origin: `etcd ${this.client.endpoint}${this.prefix} rev ${this.revision}`,
+      revision: this.revision,
+      keepPrevious: new Set(),
+    };
     // UTF-16 order is etcd's byte order for every key without astral characters
     const keys = [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (const k of keys) {
@@ -423,16 +447,36 @@ export const ETCD_USAGE = `\
  */
 export function parseEtcdFlag(a: EtcdCliArgs, k: string, next: () => string): boolean {
   switch (k) {
-    case "--etcd": a.endpoints = next().split(",").map((s) => s.trim()).filter(Boolean); break;
-    case "--etcd-prefix": a.prefix = next(); break;
-    case "--etcd-user": a.user = next(); break;
-    case "--etcd-password": a.password = next(); break;
-    case "--etcd-cacert": a.cacert = next(); break;
-    case "--etcd-cert": a.cert = next(); break;
-    case "--etcd-key": a.key = next(); break;
-    case "--etcd-sni": a.sni = next(); break;
+    case "--etcd":
+      a.endpoints = next()
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      break;
+    case "--etcd-prefix":
+      a.prefix = next();
+      break;
+    case "--etcd-user":
+      a.user = next();
+      break;
+    case "--etcd-password":
+      a.password = next();
+      break;
+    case "--etcd-cacert":
+      a.cacert = next();
+      break;
+    case "--etcd-cert":
+      a.cert = next();
+      break;
+    case "--etcd-key":
+      a.key = next();
+      break;
+    case "--etcd-sni":
+      a.sni = next();
+      break;
     case "--etcd-timeout": {
-      const v = next(), n = Number(v);
+      const v = next(),
+        n = Number(v);
       if (!(n > 0)) throw new Error(`--etcd-timeout: not a positive number: ${v}`);
       a.timeoutSecs = n;
       break;
@@ -442,7 +486,8 @@ export function parseEtcdFlag(a: EtcdCliArgs, k: string, next: () => string): bo
       checkKeyring(a.keyring);
       break;
     }
-    default: return false;
+    default:
+      return false;
   }
   return true;
 }
@@ -455,7 +500,16 @@ export function defaultEtcdArgs(): EtcdCliArgs {
 export function etcdSourceFromArgs(a: EtcdCliArgs, log: Logger, env: NodeJS.ProcessEnv = process.env): EtcdSource {
   const password = a.password ?? (a.user !== undefined ? env.ETCD_PASSWORD : undefined);
   return new EtcdSource({
-    endpoints: a.endpoints, prefix: a.prefix, user: a.user, password, cacert: a.cacert, cert: a.cert, key: a.key, sni: a.sni,
-    timeoutMs: a.timeoutSecs !== undefined ? a.timeoutSecs * 1000 : undefined, keyring: a.keyring, log,
+    endpoints: a.endpoints,
+    prefix: a.prefix,
+    user: a.user,
+    password,
+    cacert: a.cacert,
+    cert: a.cert,
+    key: a.key,
+    sni: a.sni,
+    timeoutMs: a.timeoutSecs !== undefined ? a.timeoutSecs * 1000 : undefined,
+    keyring: a.keyring,
+    log,
   });
 }

@@ -177,7 +177,10 @@ export const networkProbe: Probe = (t) => {
       sock.once("error", (e) => finish({ kind: "tcp_error", error: e.message }));
       return;
     }
-    const headers: Record<string, string> = { host: port === (c.type === "https" ? 443 : 80) ? t.hostname : `${t.hostname}:${port}`, "user-agent": "apisix-wasm-upstream-healthcheck" };
+    const headers: Record<string, string> = {
+      host: port === (c.type === "https" ? 443 : 80) ? t.hostname : `${t.hostname}:${port}`,
+      "user-agent": "apisix-wasm-upstream-healthcheck",
+    };
     for (const h of c.req_headers) {
       const i = h.indexOf(":");
       if (i > 0) headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
@@ -247,7 +250,9 @@ export class ActiveHealthChecker {
 
   health(): HealthTable {
     const out: HealthTable = {};
-    const entries = [...this.targets.values()].filter((e) => !e.state.healthy).sort((a, b) => (a.target.cluster + a.target.key < b.target.cluster + b.target.key ? -1 : 1));
+    const entries = [...this.targets.values()]
+      .filter((e) => !e.state.healthy)
+      .sort((a, b) => (a.target.cluster + a.target.key < b.target.cluster + b.target.key ? -1 : 1));
     for (const e of entries) (out[e.target.cluster] ??= {})[e.target.key] = false;
     return out;
   }

@@ -82,7 +82,18 @@ export class HelpRequested extends Error {}
 export class ArgError extends Error {}
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { config: "", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: DEFAULT_MAX_FILE_BYTES, dnsInterval: 30, lbMode: "override-host", accessLog: false, verbose: false };
+  const a: CliArgs = {
+    config: "",
+    port: 18000,
+    host: "127.0.0.1",
+    listenerPort: 9080,
+    tlsListenerPort: 9443,
+    maxConfigBytes: DEFAULT_MAX_FILE_BYTES,
+    dnsInterval: 30,
+    lbMode: "override-host",
+    accessLog: false,
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => {
@@ -96,25 +107,53 @@ export function parseArgs(argv: string[]): CliArgs {
       return n;
     };
     switch (k) {
-      case "--config": a.config = next(); break;
-      case "--port": a.port = int(next()); break;
-      case "--host": a.host = next(); break;
-      case "--listener-port": a.listenerPort = int(next()); break;
-      case "--listener-address": a.listenerAddress = next(); break;
+      case "--config":
+        a.config = next();
+        break;
+      case "--port":
+        a.port = int(next());
+        break;
+      case "--host":
+        a.host = next();
+        break;
+      case "--listener-port":
+        a.listenerPort = int(next());
+        break;
+      case "--listener-address":
+        a.listenerAddress = next();
+        break;
       case "--tls-listener-port": {
         const v = next();
         a.tlsListenerPort = v === "off" ? null : int(v);
         break;
       }
-      case "--fallback-sni": a.fallbackSni = next(); break;
-      case "--wasm": a.wasm = next(); break;
-      case "--validate-wasm": a.validateWasm = next(); break;
-      case "--ads-tls-cert": a.adsTlsCert = next(); break;
-      case "--ads-tls-key": a.adsTlsKey = next(); break;
-      case "--ads-tls-ca": a.adsTlsCa = next(); break;
-      case "--max-config-bytes": a.maxConfigBytes = int(next()); break;
-      case "--max-xds-bytes": a.maxXdsBytes = int(next()); break;
-      case "--dns-interval": a.dnsInterval = int(next()); break;
+      case "--fallback-sni":
+        a.fallbackSni = next();
+        break;
+      case "--wasm":
+        a.wasm = next();
+        break;
+      case "--validate-wasm":
+        a.validateWasm = next();
+        break;
+      case "--ads-tls-cert":
+        a.adsTlsCert = next();
+        break;
+      case "--ads-tls-key":
+        a.adsTlsKey = next();
+        break;
+      case "--ads-tls-ca":
+        a.adsTlsCa = next();
+        break;
+      case "--max-config-bytes":
+        a.maxConfigBytes = int(next());
+        break;
+      case "--max-xds-bytes":
+        a.maxXdsBytes = int(next());
+        break;
+      case "--dns-interval":
+        a.dnsInterval = int(next());
+        break;
       case "--lb-mode": {
         const v = next();
         if (!(LB_MODES as readonly string[]).includes(v)) throw new ArgError(`--lb-mode: ${v} is not one of ${LB_MODES.join(", ")}`);
@@ -127,10 +166,15 @@ export function parseArgs(argv: string[]): CliArgs {
         a.routerHttp = v as RouterHttp;
         break;
       }
-      case "--access-log": a.accessLog = true; break;
-      case "--verbose": a.verbose = true; break;
+      case "--access-log":
+        a.accessLog = true;
+        break;
+      case "--verbose":
+        a.verbose = true;
+        break;
       case "-h":
-      case "--help": throw new HelpRequested(HELP);
+      case "--help":
+        throw new HelpRequested(HELP);
       default: {
         try {
           if (parseEtcdFlag((a.etcd ??= defaultEtcdArgs()), k, next)) break;
@@ -143,7 +187,8 @@ export function parseArgs(argv: string[]): CliArgs {
   }
   const etcd = !!a.etcd?.endpoints.length;
   if (a.config && etcd) throw new ArgError("--config and --etcd exclude each other");
-  if (!a.config && !etcd) throw new ArgError(a.etcd ? "--etcd is required with --etcd-* options" : "--config is required, or --etcd (--help lists the options)");
+  if (!a.config && !etcd)
+    throw new ArgError(a.etcd ? "--etcd is required with --etcd-* options" : "--config is required, or --etcd (--help lists the options)");
   if ((a.adsTlsCert === undefined) !== (a.adsTlsKey === undefined)) throw new ArgError("--ads-tls-cert and --ads-tls-key go together");
   if (a.adsTlsCa !== undefined && a.adsTlsCert === undefined) throw new ArgError("--ads-tls-ca needs --ads-tls-cert and --ads-tls-key");
   return a;
@@ -161,13 +206,26 @@ export async function main(argv: string[]): Promise<{ server: AdsServer; control
     dnsIntervalMs: args.dnsInterval * 1000,
     maxConfigBytes: args.maxConfigBytes,
     validatorWasm: args.validateWasm ?? (args.wasm && fs.existsSync(args.wasm) ? args.wasm : DEFAULT_VALIDATOR_WASM),
-    translate: { listenerPort: args.listenerPort, tlsListenerPort: args.tlsListenerPort, fallbackSni: args.fallbackSni, listenerAddress: args.listenerAddress, wasmPath: args.wasm, accessLog: args.accessLog, lbMode: args.lbMode, routerHttp: args.routerHttp },
+    translate: {
+      listenerPort: args.listenerPort,
+      tlsListenerPort: args.tlsListenerPort,
+      fallbackSni: args.fallbackSni,
+      listenerAddress: args.listenerAddress,
+      wasmPath: args.wasm,
+      accessLog: args.accessLog,
+      lbMode: args.lbMode,
+      routerHttp: args.routerHttp,
+    },
   });
   await controller.start();
   // scripts/start.ts reads the mode as the word after "cluster mode"
   log.info(`control-plane: cluster mode ${args.lbMode} (router ${args.routerHttp ?? ROUTER_HTTP_NAMES[0]})`);
   const credentials = args.adsTlsCert
-    ? adsServerCredentials({ cert: fs.readFileSync(args.adsTlsCert), key: fs.readFileSync(args.adsTlsKey!), ca: args.adsTlsCa ? fs.readFileSync(args.adsTlsCa) : undefined })
+    ? adsServerCredentials({
+        cert: fs.readFileSync(args.adsTlsCert),
+        key: fs.readFileSync(args.adsTlsKey!),
+        ca: args.adsTlsCa ? fs.readFileSync(args.adsTlsCa) : undefined,
+      })
     : undefined;
   const port = await server.listen(`${args.host}:${args.port}`, credentials);
   const shutdown = (sig: string) => {

@@ -96,7 +96,7 @@ export function protoRoot(): protobuf.Root {
 
 export function lookupType(name: string): protobuf.Type {
   const n = name.startsWith(TYPE_PREFIX) ? name.slice(TYPE_PREFIX.length) : name;
-  return protoRoot().lookupType(n.startsWith(".") ? n : "." + n);
+  return protoRoot().lookupType(n.startsWith(".") ? n : `.${n}`);
 }
 
 export interface ProtoIssue {
@@ -105,7 +105,10 @@ export interface ProtoIssue {
 }
 
 export class ProtoCheckError extends Error {
-  constructor(public readonly typeName: string, public readonly issues: ProtoIssue[]) {
+  constructor(
+    public readonly typeName: string,
+    public readonly issues: ProtoIssue[],
+  ) {
     super(`${typeName}: ${issues.map((i) => `${i.path || "<root>"}: ${i.message}`).join("; ")}`);
     this.name = "ProtoCheckError";
   }
@@ -151,8 +154,7 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
 };
 
 const typeName = (t: protobuf.Type | protobuf.Enum) => t.fullName.replace(/^\./, "");
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const jsonNameOf = (protoName: string) => protoName.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 const join = (p: string, k: string) => (p ? `${p}.${k}` : k);
@@ -222,7 +224,10 @@ class Walker {
         const keyType = (field as unknown as protobuf.MapField).keyType;
         if (keyType === "bool" ? !/^(true|false)$/.test(k) : keyType !== "string" && !/^-?\d+$/.test(k))
           this.err(kp, `map key "${k}" is not a valid ${keyType}`);
-        if (v === null) { this.err(kp, "null map value"); continue; }
+        if (v === null) {
+          this.err(kp, "null map value");
+          continue;
+        }
         const cv = this.single(field, v, kp);
         if (cv !== undefined) out[k] = cv;
       }
@@ -234,7 +239,10 @@ class Walker {
       if (typeof min === "number" && value.length < min) this.err(p, `needs at least ${min} item(s)`);
       const out: unknown[] = [];
       value.forEach((v, i) => {
-        if (v === null) { this.err(`${p}[${i}]`, "null element"); return; }
+        if (v === null) {
+          this.err(`${p}[${i}]`, "null element");
+          return;
+        }
         const cv = this.single(field, v, `${p}[${i}]`);
         if (cv !== undefined) out.push(cv);
       });
@@ -242,8 +250,7 @@ class Walker {
     }
     const v = this.single(field, value, p);
     const minLen = o["(validate.rules).string.min_len"];
-    if (typeof minLen === "number" && typeof v === "string" && v.length < minLen)
-      this.err(p, `string shorter than ${minLen}`);
+    if (typeof minLen === "number" && typeof v === "string" && v.length < minLen) this.err(p, `string shorter than ${minLen}`);
     return v;
   }
 
@@ -279,8 +286,7 @@ class Walker {
       case "double":
       case "float":
         if (typeof value === "number") return value;
-        if (typeof value === "string" && (/^(NaN|-?Infinity)$/.test(value) || (value.trim() !== "" && !Number.isNaN(Number(value)))))
-          return Number(value);
+        if (typeof value === "string" && (/^(NaN|-?Infinity)$/.test(value) || (value.trim() !== "" && !Number.isNaN(Number(value))))) return Number(value);
         return this.err(p, `expected number, got ${describe(value)}`);
       default: {
         const range = INT_RANGES[type];
@@ -302,7 +308,7 @@ class Walker {
     const slash = url.lastIndexOf("/");
     let inner: protobuf.Type;
     try {
-      inner = protoRoot().lookupType("." + url.slice(slash + 1));
+      inner = protoRoot().lookupType(`.${url.slice(slash + 1)}`);
     } catch {
       return this.err(join(p, "@type"), `unknown type URL "${url}"`);
     }
@@ -341,7 +347,7 @@ class Walker {
       }
       case "google.protobuf.FieldMask":
         if (typeof json !== "string") return this.err(p, `expected FieldMask string, got ${describe(json)}`);
-        return { paths: json === "" ? [] : json.split(",").map((s) => s.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase())) };
+        return { paths: json === "" ? [] : json.split(",").map((s) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) };
       case "google.protobuf.Struct":
         if (!isPlainObject(json)) return this.err(p, `expected object for Struct, got ${describe(json)}`);
         return { fields: Object.fromEntries(Object.entries(json).map(([k, v]) => [k, this.value(v, join(p, k))])) };
@@ -378,8 +384,12 @@ function valueFieldNames(): Record<ValueField, string> {
   const t = lookupType("google.protobuf.Value");
   const pick = (snake: ValueField) => (t.fields[snake] ? snake : jsonNameOf(snake));
   return (valueFields = {
-    null_value: pick("null_value"), number_value: pick("number_value"), string_value: pick("string_value"),
-    bool_value: pick("bool_value"), list_value: pick("list_value"), struct_value: pick("struct_value"),
+    null_value: pick("null_value"),
+    number_value: pick("number_value"),
+    string_value: pick("string_value"),
+    bool_value: pick("bool_value"),
+    list_value: pick("list_value"),
+    struct_value: pick("struct_value"),
   });
 }
 

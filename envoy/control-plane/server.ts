@@ -264,7 +264,9 @@ export class AdsServer extends EventEmitter {
       if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
         ts.nackedVersion = ts.sentVersion;
         const msg = req.error_detail.message ?? `code ${req.error_detail.code}`;
-        this.log.warn(`ads: NACK from ${st.node?.id ?? st.peer} for ${short(typeUrl)} version ${ts.sentVersion} (keeps ${req.version_info || "nothing"}): ${msg}`);
+        this.log.warn(
+          `ads: NACK from ${st.node?.id ?? st.peer} for ${short(typeUrl)} version ${ts.sentVersion} (keeps ${req.version_info || "nothing"}): ${msg}`,
+        );
         this.emit("nack", { ...ev, version: ts.sentVersion, error: msg });
         this.pushAll(st); // a NACKed CDS releases what waited for its answer
         return;
@@ -318,9 +320,7 @@ export class AdsServer extends EventEmitter {
   async listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
     const server = new grpc.Server({ "grpc.keepalive_permit_without_calls": 1, "grpc.http2.min_ping_interval_without_data_ms": 10_000 });
     server.addService(adsServiceDefinition(), { StreamAggregatedResources: this.handleStream });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p))));
     this.server = server;
     this.log.info(`ads: listening on ${address.replace(/:\d+$/, "")}:${port}${credentials._isSecure() ? " (TLS)" : ""}`);
     return port;
@@ -359,7 +359,11 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
 }
 
 /** A minimal ADS client stub (tests, operator tools). */
-export function adsClient(target: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): grpc.Client & {
+export function adsClient(
+  target: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): grpc.Client & {
   StreamAggregatedResources(): grpc.ClientDuplexStream<DiscoveryRequest, Record<string, unknown>>;
 } {
   const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), "AggregatedDiscoveryService");

@@ -65,7 +65,8 @@ export function parseStandalone(bytes: Uint8Array, file: string, maxBytes = DEFA
       throw new ConfigError(`invalid JSON: ${(e as Error).message}`);
     }
   } else {
-    if (!hasEndTrailer(text)) throw new ConfigError("missing the #END trailer APISIX requires at the end of a standalone file (the file may be half-written); not applied");
+    if (!hasEndTrailer(text))
+      throw new ConfigError("missing the #END trailer APISIX requires at the end of a standalone file (the file may be half-written); not applied");
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) throw new ConfigError(`invalid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
     try {

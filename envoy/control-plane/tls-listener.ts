@@ -127,7 +127,9 @@ function checkPair(cert: unknown, key: unknown, now: number): { pair?: Pair; err
   try {
     pk = crypto.createPrivateKey({ key, format: "pem" });
   } catch (e) {
-    const hint = /BEGIN/.test(key) ? "" : " (an Admin API key encrypted with apisix.data_encryption: the etcd source decrypts it with its keyring; in YAML give the PEM key)";
+    const hint = /BEGIN/.test(key)
+      ? ""
+      : " (an Admin API key encrypted with apisix.data_encryption: the etcd source decrypts it with its keyring; in YAML give the PEM key)";
     return { error: { field: "key", message: `not a usable PEM private key${hint}: ${(e as Error).message}` } };
   }
   const leaf = certs[0];
@@ -142,7 +144,8 @@ function checkPair(cert: unknown, key: unknown, now: number): { pair?: Pair; err
     keyType = "rsa";
   } else if (type === "ec") {
     const curve = details.namedCurve ?? "";
-    if (!["prime256v1", "secp384r1", "secp521r1"].includes(curve)) return { error: { field: "key", message: `ECDSA curve ${curve || "?"}: Envoy accepts P-256, P-384 and P-521` } };
+    if (!["prime256v1", "secp384r1", "secp521r1"].includes(curve))
+      return { error: { field: "key", message: `ECDSA curve ${curve || "?"}: Envoy accepts P-256, P-384 and P-521` } };
     keyType = `ec-${curve}`;
   } else {
     return { error: { field: "key", message: `key type ${type}: Envoy serves RSA and ECDSA certificates only` } };
@@ -187,7 +190,11 @@ function protocols(s: Json, p: string, issues: Issue[]): Json | undefined | null
   const idx = (v as string[]).map((x) => PROTOCOL_ORDER.indexOf(x)).sort();
   // Envoy takes a range; a gap (TLSv1.1 + TLSv1.3) widens to the whole range.
   if (idx[idx.length - 1] - idx[0] + 1 !== new Set(idx).size)
-    issues.push({ severity: "warning", path: `${p}.ssl_protocols`, message: `Envoy takes a version range: ${PROTOCOL_ORDER[idx[0]]}..${PROTOCOL_ORDER[idx[idx.length - 1]]} is served` });
+    issues.push({
+      severity: "warning",
+      path: `${p}.ssl_protocols`,
+      message: `Envoy takes a version range: ${PROTOCOL_ORDER[idx[0]]}..${PROTOCOL_ORDER[idx[idx.length - 1]]} is served`,
+    });
   return { tls_minimum_protocol_version: PROTOCOLS[PROTOCOL_ORDER[idx[0]]], tls_maximum_protocol_version: PROTOCOLS[PROTOCOL_ORDER[idx[idx.length - 1]]] };
 }
 
@@ -204,7 +211,7 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
   const usable: Usable[] = [];
   const seenIds = new Set<string>();
 
-  (apisix.ssls ?? []).forEach((s, i) => {
+  (apisix.ssls ?? []).forEach((s) => {
     if (!isObj(s)) return;
     if ((s.type ?? "server") !== "server") return;
     // radixtree_sni serves status 1 or absent only
@@ -227,7 +234,8 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
     if (first.warning) issues.push({ severity: "warning", path: `${p}.cert`, message: first.warning });
     pairs.push(first.pair!);
     if (s.certs !== undefined || s.keys !== undefined) {
-      const certs = s.certs, keys = s.keys;
+      const certs = s.certs,
+        keys = s.keys;
       if (!Array.isArray(certs) || !Array.isArray(keys) || certs.length !== keys.length) {
         issues.push({ severity: "error", path: `${p}.certs`, message: "certs and keys must be lists of the same length; ssl not served" });
         return;
@@ -242,7 +250,11 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
         // One certificate per key type: Envoy picks among them by what the
         // client supports (e.g. RSA + ECDSA), as OpenSSL does for nginx.
         if (pairs.some((x) => x.keyType === r.pair!.keyType)) {
-          issues.push({ severity: "warning", path: `${p}.certs[${k}]`, message: `a second ${r.pair!.keyType} certificate for the same SNIs is never chosen; dropped` });
+          issues.push({
+            severity: "warning",
+            path: `${p}.certs[${k}]`,
+            message: `a second ${r.pair!.keyType} certificate for the same SNIs is never chosen; dropped`,
+          });
           continue;
         }
         pairs.push(r.pair!);
@@ -268,7 +280,11 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
         return;
       }
       if (c.skip_mtls_uri_regex !== undefined)
-        issues.push({ severity: "warning", path: `${p}.client.skip_mtls_uri_regex`, message: "not supported: the client certificate is required in the handshake for every URI" });
+        issues.push({
+          severity: "warning",
+          path: `${p}.client.skip_mtls_uri_regex`,
+          message: "not supported: the client certificate is required in the handshake for every URI",
+        });
       validation = { trusted_ca: { inline_string: c.ca }, max_verify_depth: depth };
     }
     const tlsParams = protocols(s, p, issues);
@@ -277,7 +293,11 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
     const chain = `ssl.${id}`;
     const certSecrets = pairs.map((pair, k) => {
       const name = k === 0 ? `${chain}.cert` : `${chain}.cert.${k}`;
-      secrets.push({ "@type": TYPE_URL.secret, name, tls_certificate: { certificate_chain: { inline_string: pair.cert }, private_key: { inline_string: pair.key } } });
+      secrets.push({
+        "@type": TYPE_URL.secret,
+        name,
+        tls_certificate: { certificate_chain: { inline_string: pair.cert }, private_key: { inline_string: pair.key } },
+      });
       return { name, sds_config: ads };
     });
     const common: Json = { alpn_protocols: ["h2", "http/1.1"], tls_certificate_sds_secret_configs: certSecrets };
@@ -314,12 +334,13 @@ export function tlsListener(apisix: Partial<ApisixConfig>, o: TlsListenerOptions
   const action = (chain: string) => ({ action: { name: chain, typed_config: { "@type": T.stringValue, value: chain } } });
   const input = { name: "sni", typed_config: { "@type": T.serverNameInput } };
   const rule = (value_match: Json, chain: string) => ({ predicate: { single_predicate: { input, value_match } }, on_match: action(chain) });
-  const escape = (s: string) => s.replace(/[.\\^$|?*+()[\]{}-]/g, (c) => `\\${c}`);
-  const exact: Json[] = [], wild: Json[] = [];
+  const escapeRegex = (s: string) => s.replace(/[.\\^$|?*+()[\]{}-]/g, (c) => `\\${c}`);
+  const exact: Json[] = [],
+    wild: Json[] = [];
   let star: Usable | undefined;
   for (const [sni, u] of owner) {
     if (sni === "*") star = u;
-    else if (sni.startsWith("*.")) wild.push(rule({ safe_regex: { google_re2: {}, regex: `(?i)^[^.]+${escape(sni.slice(1))}$` } }, u.chain));
+    else if (sni.startsWith("*.")) wild.push(rule({ safe_regex: { google_re2: {}, regex: `(?i)^[^.]+${escapeRegex(sni.slice(1))}$` } }, u.chain));
     else exact.push(rule({ exact: sni, ignore_case: true }, u.chain));
   }
   // An SNI present but matched by nothing: APISIX has no certificate and the

@@ -78,7 +78,10 @@ export interface Validator {
 }
 
 export class WasmValidator implements Validator {
-  private constructor(private readonly module: WebAssembly.Module, readonly wasmPath: string) {}
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    readonly wasmPath: string,
+  ) {}
 
   static async load(wasmPath = DEFAULT_VALIDATOR_WASM): Promise<WasmValidator> {
     const bytes = fs.readFileSync(wasmPath);
@@ -96,13 +99,21 @@ export class WasmValidator implements Validator {
       else if (l.level === 3 && l.message.startsWith("configuration: ")) warnings.push(l.message.slice("configuration: ".length));
       else if (l.level === 3 && l.message.startsWith("invalid objects: ")) {
         const parts = l.message.slice("invalid objects: ".length).split(" ").filter(Boolean);
-        invalid = parts.includes("document") ? null : parts.map((p) => {
-          const [section, index] = p.split("/");
-          return { section: section as ObjectSection, index: Number(index) };
-        });
+        invalid = parts.includes("document")
+          ? null
+          : parts.map((p) => {
+              const [section, index] = p.split("/");
+              return { section: section as ObjectSection, index: Number(index) };
+            });
       }
     }
-    return { accepted: v.accepted, errors, warnings, invalid: v.accepted ? [] : invalid, failure: v.failure ? `the filter trapped: ${v.failure.message}` : v.error };
+    return {
+      accepted: v.accepted,
+      errors,
+      warnings,
+      invalid: v.accepted ? [] : invalid,
+      failure: v.failure ? `the filter trapped: ${v.failure.message}` : v.error,
+    };
   }
 
   /** Whether the filter accepts this exact document (the final ECDS configuration). */
@@ -118,7 +129,8 @@ export class WasmValidator implements Validator {
    */
   async check(doc: RawDocument, envoy: EnvoySide): Promise<Verdict> {
     for (const s of doc.otherSections ?? [])
-      if (RESERVED_SECTIONS.includes(s)) throw new ConfigError(`${s}: unknown section (the control plane writes "${s}" itself; an APISIX file has routes, upstreams, services, ssls)`);
+      if (RESERVED_SECTIONS.includes(s))
+        throw new ConfigError(`${s}: unknown section (the control plane writes "${s}" itself; an APISIX file has routes, upstreams, services, ssls)`);
     const withIds = withClusterNames(assignIds(doc));
     // The current candidates, with their positions in the source document.
     let live = OBJECT_SECTIONS.map((s) => withIds[s].map((obj, index) => ({ obj, index })));
@@ -134,7 +146,8 @@ export class WasmValidator implements Validator {
         OBJECT_SECTIONS.forEach((s, i) => (objects[s] = live[i].map((x) => x.obj as Record<string, unknown>)));
         return { objects, dropped, warnings: r.warnings };
       }
-      if (r.invalid === null || r.invalid.length === 0) throw new ConfigError(`rejected by the filter: ${[r.failure, ...r.errors].filter(Boolean).join("; ") || "no reason given"}`);
+      if (r.invalid === null || r.invalid.length === 0)
+        throw new ConfigError(`rejected by the filter: ${[r.failure, ...r.errors].filter(Boolean).join("; ") || "no reason given"}`);
       const bad = new Set(r.invalid.map((x) => `${x.section}/${x.index}`));
       live = OBJECT_SECTIONS.map((s, i) =>
         live[i].filter((x, pos) => {
@@ -204,7 +217,7 @@ export interface IncrementalVerdict extends Verdict {
 
 const MAX_WARNINGS = 50;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const idText = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0) || typeof v === "number" ? String(v) : undefined;
+const idText = (v: unknown): string | undefined => ((typeof v === "string" && v.length > 0) || typeof v === "number" ? String(v) : undefined);
 
 /** The objects `obj` names by id (as keys), for reference warnings. */
 function referencesOf(section: ObjectSection, obj: Record<string, unknown>): ObjectKey[] {
@@ -297,7 +310,8 @@ export class IncrementalValidator implements Validator {
         const id = assigned ? `${s}#${i + 1}` : idText(raw.id);
         if (id === undefined || seen.has(id)) return full();
         seen.add(id);
-        const key = `${s}/${id}`, cmp = assigned ? `${id}\u0000${this.json(raw)}` : this.json(raw);
+        const key = `${s}/${id}`,
+          cmp = assigned ? `${id}\u0000${this.json(raw)}` : this.json(raw);
         const cached = this.verdicts.get(key);
         let obj = cached?.cmp === cmp ? cached.obj : undefined;
         if (!obj) {
@@ -375,7 +389,8 @@ export class IncrementalValidator implements Validator {
     if (changed.length > 0 || this.verdicts.size === 0) {
       this.docWarnings = await run(changed, true, (k) => {
         // a referenced object as this document serves it (those being checked now are in the batch)
-        const v = this.verdicts.get(k), x = byKey.get(k);
+        const v = this.verdicts.get(k),
+          x = byKey.get(k);
         if (!v || !x) return undefined;
         if (v.ok && v.cmp === x.cmp) return v.obj;
         return keep?.has(k) ? this.served.get(k) : undefined;
@@ -395,7 +410,9 @@ export class IncrementalValidator implements Validator {
     const fresh = new Set(changed.map((x) => x.key));
     const refused = new Set(changed.filter((x) => servedNow.has(x.key) && !this.verdicts.get(x.key)!.ok).map((x) => x.key));
     if (appeared.size > 0 || refused.size > 0) {
-      const referrers = items.filter((x) => this.verdicts.get(x.key)!.ok && referencesOf(x.section, x.obj).some((r) => refused.has(r) || (!fresh.has(x.key) && appeared.has(r))));
+      const referrers = items.filter(
+        (x) => this.verdicts.get(x.key)!.ok && referencesOf(x.section, x.obj).some((r) => refused.has(r) || (!fresh.has(x.key) && appeared.has(r))),
+      );
       if (referrers.length > 0) await run(referrers, false, (k) => servedNow.get(k));
     }
     this.served = servedNow;

@@ -17,6 +17,11 @@ parentPort!.on("message", async (m: { id: number; op: string; [k: string]: unkno
     else throw new Error(`unknown op ${m.op}`);
     parentPort!.postMessage({ id: m.id, ok: true, value });
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof ConfigError ? e.message : (e as Error).stack ?? String(e), configError: e instanceof ConfigError });
+    parentPort!.postMessage({
+      id: m.id,
+      ok: false,
+      error: e instanceof ConfigError ? e.message : ((e as Error).stack ?? String(e)),
+      configError: e instanceof ConfigError,
+    });
   }
 });

@@ -11,13 +11,29 @@ import { runAsProcess, type Started } from "./serve.ts";
 
 export const ECHO_PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), "echo.proto");
 
-export interface EchoRequest { message: string }
-export interface RepeatRequest { message: string; count: number; interval_ms: number }
-export interface EchoReply { message: string; server: string; authority: string; client_cert: string }
+export interface EchoRequest {
+  message: string;
+}
+export interface RepeatRequest {
+  message: string;
+  count: number;
+  interval_ms: number;
+}
+export interface EchoReply {
+  message: string;
+  server: string;
+  authority: string;
+  client_cert: string;
+}
 
 /** PEM texts for a TLS upstream that requires a client certificate signed by `ca`. */
-export interface ServerTls { cert: string; key: string; ca: string }
+export interface ServerTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
 
+// biome-ignore lint/suspicious/noExplicitAny: proto-loader builds the service at run time; callers use it as grpc-js documents
 export function echoPackage(): any {
   const def = protoLoader.loadSync(ECHO_PROTO, { keepCase: true, defaults: true });
   return (grpc.loadPackageDefinition(def) as Record<string, unknown>).echo;
@@ -30,7 +46,10 @@ export function startGrpcEcho(opts: { name: string; port?: number; host?: string
   const pkg = echoPackage();
   const server = new grpc.Server();
   // grpc-js keeps :authority out of the metadata; getHost() returns it
-  const reply = (call: { getHost(): string; getAuthContext(): { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } }, message: string): EchoReply => {
+  const reply = (
+    call: { getHost(): string; getAuthContext(): { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } },
+    message: string,
+  ): EchoReply => {
     const cn = call.getAuthContext().sslPeerCertificate?.subject?.CN;
     return { message, server: opts.name, authority: call.getHost(), client_cert: Array.isArray(cn) ? cn.join(",") : (cn ?? "") };
   };

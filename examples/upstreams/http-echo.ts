@@ -35,7 +35,7 @@ export function echoHandler(name: string, extra: (req: http.IncomingMessage) => 
     let bodyLength = 0;
     req.on("data", (c: Buffer) => (bodyLength += c.length));
     req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json", "x-upstream-name": name }).end(echoJson(name, req, bodyLength, extra(req)) + "\n");
+      res.writeHead(200, { "content-type": "application/json", "x-upstream-name": name }).end(`${echoJson(name, req, bodyLength, extra(req))}\n`);
     });
   };
 }

@@ -1,7 +1,7 @@
 // proxy_call_foreign_function (Envoy foreign.cc): set_envoy_filter_state and
 // clear_route_cache; anything else is not registered.
 import { WasmResult } from "../abi.ts";
-import { decodeSetEnvoyFilterStateArgs } from "../foreign.ts";
+import { decodeSetEnvoyFilterStateArgs, type SetEnvoyFilterStateArgs } from "../foreign.ts";
 import { utf8 } from "../pairs.ts";
 import type { HostFunctions, HostInternals } from "./internals.ts";
 
@@ -31,7 +31,7 @@ function foreign(h: HostInternals, name: string, args: Uint8Array): number | nul
   const c = h.ctx();
   switch (name) {
     case "set_envoy_filter_state": {
-      let a;
+      let a: SetEnvoyFilterStateArgs;
       try {
         a = decodeSetEnvoyFilterStateArgs(args);
       } catch {

@@ -34,7 +34,7 @@ export function headerFunctions(h: HostInternals): HostFunctions {
       if (u(type) > MapType.MAX) return R.BadArgument;
       const map = headerMap(type, false);
       // An empty (or unavailable) map is handed over as nothing: ptr 0, size 0.
-      return h.copyOut(map && map.size ? map.encode() : new Uint8Array(0), ptrPtr, sizePtr);
+      return h.copyOut(map?.size ? map.encode() : new Uint8Array(0), ptrPtr, sizePtr);
     },
     proxy_get_header_map_size: (type: number, ptr: number) => {
       if (u(type) > MapType.MAX) return R.BadArgument;
@@ -46,8 +46,7 @@ export function headerFunctions(h: HostInternals): HostFunctions {
       mutateHeaders(h, type, kPtr, kLen, vPtr, vLen, (m, k, v) => m.add(k, v)),
     proxy_replace_header_map_value: (type: number, kPtr: number, kLen: number, vPtr: number, vLen: number) =>
       mutateHeaders(h, type, kPtr, kLen, vPtr, vLen, (m, k, v) => m.set(k, v)),
-    proxy_remove_header_map_value: (type: number, kPtr: number, kLen: number) =>
-      mutateHeaders(h, type, kPtr, kLen, 0, 0, (m, k) => m.remove(k)),
+    proxy_remove_header_map_value: (type: number, kPtr: number, kLen: number) => mutateHeaders(h, type, kPtr, kLen, 0, 0, (m, k) => m.remove(k)),
     proxy_set_header_map_pairs: (type: number, ptr: number, len: number) => {
       if (u(type) > MapType.MAX) return R.BadArgument;
       const data = mem().read(u(ptr), u(len));
@@ -64,7 +63,11 @@ export function headerFunctions(h: HostInternals): HostFunctions {
 
 function mutateHeaders(
   h: HostInternals,
-  type: number, kPtr: number, kLen: number, vPtr: number, vLen: number,
+  type: number,
+  kPtr: number,
+  kLen: number,
+  vPtr: number,
+  vLen: number,
   op: (m: HeaderMap, k: string, v: HeaderValue) => void,
 ): number {
   if (type >>> 0 > MapType.MAX) return WasmResult.BadArgument;

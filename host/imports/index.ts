@@ -9,7 +9,7 @@ import { propertyFunctions } from "./properties.ts";
 import { sharedFunctions } from "./shared.ts";
 import { streamFunctions } from "./stream.ts";
 
-export type { AnyContext, CallFrame, HostFunctions, HostInternals } from "./internals.ts";
+export type { AnyContext, CallFrame, HostFunction, HostFunctions, HostInternals } from "./internals.ts";
 export { MetricStore } from "./metrics.ts";
 export { SharedQueues } from "./shared.ts";
 export { wasiFunctions } from "./wasi.ts";

@@ -18,7 +18,10 @@ export interface CallFrame extends DeferredActions {
   effective: AnyContext | null;
 }
 
-export type HostFunctions = Record<string, (...a: any[]) => unknown>;
+/** A wasm import: V8 passes i32/i64/f64 as number or bigint by the import's signature. */
+// biome-ignore lint/suspicious/noExplicitAny: each function declares its own parameter types; this is their common supertype
+export type HostFunction = (...a: any[]) => unknown;
+export type HostFunctions = Record<string, HostFunction>;
 
 export interface HostInternals {
   readonly options: Readonly<HostOptions>;

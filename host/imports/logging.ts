@@ -23,8 +23,7 @@ export function loggingFunctions(h: HostInternals): HostFunctions {
       return R.Ok;
     },
     proxy_get_log_level: (ptr: number) => (mem().writeU32(u(ptr), h.options.logLevel ?? 0) ? R.Ok : R.InvalidMemoryAccess),
-    proxy_get_current_time_nanoseconds: (ptr: number) =>
-      mem().writeU64(u(ptr), h.clock.nowNs()) ? R.Ok : R.InvalidMemoryAccess,
+    proxy_get_current_time_nanoseconds: (ptr: number) => (mem().writeU64(u(ptr), h.clock.nowNs()) ? R.Ok : R.InvalidMemoryAccess),
     proxy_set_tick_period_milliseconds: (ms: number) => {
       // cpp-host setTimerPeriod: on the root context of the calling context.
       const root = h.rootOf(h.ctx());

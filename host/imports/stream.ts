@@ -14,7 +14,7 @@ export function streamFunctions(h: HostInternals): HostFunctions {
       if (u(type) > BufferType.MAX) return R.BadArgument;
       const buf = buffer(h, u(type));
       if (!buf) return R.NotFound;
-      let s = u(start);
+      const s = u(start);
       let n = u(length);
       if (s > buf.length) n = 0;
       else if (s + n > buf.length) n = buf.length - s;
@@ -44,9 +44,7 @@ export function streamFunctions(h: HostInternals): HostFunctions {
       const c = h.ctx();
       return c.kind === "stream" ? c.closeStream(u(type), h.frame!) : R.Ok;
     },
-    proxy_send_local_response: (
-      code: number, dPtr: number, dLen: number, bPtr: number, bLen: number, hPtr: number, hLen: number, grpc: number,
-    ) => {
+    proxy_send_local_response: (code: number, dPtr: number, dLen: number, bPtr: number, bLen: number, hPtr: number, hLen: number, grpc: number) => {
       const details = h.readStr(dPtr, dLen);
       const body = mem().read(u(bPtr), u(bLen));
       const hdrs = mem().read(u(hPtr), u(hLen));

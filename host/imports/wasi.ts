@@ -3,9 +3,9 @@
 import { randomFillSync } from "node:crypto";
 import { Errno, RANDOM_GET_MAX_BYTES, type WASI_FUNCTIONS } from "../abi.ts";
 import { fromUtf8, utf8 } from "../pairs.ts";
-import type { HostInternals } from "./internals.ts";
+import type { HostFunction, HostInternals } from "./internals.ts";
 
-export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUNCTIONS)[number], (...a: any[]) => unknown>> {
+export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUNCTIONS)[number], HostFunction>> {
   const mem = () => h.memory;
   const u = (x: number) => x >>> 0;
   const stdio = (fd: number) => fd === 1 || fd === 2;
@@ -36,8 +36,14 @@ export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUN
     fd_pwrite: (fd: number, iovs: number, n: number, _off: bigint, nw: number) => writev(fd, iovs, n, nw),
     fd_read: () => Errno.NOSYS,
     fd_pread: () => Errno.NOSYS,
-    fd_seek: () => (h.vmErrors.push("wasi_unstable fd_seek"), 0),
-    fd_close: () => (h.vmErrors.push("wasi_unstable fd_close"), 0),
+    fd_seek: () => {
+      h.vmErrors.push("wasi_unstable fd_seek");
+      return 0;
+    },
+    fd_close: () => {
+      h.vmErrors.push("wasi_unstable fd_close");
+      return 0;
+    },
     fd_fdstat_get: (fd: number, statPtr: number) => {
       if (!stdio(fd)) return Errno.BADF;
       const b = new Uint8Array(24);
@@ -60,15 +66,19 @@ export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUN
       if (!stdio(fd)) return Errno.BADF;
       return mem().writeU64(u(ptr), 0n) ? Errno.SUCCESS : Errno.FAULT;
     },
-    fd_readdir: (_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) =>
-      mem().writeU32(u(nreadPtr), 0) ? Errno.NOTDIR : Errno.FAULT,
+    fd_readdir: (_fd: number, _b: number, _l: number, _c: bigint, nreadPtr: number) => (mem().writeU32(u(nreadPtr), 0) ? Errno.NOTDIR : Errno.FAULT),
     fd_renumber: (fd: number, to: number) => (stdio(fd) && stdio(to) ? Errno.NOTSUP : Errno.BADF),
     path_open: () => Errno.NOENT,
     path_filestat_get: () => Errno.NOTSUP,
     environ_sizes_get: (countPtr: number, sizePtr: number) => {
       const s = envStrings();
       if (!mem().writeU32(u(countPtr), s.length)) return Errno.FAULT;
-      return mem().writeU32(u(sizePtr), s.reduce((n, b) => n + b.length, 0)) ? Errno.SUCCESS : Errno.FAULT;
+      return mem().writeU32(
+        u(sizePtr),
+        s.reduce((n, b) => n + b.length, 0),
+      )
+        ? Errno.SUCCESS
+        : Errno.FAULT;
     },
     environ_get: (arrayPtr: number, bufPtr: number) => {
       let a = u(arrayPtr);
@@ -80,8 +90,7 @@ export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUN
       }
       return Errno.SUCCESS;
     },
-    args_sizes_get: (argcPtr: number, sizePtr: number) =>
-      mem().writeU32(u(argcPtr), 0) && mem().writeU32(u(sizePtr), 0) ? Errno.SUCCESS : Errno.FAULT,
+    args_sizes_get: (argcPtr: number, sizePtr: number) => (mem().writeU32(u(argcPtr), 0) && mem().writeU32(u(sizePtr), 0) ? Errno.SUCCESS : Errno.FAULT),
     args_get: () => Errno.SUCCESS,
     clock_time_get: (id: number, _precision: bigint, ptr: number) => {
       const v = id === 0 ? h.clock.nowNs() : id === 1 ? h.clock.monotonicNs() : undefined;
@@ -98,8 +107,7 @@ export function wasiFunctions(h: HostInternals): Partial<Record<(typeof WASI_FUN
       return mem().write(u(ptr), randomFillSync(new Uint8Array(u(len)))) ? Errno.SUCCESS : Errno.FAULT;
     },
     sched_yield: () => Errno.SUCCESS,
-    poll_oneoff: (_in: number, _out: number, _n: number, neventsPtr: number) =>
-      mem().writeU32(u(neventsPtr), 0) ? Errno.SUCCESS : Errno.FAULT,
+    poll_oneoff: (_in: number, _out: number, _n: number, neventsPtr: number) => (mem().writeU32(u(neventsPtr), 0) ? Errno.SUCCESS : Errno.FAULT),
     // cpp-host: proc_exit does not exit; Envoy's Context::error logs it at trace.
     proc_exit: (code: number) => {
       h.lastExitCode = code;

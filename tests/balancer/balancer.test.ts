@@ -8,12 +8,12 @@ import { balancerHost as load, get, LOG, oneUpstream, overrideHost, tally as cou
 const WARN = LOG.warn;
 
 function picked(r: RequestResult): string {
-  assert.equal(r.localReply, undefined, "no local reply: " + JSON.stringify(r.localReply));
+  assert.equal(r.localReply, undefined, `no local reply: ${JSON.stringify(r.localReply)}`);
   return r.originalDst!;
 }
 
 function healthy(host: ProxyWasmHost): void {
-  assert.equal(host.trapped, false, "VM trapped: " + JSON.stringify(host.failure));
+  assert.equal(host.trapped, false, `VM trapped: ${JSON.stringify(host.failure)}`);
 }
 
 describe("roundrobin", () => {
@@ -55,8 +55,10 @@ describe("chash", () => {
     const host = await load(oneUpstream({ type: "chash", hash_on: "consumer", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1 } }));
     const r = get(host, "/", { source: "10.9.8.7:4000" });
     picked(r);
-    assert.ok(r.logs.some((l) => l.level === WARN && l.message === "chash_key fetch is nil, use default chash_key remote_addr: 10.9.8.7"),
-      JSON.stringify(r.logs));
+    assert.ok(
+      r.logs.some((l) => l.level === WARN && l.message === "chash_key fetch is nil, use default chash_key remote_addr: 10.9.8.7"),
+      JSON.stringify(r.logs),
+    );
   });
 
   test("connection variables as keys: remote_port, server_addr, server_port come from Envoy's connection", async () => {
@@ -66,10 +68,14 @@ describe("chash", () => {
       const got = Array.from({ length: 30 }, (_, i) => {
         const r = get(host, "/", vary(i));
         // a nil key would fall back to remote_addr (one node for one client IP)
-        assert.ok(!r.logs.some((l) => l.message.startsWith("chash_key fetch is nil")), key + ": " + JSON.stringify(r.logs));
+        assert.ok(!r.logs.some((l) => l.message.startsWith("chash_key fetch is nil")), `${key}: ${JSON.stringify(r.logs)}`);
         return picked(r);
       });
-      assert.deepEqual(got, Array.from({ length: 30 }, (_, i) => picked(get(host, "/", vary(i)))), key + ": same key, same node");
+      assert.deepEqual(
+        got,
+        Array.from({ length: 30 }, (_, i) => picked(get(host, "/", vary(i)))),
+        `${key}: same key, same node`,
+      );
       return got;
     };
     const byPort = await spread("remote_port", (i) => ({ source: `127.0.0.1:${4000 + i}` }));
@@ -89,7 +95,10 @@ describe("chash", () => {
     const cfg = oneUpstream({ type: "chash", key: "arg_k", nodes }) as Record<string, unknown>;
     const host = await load(cfg);
     const before = Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`)));
-    assert.deepEqual(before, Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`))));
+    assert.deepEqual(
+      before,
+      Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`))),
+    );
     host.configure(JSON.stringify(overrideHost({ ...cfg, health: { "upstream.u1": { "10.0.0.2:80": false } } })));
     const after = Array.from({ length: 60 }, (_, i) => picked(get(host, `/?k=${i}`)));
     for (let i = 0; i < 60; i++) {
@@ -129,8 +138,14 @@ describe("least_conn", () => {
       s.requestHeaders(true);
       return s;
     });
-    assert.deepEqual(open.map((s) => s.originalDst), ["127.0.0.1:1980", "0.0.0.0:1980", "127.0.0.1:1980"]);
-    for (const s of open) { s.responseHeaders(200, {}, true); s.complete(); }
+    assert.deepEqual(
+      open.map((s) => s.originalDst),
+      ["127.0.0.1:1980", "0.0.0.0:1980", "127.0.0.1:1980"],
+    );
+    for (const s of open) {
+      s.responseHeaders(200, {}, true);
+      s.complete();
+    }
     // all released: back to the initial scores
     assert.equal(picked(get(host)), "127.0.0.1:1980");
     assert.equal(picked(get(host)), "127.0.0.1:1980");
@@ -146,27 +161,35 @@ describe("least_conn", () => {
   test("counts survive a config reload that changes the nodes (least_conn3.t)", async () => {
     const cfg = oneUpstream({ type: "least_conn", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1 } });
     const host = await load(cfg);
-    const held = [0, 1, 2, 3].map(() => { const s = host.stream({ path: "/" }); s.requestHeaders(true); return s; });
+    const held = [0, 1, 2, 3].map(() => {
+      const s = host.stream({ path: "/" });
+      s.requestHeaders(true);
+      return s;
+    });
     assert.deepEqual(counts(held.map((s) => s.originalDst!)), { "127.0.0.1:1980": 2, "127.0.0.1:1981": 2 });
     host.configure(JSON.stringify(overrideHost(oneUpstream({ type: "least_conn", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1, "127.0.0.1:1982": 1 } }))));
-    const a = host.stream({ path: "/" }); a.requestHeaders(true);
-    const b = host.stream({ path: "/" }); b.requestHeaders(true);
+    const a = host.stream({ path: "/" });
+    a.requestHeaders(true);
+    const b = host.stream({ path: "/" });
+    b.requestHeaders(true);
     assert.deepEqual([a.originalDst, b.originalDst], ["127.0.0.1:1982", "127.0.0.1:1982"]);
   });
 });
 
 describe("priority", () => {
   test("priority-balancer/sanity.t: the plan walks the levels highest first", async () => {
-    const host = await load(oneUpstream({
-      type: "least_conn",
-      nodes: [
-        { host: "127.0.0.1", port: 1979, weight: 2, priority: 1 },
-        { host: "127.0.0.2", port: 1979, weight: 1, priority: 1 },
-        { host: "127.0.0.3", port: 1979, weight: 2, priority: 0 },
-        { host: "127.0.0.4", port: 1979, weight: 1, priority: 0 },
-        { host: "127.0.0.1", port: 1980, weight: 2, priority: -1 },
-      ],
-    }));
+    const host = await load(
+      oneUpstream({
+        type: "least_conn",
+        nodes: [
+          { host: "127.0.0.1", port: 1979, weight: 2, priority: 1 },
+          { host: "127.0.0.2", port: 1979, weight: 1, priority: 1 },
+          { host: "127.0.0.3", port: 1979, weight: 2, priority: 0 },
+          { host: "127.0.0.4", port: 1979, weight: 1, priority: 0 },
+          { host: "127.0.0.1", port: 1980, weight: 2, priority: -1 },
+        ],
+      }),
+    );
     for (let rep = 0; rep < 2; rep++) {
       const r = get(host);
       assert.equal(picked(r), "127.0.0.1:1979");

@@ -1,7 +1,7 @@
 // Passive health checks and the retry plan, through the real build/filter.wasm.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { ManualClock, ProxyWasmHost, type RequestOptions, type RequestResult } from "../../host/index.ts";
+import { ManualClock, ProxyWasmHost, type RequestOptions } from "../../host/index.ts";
 import { balancerHost as load, FILTER_WASM, get, LOG, oneUpstream } from "../filter/helpers.ts";
 
 const WARN = LOG.warn;
@@ -25,8 +25,10 @@ describe("passive health checks", () => {
     const bad = answers({ "10.0.0.1:80": 500 });
     // round robin reaches 10.0.0.1 twice within 6 requests
     for (let i = 0; i < 6; i++) get(host, "/", {}, bad);
-    assert.ok(host.logs.some((l) => l.level === WARN && l.message.startsWith("passive health check: 10.0.0.1:80 of upstream.u1 is unhealthy")),
-      host.logs.map((l) => l.message).join("\n"));
+    assert.ok(
+      host.logs.some((l) => l.level === WARN && l.message.startsWith("passive health check: 10.0.0.1:80 of upstream.u1 is unhealthy")),
+      host.logs.map((l) => l.message).join("\n"),
+    );
     for (let i = 0; i < 12; i++) {
       const r = get(host, "/", {}, bad);
       assert.notEqual(r.originalDst, "10.0.0.1:80");
@@ -47,12 +49,17 @@ describe("passive health checks", () => {
   test("a connect failure (UF) counts against tcp_failures; a failed first try is reported from the attempt count", async () => {
     const host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, checks: CHECKS }));
     // first try fails to connect, Envoy retries on the second entry of the list
-    const r = get(host, "/", {}, {
-      upstream: (fwd) => {
-        const list = fwd.header("x-apisix-upstream-hosts")!.split(",");
-        return { status: 200, address: list[1], attemptCount: 2 };
+    const r = get(
+      host,
+      "/",
+      {},
+      {
+        upstream: (fwd) => {
+          const list = fwd.header("x-apisix-upstream-hosts")!.split(",");
+          return { status: 200, address: list[1], attemptCount: 2 };
+        },
       },
-    });
+    );
     const failed = r.header("x-apisix-upstream-hosts")!.split(",")[0];
     const other = failed === "10.0.0.1:80" ? "10.0.0.2:80" : "10.0.0.1:80";
     for (let i = 0; i < 6; i++) assert.equal(get(host).originalDst, other);
@@ -183,8 +190,17 @@ describe("robustness", () => {
   test("odd inputs never trap", async () => {
     const host = await load({
       routes: [
-        { id: "a", uri: "/a", upstream: { type: "chash", hash_on: "vars_combinations", key: "${http_x ?? }$${ }\\$x$", nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 2 } } },
-        { id: "b", uri: "/b", upstream: { type: "chash", key: "remote_addr", nodes: { "10.0.0.1:80": 1000000000, "10.0.0.2:80": 2000000000, "10.0.0.3:80": 0 } } },
+        {
+          id: "a",
+          uri: "/a",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: APISIX's own ${var} syntax, malformed on purpose
+          upstream: { type: "chash", hash_on: "vars_combinations", key: "${http_x ?? }$${ }\\$x$", nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 2 } },
+        },
+        {
+          id: "b",
+          uri: "/b",
+          upstream: { type: "chash", key: "remote_addr", nodes: { "10.0.0.1:80": 1000000000, "10.0.0.2:80": 2000000000, "10.0.0.3:80": 0 } },
+        },
         { id: "c", uri: "/c", upstream: { nodes: { "10.0.0.1:80": 4000000000, "10.0.0.2:80": 1 }, retries: 1 } },
         { id: "d", uri: "/d", upstream: { type: "chash", key: "remote_addr", nodes: { "10.0.0.1:80": 0, "10.0.0.2:80": 0 } } },
         { id: "e", uri: "/e", upstream: { type: "ewma", nodes: { "[::1]:80": 1, "10.0.0.2:80": 1 }, retries: 100000 } },
@@ -193,7 +209,7 @@ describe("robustness", () => {
     });
     const weird = ["", "%00", "\u00ff\u00fe", "x".repeat(5000), "${", "$", "??"];
     for (const w of weird) {
-      for (const p of ["/a", "/b", "/c", "/d", "/e", "/f"]) get(host, p + "?k=" + encodeURIComponent(w), { headers: { x: w.slice(0, 100) || "-" } });
+      for (const p of ["/a", "/b", "/c", "/d", "/e", "/f"]) get(host, `${p}?k=${encodeURIComponent(w)}`, { headers: { x: w.slice(0, 100) || "-" } });
     }
     const d = get(host, "/d");
     assert.equal(d.localReply?.status, 502);

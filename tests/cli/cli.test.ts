@@ -11,7 +11,8 @@ import { main } from "../../cli/apisix-wasm.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   return main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }).then((code) => ({ code, out: out.join("\n"), err: err.join("\n") }));
 }
 
@@ -21,7 +22,9 @@ function file(name: string, text: string | Buffer): string {
   writeFileSync(p, text);
   return p;
 }
-const good = file("good.yaml", `routes:
+const good = file(
+  "good.yaml",
+  `routes:
   - id: api
     uri: /api/*
     hosts: ["*.example.com"]
@@ -47,7 +50,8 @@ upstreams:
       "10.0.0.2:80": 3
       "10.0.0.3:80": 1
 #END
-`);
+`,
+);
 const bad = file("bad.yaml", `upstreams:\n  - id: u1\n    nodes: {"10.0.0.1:80": -1}\n#END\n`);
 
 test("--help: stdout, exit 0, says what each command does, with examples", async () => {
@@ -55,9 +59,9 @@ test("--help: stdout, exit 0, says what each command does, with examples", async
     const r = await run(argv);
     assert.equal(r.code, 0, argv.join(" "));
     assert.equal(r.err, "");
-    assert.match(r.out, /^  validate   Run the filter's configuration checks/m);
-    assert.match(r.out, /^  try        Configure the filter/m);
-    assert.match(r.out, /^examples:\n  apisix-wasm validate examples\/local\.yaml$/m);
+    assert.match(r.out, /^ {2}validate {3}Run the filter's configuration checks/m);
+    assert.match(r.out, /^ {2}try {8}Configure the filter/m);
+    assert.match(r.out, /^examples:\n {2}apisix-wasm validate examples\/local\.yaml$/m);
     assert.match(r.out, /exit codes: 0 valid \/ all proxied, 1 .*, 2 usage error/);
   }
 });
@@ -102,11 +106,14 @@ test("validate: without the #END trailer the control plane would not apply the f
 });
 
 test("try: an invalid object is dropped as the control plane drops it, and the rest answers", async () => {
-  const mixed = file("mixed.yaml", `routes:
+  const mixed = file(
+    "mixed.yaml",
+    `routes:
   - {id: broken, uri: /b, upstream: {nodes: {"127.0.0.1:99999": 1}}}
   - {id: fine, uri: /f, upstream: {nodes: {"127.0.0.1:8080": 1}}}
 #END
-`);
+`,
+  );
   const ok = await run(["try", mixed, "GET /f"]);
   assert.equal(ok.code, 0, ok.out);
   assert.match(ok.out, /^config errors \(dropped: routes\[broken\]\):\n {2}routes\[broken\]\.upstream\.nodes\["127\.0\.0\.1:99999"\]: invalid port 99999$/m);
@@ -164,7 +171,7 @@ test("try: route, upstream, cluster, endpoint and the headers the filter set; ex
   assert.match(r.out, /^upstream: u1$/m);
   assert.match(r.out, /^cluster: upstream\.u1$/m);
   assert.match(r.out, /^endpoint: 10\.0\.0\.1:8080$/m);
-  assert.match(r.out, /^  :authority: backend\.internal$/m);
+  assert.match(r.out, /^ {2}:authority: backend\.internal$/m);
 });
 
 test("try: a local reply exits 1, with a hint when no route matched", async () => {
@@ -179,7 +186,7 @@ test("try: the config's warnings are shown", async () => {
   const warn = file("warn.yaml", `routes:\n  - id: r\n    uri: /*\n    plugins: {proxy-rewrite: {uri: /x}}\n    upstream: {nodes: {"10.0.0.1:80": 1}}\n`);
   const r = await run(["try", warn, "GET /a"]);
   assert.equal(r.code, 0);
-  assert.match(r.out, /^config warnings:\n  routes\[r\]\.plugins\.proxy-rewrite: plugin ignored/m);
+  assert.match(r.out, /^config warnings:\n {2}routes\[r\]\.plugins\.proxy-rewrite: plugin ignored/m);
   assert.deepEqual(JSON.parse((await run(["try", warn, "GET /a", "--json"])).out).warnings.length, 1);
 });
 
@@ -203,7 +210,7 @@ test("try: the upstream id comes from the filter (filter state), for a local rep
 test("try --count: round robin 3:1 over 8 requests is exactly 6 and 2", async () => {
   const r = await run(["try", good, "GET /rr", "--count", "8"]);
   assert.equal(r.code, 0);
-  assert.match(r.out, /^GET \/rr  × 8$/m);
+  assert.match(r.out, /^GET \/rr {2}× 8$/m);
   assert.match(r.out, /^ +6 +75% +rr +weighted +upstream\.weighted +10\.0\.0\.2:80$/m);
   assert.match(r.out, /^ +2 +25% +rr +weighted +upstream\.weighted +10\.0\.0\.3:80$/m);
 });
@@ -241,10 +248,10 @@ test("try --lb-mode: the retry plan Envoy would follow; override-host by default
   const od = await run(["try", multi, "GET /", "--lb-mode", "original-dst"]);
   // original-dst: Envoy could only retry the same node, so no retry is asked for.
   assert.doesNotMatch(od.out, /x-envoy-max-retries/);
-  assert.match((await run(["try", multi, "GET /"])).out, /^  x-envoy-max-retries: 1$/m, "the default is override-host");
+  assert.match((await run(["try", multi, "GET /"])).out, /^ {2}x-envoy-max-retries: 1$/m, "the default is override-host");
   const oh = await run(["try", multi, "GET /", "--lb-mode", "override-host"]);
-  assert.match(oh.out, /^  x-envoy-max-retries: 1$/m);
-  assert.match(oh.out, /^  x-apisix-upstream-hosts: 10\.0\.0\.[12]:80,10\.0\.0\.[12]:80$/m);
+  assert.match(oh.out, /^ {2}x-envoy-max-retries: 1$/m);
+  assert.match(oh.out, /^ {2}x-apisix-upstream-hosts: 10\.0\.0\.[12]:80,10\.0\.0\.[12]:80$/m);
   assert.equal((await run(["try", multi, "GET /", "--lb-mode", "eds"])).code, 2);
 });
 

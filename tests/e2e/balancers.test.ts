@@ -2,7 +2,7 @@
 // one balancer state, as in one nginx worker).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { LB_MODES, Stack, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
+import { LB_MODES, type Stack, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
@@ -85,7 +85,10 @@ for (const mode of LB_MODES) {
         releases.forEach((r) => r());
       }
       const rs = await pending;
-      assert.deepEqual(rs.map((r) => r.status), Array(6).fill(200));
+      assert.deepEqual(
+        rs.map((r) => r.status),
+        Array(6).fill(200),
+      );
       const count = (s: "s1" | "s2" | "s3") => rs.filter((r) => r.json.server === s).length;
       assert.deepEqual([count("s1"), count("s2"), count("s3")], [2, 2, 2]);
       assert.deepEqual([up.s1.hits - before.s1, up.s2.hits - before.s2, up.s3.hits - before.s3], [2, 2, 2]);

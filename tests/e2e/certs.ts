@@ -12,7 +12,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export interface KeyPair { cert: string; key: string }
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
 export interface Pki {
   ca: KeyPair;
   server: KeyPair;
@@ -33,16 +36,48 @@ function newKey(dir: string, name: string): void {
 
 function selfSignedCa(dir: string, name: string, cn: string): void {
   newKey(dir, name);
-  openssl(dir, ["req", "-x509", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-days", "2", "-sha256",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", `${name}.pem`]);
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    `${name}.key`,
+    "-subj",
+    `/CN=${cn}`,
+    "-days",
+    "2",
+    "-sha256",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-out",
+    `${name}.pem`,
+  ]);
 }
 
 function signed(dir: string, name: string, cn: string, ca: string, ext: string[]): void {
   newKey(dir, name);
   openssl(dir, ["req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`]);
-  fs.writeFileSync(path.join(dir, `${name}.ext`), ext.join("\n") + "\n");
-  openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-    "-days", "2", "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.pem`]);
+  fs.writeFileSync(path.join(dir, `${name}.ext`), `${ext.join("\n")}\n`);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.pem`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-sha256",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.pem`,
+  ]);
 }
 
 export function makePki(opts: { dns?: string[]; ips?: string[] } = {}): Pki {
@@ -51,13 +86,19 @@ export function makePki(opts: { dns?: string[]; ips?: string[] } = {}): Pki {
     selfSignedCa(dir, "ca", "apisix-e2e-ca");
     const san = [...(opts.dns ?? ["localhost"]).map((d) => `DNS:${d}`), ...(opts.ips ?? ["127.0.0.1"]).map((ip) => `IP:${ip}`)];
     signed(dir, "server", (opts.dns ?? ["localhost"])[0] ?? "server", "ca", [
-      "basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", `subjectAltName=${san.join(",")}`,
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=serverAuth",
+      `subjectAltName=${san.join(",")}`,
     ]);
     const clientExt = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth"];
     signed(dir, "client", "apisix-client", "ca", clientExt);
     selfSignedCa(dir, "other-ca", "other-ca");
     signed(dir, "stranger", "stranger", "other-ca", clientExt);
-    const pair = (n: string): KeyPair => ({ cert: fs.readFileSync(path.join(dir, `${n}.pem`), "utf8"), key: fs.readFileSync(path.join(dir, `${n}.key`), "utf8") });
+    const pair = (n: string): KeyPair => ({
+      cert: fs.readFileSync(path.join(dir, `${n}.pem`), "utf8"),
+      key: fs.readFileSync(path.join(dir, `${n}.key`), "utf8"),
+    });
     return { ca: pair("ca"), server: pair("server"), client: pair("client"), stranger: pair("stranger") };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

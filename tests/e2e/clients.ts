@@ -1,6 +1,6 @@
 // Small clients for the protocol tests: websocket (ws), gRPC (grpc-js) and
 // HTTP/2 (node:http2), each speaking to Envoy's listener on loopback.
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import grpc from "@grpc/grpc-js";
 import WebSocket from "ws";
 import { echoPackage, type EchoReply } from "../../examples/upstreams/grpc-echo.ts";
@@ -45,8 +45,14 @@ export class WsClient {
   close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.ws.terminate(); resolve(); }, 2000);
-      this.ws.once("close", () => { clearTimeout(t); resolve(); });
+      const t = setTimeout(() => {
+        this.ws.terminate();
+        resolve();
+      }, 2000);
+      this.ws.once("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
       this.ws.close();
     });
   }
@@ -92,7 +98,11 @@ export function pingPong(client: any, messages: string[]): Promise<EchoReply[]> 
   });
 }
 
-export interface H2Reply { status: number; headers: http2.IncomingHttpHeaders; body: string }
+export interface H2Reply {
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  body: string;
+}
 
 /** One request on an HTTP/2 session (prior knowledge h2c when the session is http://). */
 export function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<H2Reply> {

@@ -31,18 +31,28 @@ test("etcd -> control plane -> Envoy: a route created, repointed to another upst
 
     // PATCH-like update through the Admin API: the route now points at upstream 2
     await w.put("/apisix/routes/1", stored("routes", "1", { uri: "/shop/*", upstream_id: "2" }));
-    const r2 = await until("the route served by echo-2", async () => {
-      const r = await stack!.get("/shop/cart");
-      return r.json?.server === "echo-2" ? r : undefined;
-    }, 20_000, 50);
+    const r2 = await until(
+      "the route served by echo-2",
+      async () => {
+        const r = await stack!.get("/shop/cart");
+        return r.json?.server === "echo-2" ? r : undefined;
+      },
+      20_000,
+      50,
+    );
     assert.equal(r2.status, 200);
 
     // DELETE /apisix/admin/routes/1
     await w.delete("/apisix/routes/1");
-    const r3 = await until("APISIX's 404 once the route is deleted", async () => {
-      const r = await stack!.get("/shop/cart");
-      return r.status === 404 ? r : undefined;
-    }, 20_000, 50);
+    const r3 = await until(
+      "APISIX's 404 once the route is deleted",
+      async () => {
+        const r = await stack!.get("/shop/cart");
+        return r.status === 404 ? r : undefined;
+      },
+      20_000,
+      50,
+    );
     assert.equal(r3.body.trim(), '{"error_msg":"404 Route Not Found"}');
     assert.doesNotMatch(stack.envoy.out, /configuration rejected/);
   } finally {

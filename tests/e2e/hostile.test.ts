@@ -8,7 +8,11 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { Stack } from "./stack.ts";
 
-interface Seen { server: string; url: string; headers: http.IncomingHttpHeaders }
+interface Seen {
+  server: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
 
 /** An upstream that names itself, echoes what it got, and waits ?delay= ms first. */
 function upstream(name: string): Promise<{ port: number; close(): Promise<void> }> {
@@ -19,14 +23,26 @@ function upstream(name: string): Promise<{ port: number; close(): Promise<void> 
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ server: name, url: req.url, headers: req.headers }));
     }, delay);
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      }),
+    ),
+  );
 }
 
 /** One HTTP/1.1 request written byte for byte; status and (JSON) body. */
-function raw(port: number, target: Buffer | string, headers: [string, string | Buffer][] = []): Promise<{ status: number; body: string; seen?: Seen; firstByteMs: number }> {
+function raw(
+  port: number,
+  target: Buffer | string,
+  headers: [string, string | Buffer][] = [],
+): Promise<{ status: number; body: string; seen?: Seen; firstByteMs: number }> {
   const lines: Buffer[] = [Buffer.from("GET "), Buffer.from(target as string, "latin1"), Buffer.from(" HTTP/1.1\r\n")];
   if (!headers.some(([k]) => k.toLowerCase() === "host")) lines.push(Buffer.from("Host: example.com\r\n"));
   for (const [k, v] of headers) lines.push(Buffer.from(`${k}: `), Buffer.isBuffer(v) ? v : Buffer.from(v), Buffer.from("\r\n"));
@@ -46,7 +62,7 @@ function raw(port: number, target: Buffer | string, headers: [string, string | B
       let body = text.slice(text.indexOf("\r\n\r\n") + 4);
       if (/transfer-encoding: chunked/i.test(text.slice(0, text.indexOf("\r\n\r\n")))) {
         let out = "";
-        for (let rest = body; ;) {
+        for (let rest = body; ; ) {
           const nl = rest.indexOf("\r\n");
           const n = parseInt(rest.slice(0, nl), 16);
           if (!n) break;
@@ -56,7 +72,11 @@ function raw(port: number, target: Buffer | string, headers: [string, string | B
         body = out;
       }
       let seen: Seen | undefined;
-      try { seen = JSON.parse(body); } catch { /* a local reply */ }
+      try {
+        seen = JSON.parse(body);
+      } catch {
+        /* a local reply */
+      }
       resolve({ status, body, seen, firstByteMs });
     });
     s.on("error", reject);
@@ -187,6 +207,8 @@ test("§6 client-sent x-envoy-* headers neither change timeouts or retries nor r
   ];
   const r = await raw(stack.port, "/slow?delay=400", hostile);
   assert.equal(r.status, 200, `a client timeout header cut the request: ${r.status} ${r.body.slice(0, 200)}`);
-  const leaked = Object.keys(r.seen!.headers).filter((k) => k.startsWith("x-envoy-") && hostile.some(([h]) => h === k) && r.seen!.headers[k] === hostile.find(([h]) => h === k)![1]);
+  const leaked = Object.keys(r.seen!.headers).filter(
+    (k) => k.startsWith("x-envoy-") && hostile.some(([h]) => h === k) && r.seen!.headers[k] === hostile.find(([h]) => h === k)![1],
+  );
   assert.deepEqual(leaked, [], "client x-envoy-* values reached the upstream");
 });

@@ -56,7 +56,10 @@ test("the access log names the route, the upstream cluster and the node", async 
   const node = `127.0.0.1:${echo.port}`;
   // Envoy flushes its stdout access log on its own schedule: poll for the lines.
   const lines = await until("three access log lines", () => {
-    const l = stack.envoy.out.slice(from).split("\n").filter((x) => /"GET \/(api\/one|broken|nowhere) /.test(x));
+    const l = stack.envoy.out
+      .slice(from)
+      .split("\n")
+      .filter((x) => /"GET \/(api\/one|broken|nowhere) /.test(x));
     return l.length >= 3 ? l : undefined;
   });
   const line = (p: string) => lines.find((l) => l.includes(`"GET ${p} `)) ?? "";
@@ -70,11 +73,17 @@ test("per-route counters and local replies are Envoy stats with tags", async () 
   for (let i = 0; i < 3; i++) assert.equal((await stack.get("/v2/x")).status, 200);
   assert.equal((await stack.get("/broken")).status, 502);
   // The filter counts in guest memory and flushes on its 1 s tick.
-  const prom = await until("tagged counters in /stats/prometheus", async () => {
-    const body = (await stack.admin("/stats/prometheus")).body;
-    return sample(body, "apisix_requests_total", { route: "inline.v2", upstream: "route.inline.v2" }) === 3 &&
-      (sample(body, "apisix_local_replies_total", { route: "broken", code: "502" }) ?? 0) >= 1 ? body : undefined;
-  }, 10_000);
+  const prom = await until(
+    "tagged counters in /stats/prometheus",
+    async () => {
+      const body = (await stack.admin("/stats/prometheus")).body;
+      return sample(body, "apisix_requests_total", { route: "inline.v2", upstream: "route.inline.v2" }) === 3 &&
+        (sample(body, "apisix_local_replies_total", { route: "broken", code: "502" }) ?? 0) >= 1
+        ? body
+        : undefined;
+    },
+    10_000,
+  );
   assert.ok((sample(prom, "apisix_local_replies_total", { route: "", code: "404" }) ?? 0) >= 1, "the 404 without a route");
   assert.match(prom, /# TYPE apisix_requests_total counter/);
   assert.match(prom, /apisix_upstream_requests_proxied\{\} [1-9]/);

@@ -40,7 +40,10 @@ ${extra}upstreams:
     ["empty file", () => raw("")],
     ["valid: /c again", () => stack.writeConfig(good("ua", "  - {id: c, uri: /c, upstream_id: ub}\n"))],
     ["half-written file", () => raw(half)],
-    ["schema-invalid objects (dropped, the rest applied)", () => stack.writeConfig(good("ua", "  - {id: bad, uri: /bad, vars: [[arg_x, '~~', '(a']], upstream_id: ub}\n"))],
+    [
+      "schema-invalid objects (dropped, the rest applied)",
+      () => stack.writeConfig(good("ua", "  - {id: bad, uri: /bad, vars: [[arg_x, '~~', '(a']], upstream_id: ub}\n")),
+    ],
     ["renamed ua -> ua2", () => stack.writeConfig(good("ua2"))],
     ["empty file", () => raw("")],
     ["renamed ua2 -> ua", () => stack.writeConfig(good("ua"))],
@@ -92,12 +95,23 @@ ${extra}upstreams:
 
     // /config_dump: the filter config is the last good one; the clusters that
     // nothing names any more are gone (removed after the ECDS ACK)
-    await until("config_dump on the last good version", async () => {
-      const dump = (await stack.admin("/config_dump")).body;
-      const clusters = [...dump.matchAll(/"name": "(upstream\.[^"]+)"/g)].map((m) => m[1]);
-      const set = new Set(clusters);
-      return set.has("upstream.ua3") && set.has("upstream.ub") && !set.has("upstream.ua") && !set.has("upstream.ua2") && dump.includes('\\"_cluster\\":\\"upstream.ua3\\"') || undefined;
-    }, 20_000);
+    await until(
+      "config_dump on the last good version",
+      async () => {
+        const dump = (await stack.admin("/config_dump")).body;
+        const clusters = [...dump.matchAll(/"name": "(upstream\.[^"]+)"/g)].map((m) => m[1]);
+        const set = new Set(clusters);
+        return (
+          (set.has("upstream.ua3") &&
+            set.has("upstream.ub") &&
+            !set.has("upstream.ua") &&
+            !set.has("upstream.ua2") &&
+            dump.includes('\\"_cluster\\":\\"upstream.ua3\\"')) ||
+          undefined
+        );
+      },
+      20_000,
+    );
     assert.equal((await stack.get("/bad")).status, 404, "the dropped route is not served");
   } finally {
     running = false;

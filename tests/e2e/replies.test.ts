@@ -3,13 +3,18 @@
 // texts in Envoy's log; pass_host as the upstream saw it; the read timeout.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { LB_MODES, Stack, closedPort, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
+import { LB_MODES, type Stack, closedPort, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
 let releaseSlow: (() => void) | undefined;
 
-const TITLES: Record<number, string> = { 500: "500 Internal Server Error", 502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable", 504: "504 Gateway Time-out" };
+const TITLES: Record<number, string> = {
+  500: "500 Internal Server Error",
+  502: "502 Bad Gateway",
+  503: "503 Service Temporarily Unavailable",
+  504: "504 Gateway Time-out",
+};
 const page = (code: number) =>
   `<html>\r\n<head><title>${TITLES[code]}</title></head>\r\n<body>\r\n<center><h1>${TITLES[code]}</h1></center>\r\n<hr><center>APISIX</center>\r\n</body>\r\n</html>\r\n`;
 
@@ -80,7 +85,12 @@ for (const mode of LB_MODES) {
         assert.equal(r.status, c.status, `${c.path}: ${r.body}`);
         assert.equal(r.body, page(c.status), c.path);
         assert.match(String(r.headers["content-type"]), /^text\/html/);
-        const line = await until(`log line for ${c.path}`, () => stack.envoy.out.slice(from).split("\n").find((l) => l.includes(c.log)));
+        const line = await until(`log line for ${c.path}`, () =>
+          stack.envoy.out
+            .slice(from)
+            .split("\n")
+            .find((l) => l.includes(c.log)),
+        );
         assert.match(line, /\[error\]\[wasm\]/, `${c.path}: logged at error level by the wasm filter`);
       }
       // a missing service: APISIX's 404 (route found, service not)

@@ -4,7 +4,7 @@
 // only the override-host clusters can follow (assembly/balancer/RETRIES.md).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { LB_MODES, Stack, closedPort, hostStat, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
+import { LB_MODES, type Stack, closedPort, hostStat, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;

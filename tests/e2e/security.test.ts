@@ -4,7 +4,7 @@
 // on the upstream side — and none of those headers reach any upstream.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { LB_MODES, Stack, startStacks, startUpstreams, type LbMode, type TestUpstream } from "./stack.ts";
+import { LB_MODES, type Stack, startStacks, startUpstreams, type LbMode, type TestUpstream } from "./stack.ts";
 
 const STEERING = ["x-apisix-upstream", "x-apisix-upstream-hosts", "x-envoy-original-dst-host"];
 
@@ -43,9 +43,20 @@ function forged(target: TestUpstream): [string, string][][] {
   for (const h of STEERING) {
     sets.push([[h, values[h]]]);
     sets.push([[h.toUpperCase(), values[h]]]);
-    sets.push([[h.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase()), values[h]], [h, values[h]]]);
+    sets.push([
+      [h.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase()), values[h]],
+      [h, values[h]],
+    ]);
   }
-  sets.push(STEERING.flatMap((h) => [[h, values[h]], [h, values[h]]] as [string, string][]));
+  sets.push(
+    STEERING.flatMap(
+      (h) =>
+        [
+          [h, values[h]],
+          [h, values[h]],
+        ] as [string, string][],
+    ),
+  );
   return sets;
 }
 

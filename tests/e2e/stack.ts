@@ -69,7 +69,10 @@ export class Proc {
   out = "";
   exited?: number | null;
   readonly exit: Promise<number | null>;
-  constructor(readonly name: string, readonly child: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     child.stdout?.on("data", (c: Buffer) => (this.out += c.toString("utf8")));
     child.stderr?.on("data", (c: Buffer) => (this.out += c.toString("utf8")));
     this.exit = new Promise((resolve) => child.once("exit", (code, sig) => resolve((this.exited = code ?? (sig ? -1 : null)))));
@@ -79,10 +82,14 @@ export class Proc {
   }
   /** Resolves with the first match of re in the output from `from` on. */
   waitFor(re: RegExp, timeoutMs = 15_000, from = 0): Promise<RegExpMatchArray> {
-    return until(`${this.name}: ${re}`, () => {
-      if (this.exited !== undefined) throw new Error(`${this.name} exited with ${this.exited}:\n${this.out.slice(-3000)}`);
-      return this.out.slice(from).match(re) ?? undefined;
-    }, timeoutMs);
+    return until(
+      `${this.name}: ${re}`,
+      () => {
+        if (this.exited !== undefined) throw new Error(`${this.name} exited with ${this.exited}:\n${this.out.slice(-3000)}`);
+        return this.out.slice(from).match(re) ?? undefined;
+      },
+      timeoutMs,
+    );
   }
   async stop(): Promise<void> {
     if (this.exited !== undefined) return;
@@ -101,7 +108,10 @@ export interface Reply {
   json?: any;
 }
 
-export function request(port: number, opts: { method?: string; path: string; headers?: Record<string, string | string[]> | [string, string][]; body?: string; timeoutMs?: number }): Promise<Reply> {
+export function request(
+  port: number,
+  opts: { method?: string; path: string; headers?: Record<string, string | string[]> | [string, string][]; body?: string; timeoutMs?: number },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     // Raw [name, value] pairs keep their case and repetition; Node adds no
     // Host header to them, so one is supplied unless given.
@@ -109,22 +119,25 @@ export function request(port: number, opts: { method?: string; path: string; hea
     const headers: http.OutgoingHttpHeaders | string[] | undefined = pairs
       ? [...(pairs.some(([k]) => k.toLowerCase() === "host") ? [] : [["host", `127.0.0.1:${port}`]]), ...pairs].flat()
       : (opts.headers as http.OutgoingHttpHeaders | undefined);
-    const req = http.request({ host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path, headers, agent: false, timeout: opts.timeoutMs ?? 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (body += c));
-      res.on("end", () => {
-        let json: unknown;
-        if (/json/.test(String(res.headers["content-type"] ?? ""))) {
-          try {
-            json = JSON.parse(body);
-          } catch {
-            /* not JSON after all */
+    const req = http.request(
+      { host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path, headers, agent: false, timeout: opts.timeoutMs ?? 10_000 },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (body += c));
+        res.on("end", () => {
+          let json: unknown;
+          if (/json/.test(String(res.headers["content-type"] ?? ""))) {
+            try {
+              json = JSON.parse(body);
+            } catch {
+              /* not JSON after all */
+            }
           }
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-      });
-    });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`request ${opts.path} timed out`)));
     req.on("error", reject);
     req.end(opts.body);
@@ -172,7 +185,7 @@ export function startUpstream(name: string, opts: { status?: number; delayMs?: n
     const status = health ? u.healthStatus : u.status;
     const body = JSON.stringify({ server: name, method: req.method, url: req.url, host: req.headers.host ?? null, headers: req.headers });
     const answer = () => {
-      if (!res.destroyed) res.writeHead(status, { "content-type": "application/json", "x-upstream-name": name }).end(body + "\n");
+      if (!res.destroyed) res.writeHead(status, { "content-type": "application/json", "x-upstream-name": name }).end(`${body}\n`);
     };
     req.resume();
     req.on("end", () => {
@@ -198,7 +211,11 @@ export function startUpstream(name: string, opts: { status?: number; delayMs?: n
         release();
       };
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
   return new Promise((resolve, reject) => {
     server.once("error", reject);
@@ -287,14 +304,22 @@ export class Stack {
     [this.adsPort, this.adminPort, this.port, this.tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     if (this.opts.config !== undefined) this.writeConfig(this.opts.config);
     this.cp = Proc.spawn("control-plane", process.execPath, [
-      "--import", "tsx", "envoy/control-plane/main.ts",
+      "--import",
+      "tsx",
+      "envoy/control-plane/main.ts",
       ...(this.opts.config !== undefined ? ["--config", this.configPath] : []),
-      "--host", "127.0.0.1",
-      "--port", String(this.adsPort),
-      "--listener-address", "127.0.0.1",
-      "--listener-port", String(this.port),
-      "--tls-listener-port", String(this.tlsPort),
-      "--wasm", WASM,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(this.adsPort),
+      "--listener-address",
+      "127.0.0.1",
+      "--listener-port",
+      String(this.port),
+      "--tls-listener-port",
+      String(this.tlsPort),
+      "--wasm",
+      WASM,
       ...(this.opts.lbMode ? ["--lb-mode", this.opts.lbMode] : []),
       "--access-log",
       ...(this.opts.controlPlaneArgs ?? []),
@@ -304,19 +329,27 @@ export class Stack {
     const bootstrap = path.join(this.dir, "envoy.yaml");
     fs.writeFileSync(bootstrap, bootstrapFor({ adsPort: this.adsPort, adminPort: this.adminPort }));
     this.envoy = Proc.spawn("envoy", envoyBinary(), [
-      "-c", bootstrap,
+      "-c",
+      bootstrap,
       "--disable-hot-restart",
-      "--concurrency", String(this.opts.concurrency ?? 1),
-      "-l", "info",
-      "--component-log-level", "wasm:debug",
+      "--concurrency",
+      String(this.opts.concurrency ?? 1),
+      "-l",
+      "info",
+      "--component-log-level",
+      "wasm:debug",
     ]);
-    await until("envoy listener", async () => {
-      if (this.envoy.exited !== undefined) throw new Error(`envoy exited with ${this.envoy.exited}:\n${this.envoy.out.slice(-3000)}`);
-      const r = await request(this.adminPort, { path: "/ready" });
-      if (r.status !== 200) return undefined;
-      const l = await request(this.adminPort, { path: "/listeners?format=json" });
-      return l.body.includes("apisix_http") || undefined;
-    }, BOOT_TIMEOUT_MS);
+    await until(
+      "envoy listener",
+      async () => {
+        if (this.envoy.exited !== undefined) throw new Error(`envoy exited with ${this.envoy.exited}:\n${this.envoy.out.slice(-3000)}`);
+        const r = await request(this.adminPort, { path: "/ready" });
+        if (r.status !== 200) return undefined;
+        const l = await request(this.adminPort, { path: "/listeners?format=json" });
+        return l.body.includes("apisix_http") || undefined;
+      },
+      BOOT_TIMEOUT_MS,
+    );
     await this.envoy.waitFor(/configuration accepted/, BOOT_TIMEOUT_MS);
   }
 
@@ -336,10 +369,14 @@ export class Stack {
     await this.cp.waitFor(/xds: snapshot \S+/, 15_000, cpFrom);
     await this.envoy.waitFor(/configuration accepted/, 15_000, from);
     // the main thread applies first, then each worker; give workers a moment
-    await until("all wasm VMs updated", () => {
-      const n = (this.envoy.out.slice(from).match(/configuration accepted/g) ?? []).length;
-      return n >= (this.opts.concurrency ?? 1) + 1 || undefined;
-    }, 15_000);
+    await until(
+      "all wasm VMs updated",
+      () => {
+        const n = (this.envoy.out.slice(from).match(/configuration accepted/g) ?? []).length;
+        return n >= (this.opts.concurrency ?? 1) + 1 || undefined;
+      },
+      15_000,
+    );
   }
 
   request(opts: Parameters<typeof request>[1]): Promise<Reply> {

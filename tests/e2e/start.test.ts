@@ -55,7 +55,10 @@ test("npm start: http, gRPC and websocket through Envoy; SIGINT stops Envoy, the
   const gw = DEFAULT_PORTS.listener + off;
   // Its own process group, so that SIGINT goes to the group as a terminal's Ctrl-C does
   // (npm's `sh -c` does not pass a signal sent to npm alone on to node).
-  const start = new Proc("npm start", spawn("npm", ["start", "--", "--port-offset", String(off)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true }));
+  const start = new Proc(
+    "npm start",
+    spawn("npm", ["start", "--", "--port-offset", String(off)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true }),
+  );
   const group = (sig: NodeJS.Signals) => {
     try {
       process.kill(-start.child.pid!, sig);

@@ -34,10 +34,13 @@ export function issue(o: IssueOptions): Pem {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tls-certs-"));
   try {
     const keyArgs =
-      o.keyType === "rsa" ? ["-newkey", "rsa:2048"]
-      : o.keyType === "rsa1024" ? ["-newkey", "rsa:1024"]
-      : o.keyType === "ed25519" ? ["-newkey", "ed25519"]
-      : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+      o.keyType === "rsa"
+        ? ["-newkey", "rsa:2048"]
+        : o.keyType === "rsa1024"
+          ? ["-newkey", "rsa:1024"]
+          : o.keyType === "ed25519"
+            ? ["-newkey", "ed25519"]
+            : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
     const subj = `/CN=${o.cn}${o.subjectExtra ?? ""}`;
     const usage = o.usage ?? (o.ca ? "server" : "ca");
     const ext =
@@ -47,12 +50,48 @@ export function issue(o: IssueOptions): Pem {
           (usage === "server" ? `subjectAltName=${(o.sans ?? [o.cn]).map((s) => `DNS:${s}`).join(",")}\n` : "");
     fs.writeFileSync(path.join(dir, "ext.cnf"), ext);
     if (!o.ca) {
-      openssl(dir, ["req", "-x509", ...keyArgs, "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-subj", subj, "-days", "2", "-set_serial", String(serial++), "-extensions", "v3", "-config", writeReqConfig(dir, ext)]);
+      openssl(dir, [
+        "req",
+        "-x509",
+        ...keyArgs,
+        "-nodes",
+        "-keyout",
+        "k.pem",
+        "-out",
+        "c.pem",
+        "-subj",
+        subj,
+        "-days",
+        "2",
+        "-set_serial",
+        String(serial++),
+        "-extensions",
+        "v3",
+        "-config",
+        writeReqConfig(dir, ext),
+      ]);
     } else {
       fs.writeFileSync(path.join(dir, "ca.pem"), o.ca.cert);
       fs.writeFileSync(path.join(dir, "ca.key"), o.ca.key);
       openssl(dir, ["req", "-new", ...keyArgs, "-nodes", "-keyout", "k.pem", "-out", "r.csr", "-subj", subj]);
-      openssl(dir, ["x509", "-req", "-in", "r.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", String(serial++), "-days", "2", "-out", "c.pem", "-extfile", "ext.cnf"]);
+      openssl(dir, [
+        "x509",
+        "-req",
+        "-in",
+        "r.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        String(serial++),
+        "-days",
+        "2",
+        "-out",
+        "c.pem",
+        "-extfile",
+        "ext.cnf",
+      ]);
     }
     return { cert: fs.readFileSync(path.join(dir, "c.pem"), "utf8"), key: fs.readFileSync(path.join(dir, "k.pem"), "utf8") };
   } finally {

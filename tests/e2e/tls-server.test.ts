@@ -29,7 +29,12 @@ function config(ssls: Record<string, unknown>[]): string {
         hosts: ["m.example.com"],
         priority: 1,
         // nginx's $ssl_client_s_dn is RFC 2253 (last RDN first), as Envoy's subject
-        vars: [["ssl_client_verify", "==", "SUCCESS"], ["ssl_client_s_dn", "==", "O=tests,CN=client-1"], ["ssl_server_name", "==", "m.example.com"], ["ssl_protocol", "==", "TLSv1.3"]],
+        vars: [
+          ["ssl_client_verify", "==", "SUCCESS"],
+          ["ssl_client_s_dn", "==", "O=tests,CN=client-1"],
+          ["ssl_server_name", "==", "m.example.com"],
+          ["ssl_protocol", "==", "TLSv1.3"],
+        ],
         upstream: { nodes: { [`127.0.0.1:${echoVars.port}`]: 1 } },
       },
       { id: "any", uri: "/*", upstream: { nodes: { [`127.0.0.1:${echo.port}`]: 1 } } },
@@ -57,7 +62,15 @@ interface Hello {
 /** One TLS handshake against the HTTPS listener; what certificate came back. */
 function hello(servername: string | undefined, opts: tls.ConnectionOptions = {}, keep = false): Promise<Hello> {
   return new Promise((resolve) => {
-    const s = tls.connect({ host: "127.0.0.1", port: stack.tlsPort, servername, ca: pki.ca.cert, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"], ...opts });
+    const s = tls.connect({
+      host: "127.0.0.1",
+      port: stack.tlsPort,
+      servername,
+      ca: pki.ca.cert,
+      rejectUnauthorized: false,
+      ALPNProtocols: ["h2", "http/1.1"],
+      ...opts,
+    });
     s.once("secureConnect", () => {
       const c = s.getPeerCertificate();
       const r: Hello = { ok: true, subject: `CN=${c.subject?.CN}${c.subject?.O ? `,O=${c.subject.O}` : ""}`, alpn: s.alpnProtocol };
@@ -65,25 +78,41 @@ function hello(servername: string | undefined, opts: tls.ConnectionOptions = {},
       s.once("error", (e) => resolve({ ok: false, error: e.message }));
       s.once("close", () => resolve({ ok: false, error: "closed" }));
       if (keep) resolve({ ...r, socket: s });
-      else setTimeout(() => { s.destroy(); resolve(r); }, 0);
+      else
+        setTimeout(() => {
+          s.destroy();
+          resolve(r);
+        }, 0);
     });
     s.once("error", (e) => resolve({ ok: false, error: e.message }));
     s.once("close", () => resolve({ ok: false, error: "closed before handshake" }));
   });
 }
 
-function get(servername: string, path: string, headers: Record<string, string> = {}, opts: https.RequestOptions = {}): Promise<{ status: number; json?: any; body: string; socketPort?: number }> {
+function get(
+  servername: string,
+  path: string,
+  headers: Record<string, string> = {},
+  opts: https.RequestOptions = {},
+): Promise<{ status: number; json?: any; body: string; socketPort?: number }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: "127.0.0.1", port: stack.tlsPort, servername, path, headers: { host: servername, ...headers }, ca: pki.ca.cert, agent: false, ...opts }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (body += c));
-      res.on("end", () => {
-        let json: unknown;
-        try { json = JSON.parse(body); } catch { /* html error page */ }
-        resolve({ status: res.statusCode ?? 0, json, body, socketPort: res.socket?.localPort });
-      });
-    });
+    const req = https.request(
+      { host: "127.0.0.1", port: stack.tlsPort, servername, path, headers: { host: servername, ...headers }, ca: pki.ca.cert, agent: false, ...opts },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (body += c));
+        res.on("end", () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(body);
+          } catch {
+            /* html error page */
+          }
+          resolve({ status: res.statusCode ?? 0, json, body, socketPort: res.socket?.localPort });
+        });
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -145,7 +174,8 @@ test("HTTPS and HTTP/2 over TLS reach the upstream; routes match the Host, not t
   try {
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = client.request({ ":path": "/two", ":authority": "a.example.com" });
-      let body = "", status = 0;
+      let body = "",
+        status = 0;
       req.on("response", (h) => (status = Number(h[":status"])));
       req.setEncoding("utf8");
       req.on("data", (c) => (body += c));
@@ -164,7 +194,10 @@ test("HTTPS and HTTP/2 over TLS reach the upstream; routes match the Host, not t
 test("mTLS: client.ca SNI refuses a client without a certificate or with one from another CA, accepts one signed by client.ca", async () => {
   const none = await get("m.example.com", "/").catch((e: Error) => ({ status: 0, error: e.message }));
   assert.equal(none.status, 0, "no client certificate: no response");
-  const stranger = await get("m.example.com", "/", {}, { cert: pki.strangerClient.cert, key: pki.strangerClient.key }).catch((e: Error) => ({ status: 0, error: e.message }));
+  const stranger = await get("m.example.com", "/", {}, { cert: pki.strangerClient.cert, key: pki.strangerClient.key }).catch((e: Error) => ({
+    status: 0,
+    error: e.message,
+  }));
   assert.equal(stranger.status, 0, "client certificate from an untrusted CA: no response");
   const ok = await get("m.example.com", "/", {}, { cert: pki.client.cert, key: pki.client.key });
   assert.equal(ok.status, 200, ok.body);
@@ -229,12 +262,14 @@ test("rotating a certificate reaches new handshakes without dropping an establis
 
 test("a bad certificate or key in one ssl object is rejected alone, with its name; the others keep serving and Envoy NACKs nothing", async () => {
   const cpFrom = stack.cp.out.length;
-  const garbage = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----\n";
-  await stack.update(config([
-    ...baseSsls(),
-    ssl("mismatch", { cert: pki.exactOrg.cert, key: pki.wildOrg.key }, ["mismatch.example.net"]),
-    ssl("garbage", { cert: garbage, key: pki.wildOrg.key }, ["garbage.example.net"]),
-  ]));
+  const garbage = `-----BEGIN CERTIFICATE-----\n${"A".repeat(200)}\n-----END CERTIFICATE-----\n`;
+  await stack.update(
+    config([
+      ...baseSsls(),
+      ssl("mismatch", { cert: pki.exactOrg.cert, key: pki.wildOrg.key }, ["mismatch.example.net"]),
+      ssl("garbage", { cert: garbage, key: pki.wildOrg.key }, ["garbage.example.net"]),
+    ]),
+  );
   const log = stack.cp.out.slice(cpFrom);
   assert.match(log, /config: ssls\[mismatch\]\.key: does not match the certificate/);
   assert.match(log, /config: ssls\[garbage\]\.cert: certificate 1 of the PEM does not parse/);
@@ -248,7 +283,10 @@ test("a bad certificate or key in one ssl object is rejected alone, with its nam
 
 test("no SNI: the --fallback-sni certificate (APISIX's apisix.ssl.fallback_sni); an unknown SNI still fails", async () => {
   const s2 = await Stack.start({
-    config: stringify({ routes: [{ id: "any", uri: "/*", upstream: { nodes: { [`127.0.0.1:${echo.port}`]: 1 } } }], ssls: [ssl("fb", pki.fallback, ["fallback.example.net"]), ssl("wild", pki.wildOrg, ["*.example.org"])] }),
+    config: stringify({
+      routes: [{ id: "any", uri: "/*", upstream: { nodes: { [`127.0.0.1:${echo.port}`]: 1 } } }],
+      ssls: [ssl("fb", pki.fallback, ["fallback.example.net"]), ssl("wild", pki.wildOrg, ["*.example.org"])],
+    }),
     controlPlaneArgs: ["--fallback-sni", "fallback.example.net"],
   });
   const prev = stack;
@@ -258,7 +296,10 @@ test("no SNI: the --fallback-sni certificate (APISIX's apisix.ssl.fallback_sni);
     assert.equal((await hello(undefined)).subject, "CN=fallback.example.net");
     assert.equal((await hello("y.example.org")).subject, "CN=*.example.org");
     assert.equal((await hello("unknown.test")).ok, false);
-    const r = await get("", "/no-sni", { host: "whatever.test" }, { checkServerIdentity: () => undefined }).catch((e: Error) => ({ status: -1, body: e.message }));
+    const r = await get("", "/no-sni", { host: "whatever.test" }, { checkServerIdentity: () => undefined }).catch((e: Error) => ({
+      status: -1,
+      body: e.message,
+    }));
     assert.equal(r.status, 200, r.body);
   } finally {
     stack = prev;

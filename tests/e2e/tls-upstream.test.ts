@@ -11,7 +11,7 @@ import { startHttpsEcho } from "../../examples/upstreams/https-echo.ts";
 import { startGrpcEcho } from "../../examples/upstreams/grpc-echo.ts";
 import { makePki } from "./certs.ts";
 import { echoClient, repeat, unary } from "./clients.ts";
-import { LB_MODES, Stack, startStacks, type LbMode } from "./stack.ts";
+import { LB_MODES, type Stack, startStacks, type LbMode } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let mtls: Awaited<ReturnType<typeof startHttpsEcho>>;
@@ -53,78 +53,85 @@ after(async () => {
 });
 
 // Every test runs against both cluster modes (one stack each, booted side by side).
-for (const mode of LB_MODES) describe(mode, () => {
-  let stack: Stack;
-  before(() => {
-    stack = stacks[mode];
-  });
+for (const mode of LB_MODES)
+  describe(mode, () => {
+    let stack: Stack;
+    before(() => {
+      stack = stacks[mode];
+    });
 
-  test("https + tls.client_cert_id: the mTLS upstream verified APISIX's client certificate; SNI is the Host without its port", async () => {
-    for (const [host, sni] of [["a.example.com", "a.example.com"], ["b.example.com:9080", "b.example.com"]]) {
-      const r = await stack.get("/pass/x", { host });
+    test("https + tls.client_cert_id: the mTLS upstream verified APISIX's client certificate; SNI is the Host without its port", async () => {
+      for (const [host, sni] of [
+        ["a.example.com", "a.example.com"],
+        ["b.example.com:9080", "b.example.com"],
+      ]) {
+        const r = await stack.get("/pass/x", { host });
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.json.server, "mtls-1");
+        assert.equal(r.json.host, host);
+        assert.equal(r.json.tls.client_cert, "apisix-client");
+        assert.equal(r.json.tls.sni, sni, `Host ${host}`);
+      }
+    });
+
+    test("SNI follows the :authority the filter rewrote (pass_host rewrite); an IP Host sends no SNI (pass_host node)", async () => {
+      const rw = await stack.get("/rewrite/x", { host: "a.example.com" });
+      assert.equal(rw.status, 200, rw.body);
+      assert.equal(rw.json.host, "mtls.example");
+      assert.equal(rw.json.tls.sni, "mtls.example");
+      const node = await stack.get("/node/x", { host: "a.example.com" });
+      assert.equal(node.status, 200, node.body);
+      assert.equal(node.json.host, `127.0.0.1:${mtls.port}`);
+      assert.equal(node.json.tls.sni, null);
+      assert.equal(node.json.tls.client_cert, "apisix-client");
+    });
+
+    test("an inline tls.client_cert/client_key is presented too", async () => {
+      const r = await stack.get("/inline/x", { host: "c.example.com" });
       assert.equal(r.status, 200, r.body);
-      assert.equal(r.json.server, "mtls-1");
-      assert.equal(r.json.host, host);
       assert.equal(r.json.tls.client_cert, "apisix-client");
-      assert.equal(r.json.tls.sni, sni, `Host ${host}`);
-    }
-  });
+    });
 
-  test("SNI follows the :authority the filter rewrote (pass_host rewrite); an IP Host sends no SNI (pass_host node)", async () => {
-    const rw = await stack.get("/rewrite/x", { host: "a.example.com" });
-    assert.equal(rw.status, 200, rw.body);
-    assert.equal(rw.json.host, "mtls.example");
-    assert.equal(rw.json.tls.sni, "mtls.example");
-    const node = await stack.get("/node/x", { host: "a.example.com" });
-    assert.equal(node.status, 200, node.body);
-    assert.equal(node.json.host, `127.0.0.1:${mtls.port}`);
-    assert.equal(node.json.tls.sni, null);
-    assert.equal(node.json.tls.client_cert, "apisix-client");
-  });
+    test("upstream TLS may negotiate TLS 1.3 (Envoy's client default stops at 1.2; nginx offers 1.3)", async () => {
+      const r = await stack.get("/pass/v", { host: "a.example.com" });
+      assert.equal(r.json.tls.protocol, "TLSv1.3");
+    });
 
-  test("an inline tls.client_cert/client_key is presented too", async () => {
-    const r = await stack.get("/inline/x", { host: "c.example.com" });
-    assert.equal(r.status, 200, r.body);
-    assert.equal(r.json.tls.client_cert, "apisix-client");
-  });
+    test("client_cert_id of a missing ssl or of a server ssl: the filter's 502 with APISIX's log line", async () => {
+      for (const [p, log] of [
+        ["/missing/x", /failed to get ssl cert: ssl id \[nope\] not exits/],
+        ["/server-type/x", /failed to get ssl cert: ssl type should be 'client'/],
+      ] as const) {
+        const r = await stack.get(p, { host: "a.example.com" });
+        assert.equal(r.status, 502, p);
+        assert.match(r.body, /<title>502 Bad Gateway<\/title>/);
+        await stack.envoy.waitFor(log, 5000);
+      }
+    });
 
-  test("upstream TLS may negotiate TLS 1.3 (Envoy's client default stops at 1.2; nginx offers 1.3)", async () => {
-    const r = await stack.get("/pass/v", { host: "a.example.com" });
-    assert.equal(r.json.tls.protocol, "TLSv1.3");
-  });
+    test("no client certificate, or one the upstream's CA did not sign: the handshake is refused and nothing reaches the upstream", async () => {
+      const before = mtls.handshakeErrors.length;
+      for (const p of ["/nocert/x", "/stranger/x"]) {
+        const r = await stack.get(p, { host: "a.example.com" });
+        // an upstream connection failure: nginx's 502 (the listener's local_reply_config)
+        assert.equal(r.status, 502, `${p}: ${r.body}`);
+        assert.match(r.body, /<title>502 Bad Gateway<\/title>/);
+      }
+      assert.ok(mtls.handshakeErrors.length >= before + 2, mtls.handshakeErrors.join("\n"));
+    });
 
-  test("client_cert_id of a missing ssl or of a server ssl: the filter's 502 with APISIX's log line", async () => {
-    for (const [p, log] of [
-      ["/missing/x", /failed to get ssl cert: ssl id \[nope\] not exits/],
-      ["/server-type/x", /failed to get ssl cert: ssl type should be 'client'/],
-    ] as const) {
-      const r = await stack.get(p, { host: "a.example.com" });
-      assert.equal(r.status, 502, p);
-      assert.match(r.body, /<title>502 Bad Gateway<\/title>/);
-      await stack.envoy.waitFor(log, 5000);
-    }
+    test("grpcs + tls.client_cert_id: unary and server streaming over TLS (ALPN h2) to the mTLS gRPC upstream", async () => {
+      const client = echoClient(`127.0.0.1:${stack.port}`);
+      try {
+        const r = await unary(client, "secure");
+        assert.deepEqual(r, { message: "secure", server: "grpcs-1", authority: `127.0.0.1:${stack.port}`, client_cert: "apisix-client" });
+        const s = await repeat(client, "s", 3);
+        assert.deepEqual(
+          s.map((x) => `${x.message}/${x.client_cert}`),
+          ["s 1/apisix-client", "s 2/apisix-client", "s 3/apisix-client"],
+        );
+      } finally {
+        client.close();
+      }
+    });
   });
-
-  test("no client certificate, or one the upstream's CA did not sign: the handshake is refused and nothing reaches the upstream", async () => {
-    const before = mtls.handshakeErrors.length;
-    for (const p of ["/nocert/x", "/stranger/x"]) {
-      const r = await stack.get(p, { host: "a.example.com" });
-      // an upstream connection failure: nginx's 502 (the listener's local_reply_config)
-      assert.equal(r.status, 502, `${p}: ${r.body}`);
-      assert.match(r.body, /<title>502 Bad Gateway<\/title>/);
-    }
-    assert.ok(mtls.handshakeErrors.length >= before + 2, mtls.handshakeErrors.join("\n"));
-  });
-
-  test("grpcs + tls.client_cert_id: unary and server streaming over TLS (ALPN h2) to the mTLS gRPC upstream", async () => {
-    const client = echoClient(`127.0.0.1:${stack.port}`);
-    try {
-      const r = await unary(client, "secure");
-      assert.deepEqual(r, { message: "secure", server: "grpcs-1", authority: `127.0.0.1:${stack.port}`, client_cert: "apisix-client" });
-      const s = await repeat(client, "s", 3);
-      assert.deepEqual(s.map((x) => `${x.message}/${x.client_cert}`), ["s 1/apisix-client", "s 2/apisix-client", "s 3/apisix-client"]);
-    } finally {
-      client.close();
-    }
-  });
-});

@@ -55,7 +55,10 @@ test("ADS over mutual TLS: only a client certificate signed by --ads-tls-ca is s
     const trust = Buffer.from(ca.cert);
     assert.equal(await fetchClusters(port, grpc.credentials.createSsl(trust, Buffer.from(client.key), Buffer.from(client.cert))), 1);
     await assert.rejects(fetchClusters(port, grpc.credentials.createSsl(trust)), "no client certificate");
-    await assert.rejects(fetchClusters(port, grpc.credentials.createSsl(trust, Buffer.from(stranger.key), Buffer.from(stranger.cert))), "a certificate from another CA");
+    await assert.rejects(
+      fetchClusters(port, grpc.credentials.createSsl(trust, Buffer.from(stranger.key), Buffer.from(stranger.cert))),
+      "a certificate from another CA",
+    );
   } finally {
     await server.close();
   }

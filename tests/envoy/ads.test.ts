@@ -25,7 +25,10 @@ class Client {
   private queue: Resp[] = [];
   private waiters: ((r: Resp) => void)[] = [];
   ended = false;
-  constructor(port: number, readonly nodeId: string) {
+  constructor(
+    port: number,
+    readonly nodeId: string,
+  ) {
     this.client = adsClient(`127.0.0.1:${port}`);
     this.stream = this.client.StreamAggregatedResources();
     this.stream.on("data", (r: Record<string, unknown>) => {
@@ -59,7 +62,11 @@ class Client {
   }
   async none(ms = 200) {
     await new Promise((r) => setTimeout(r, ms));
-    assert.deepEqual(this.queue.map((r) => r.type_url), [], `${this.nodeId}: unexpected responses`);
+    assert.deepEqual(
+      this.queue.map((r) => r.type_url),
+      [],
+      `${this.nodeId}: unexpected responses`,
+    );
   }
   ack(r: Resp, names?: string[]) {
     this.send(r.type_url, { version: r.version_info, nonce: r.nonce, names });
@@ -158,8 +165,12 @@ test("ADS: push order CDS → LDS → RDS → ECDS, unchanged types not resent, 
     await c.none(50); // nothing that may name the new clusters before they are ACKed
     c.ack(cds2);
     const order = [cds2, await c.next(), await c.next(), await c.next()];
-    assert.deepEqual(order.map((r) => r.type_url), [TYPE_URL.cluster, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig]);
-    for (const r of order.slice(1)) c.ack(r, r.type_url === TYPE_URL.extensionConfig ? ["apisix-upstream"] : r.type_url === TYPE_URL.route ? ["apisix"] : undefined);
+    assert.deepEqual(
+      order.map((r) => r.type_url),
+      [TYPE_URL.cluster, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.extensionConfig],
+    );
+    for (const r of order.slice(1))
+      c.ack(r, r.type_url === TYPE_URL.extensionConfig ? ["apisix-upstream"] : r.type_url === TYPE_URL.route ? ["apisix"] : undefined);
     await c.none();
     // only the listener changes: only LDS is pushed
     server.setSnapshot(translate(cfg(["n1"]), { listenerPort: 9082 }));
@@ -211,7 +222,10 @@ test("ADS: NACK is logged with error_detail, the ACKed version stays, next snaps
     const ev = await nack;
     assert.equal(ev.error, "cluster upstream.x: bad thing");
     assert.equal(ev.version, s2.versions.clusters);
-    assert.ok(log.lines.some((l) => l.startsWith("warn ads: NACK from envoy-d") && l.includes("bad thing")), log.lines.join("\n"));
+    assert.ok(
+      log.lines.some((l) => l.startsWith("warn ads: NACK from envoy-d") && l.includes("bad thing")),
+      log.lines.join("\n"),
+    );
     assert.equal(server.clientStatus()[0].acked[TYPE_URL.cluster], s1.versions.clusters);
     // answered: the filter config follows (Envoy kept the clusters it could build)
     const ecds = await c.next();
@@ -239,7 +253,13 @@ test("ADS: two clients at once, and a client reconnecting gets the current snaps
     const a = new Client(port, "envoy-1");
     const b = new Client(port, "envoy-2");
     await Promise.all([subscribeAll(a), subscribeAll(b)]);
-    assert.deepEqual(server.clientStatus().map((s) => s.node).sort(), ["envoy-1", "envoy-2"]);
+    assert.deepEqual(
+      server
+        .clientStatus()
+        .map((s) => s.node)
+        .sort(),
+      ["envoy-1", "envoy-2"],
+    );
     const s2 = translate(cfg(["both"]));
     server.setSnapshot(s2);
     const [ra, rb] = [await a.next(), await b.next()];
@@ -316,7 +336,7 @@ test("ADS: a request before any snapshot is answered once one arrives", async ()
 test("controller: reloads on config file change (temp dir), keeps the last snapshot on invalid YAML", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "apisix-cp-"));
   const file = path.join(dir, "config.yaml");
-  fs.writeFileSync(file, "upstreams:\n  - id: a\n    nodes: {\"svc-a:80\": 1}\n#END\n");
+  fs.writeFileSync(file, 'upstreams:\n  - id: a\n    nodes: {"svc-a:80": 1}\n#END\n');
   const log = quietLog();
   const server = new AdsServer({ log });
   const lookups: string[] = [];
@@ -342,14 +362,16 @@ test("controller: reloads on config file change (temp dir), keeps the last snaps
     assert.deepEqual(names(cds), ["upstream.a"]);
     const ecdsJson = (r: Resp) => {
       const ext = decodeMessage(TYPE_URL.extensionConfig, r.resources[0].value) as { typed_config: { value: string } };
-      const wasm = decodeMessage("envoy.extensions.filters.http.wasm.v3.Wasm", Buffer.from(ext.typed_config.value, "base64")) as { config: { configuration: { value: string } } };
+      const wasm = decodeMessage("envoy.extensions.filters.http.wasm.v3.Wasm", Buffer.from(ext.typed_config.value, "base64")) as {
+        config: { configuration: { value: string } };
+      };
       const sv = decodeMessage("google.protobuf.StringValue", Buffer.from(wasm.config.configuration.value, "base64")) as { value: string };
       return JSON.parse(sv.value);
     };
     assert.deepEqual(ecdsJson(ecds).dns, { "svc-a": { addresses: ["127.0.0.1"] } });
 
     // edit the file: a new upstream whose name does not resolve
-    fs.writeFileSync(file, "upstreams:\n  - id: a\n    nodes: {\"svc-a:80\": 1}\n  - id: b\n    nodes: {\"svc-b:80\": 1}\n#END\n");
+    fs.writeFileSync(file, 'upstreams:\n  - id: a\n    nodes: {"svc-a:80": 1}\n  - id: b\n    nodes: {"svc-b:80": 1}\n#END\n');
     const cds2 = await c.next(5000);
     assert.equal(cds2.type_url, TYPE_URL.cluster);
     assert.deepEqual(names(cds2), ["upstream.a", "upstream.b"]);
@@ -363,12 +385,18 @@ test("controller: reloads on config file change (temp dir), keeps the last snaps
     const version = server.version;
     fs.writeFileSync(file, "upstreams: [\n  - id: c\n#END\n");
     await new Promise((r) => setTimeout(r, 600));
-    assert.ok(log.lines.some((l) => l.startsWith("error config:") && l.includes("invalid YAML")), log.lines.join("\n"));
+    assert.ok(
+      log.lines.some((l) => l.startsWith("error config:") && l.includes("invalid YAML")),
+      log.lines.join("\n"),
+    );
     assert.equal(server.version, version);
     // half-written (no #END yet): not applied either
-    fs.writeFileSync(file, "upstreams:\n  - id: a\n    nodes: {\"svc-a:80\": 1}\n");
+    fs.writeFileSync(file, 'upstreams:\n  - id: a\n    nodes: {"svc-a:80": 1}\n');
     await new Promise((r) => setTimeout(r, 600));
-    assert.ok(log.lines.some((l) => l.startsWith("error config:") && l.includes("missing the #END trailer")), log.lines.join("\n"));
+    assert.ok(
+      log.lines.some((l) => l.startsWith("error config:") && l.includes("missing the #END trailer")),
+      log.lines.join("\n"),
+    );
     assert.equal(server.version, version);
     await c.none(0);
     assert.ok(lookups.includes("svc-b"));

@@ -22,11 +22,15 @@ const mounts = (svc: { volumes?: string[] }) =>
     const [source, target] = v.split(":");
     return { source, target, bind: source.startsWith(".") || source.startsWith("/") };
   });
-const cpArgs = () => parseArgs((services["control-plane"].command as string[]).slice((services["control-plane"].command as string[]).indexOf("envoy/control-plane/main.ts") + 1));
+const cpArgs = () =>
+  parseArgs((services["control-plane"].command as string[]).slice((services["control-plane"].command as string[]).indexOf("envoy/control-plane/main.ts") + 1));
 
 test("compose: the expected services exist", () => {
   assert.deepEqual(Object.keys(services).sort(), ["control-plane", "echo-1", "echo-2", "envoy", "grpc-echo", "wasm", "ws-echo"]);
-  assert.match(services.envoy.build ? read(path.join(services.envoy.build.context, services.envoy.build.dockerfile)) : services.envoy.image, /envoyproxy\/envoy:v1\.(3[6-9]|[4-9]\d)/);
+  assert.match(
+    services.envoy.build ? read(path.join(services.envoy.build.context, services.envoy.build.dockerfile)) : services.envoy.image,
+    /envoyproxy\/envoy:v1\.(3[6-9]|[4-9]\d)/,
+  );
 });
 
 test("compose: every referenced file/dir exists (build contexts, Dockerfiles and their COPY sources, bind mounts, commands)", () => {
@@ -58,10 +62,19 @@ test("compose: envoy ↔ control plane ↔ envoy.yaml agree (xDS address, listen
   assert.ok(services[sa.address], "xds address is a compose service");
   assert.equal(sa.port_value, args.port);
   const ports = (services.envoy.ports as string[]).map((p) => p.split(":").slice(-2));
-  assert.ok(ports.some(([h, c]) => c === String(args.listenerPort) && h === String(DEFAULTS.listenerPort)), "listener port published");
+  assert.ok(
+    ports.some(([h, c]) => c === String(args.listenerPort) && h === String(DEFAULTS.listenerPort)),
+    "listener port published",
+  );
   assert.equal(args.listenerPort, DEFAULTS.listenerPort);
-  assert.ok(ports.some(([h, c]) => c === String(args.tlsListenerPort) && h === "9443"), "HTTPS listener port published (docs/tls.md)");
-  assert.ok(ports.some(([, c]) => c === String(envoyYaml.admin.address.socket_address.port_value)), "admin port published");
+  assert.ok(
+    ports.some(([h, c]) => c === String(args.tlsListenerPort) && h === "9443"),
+    "HTTPS listener port published (docs/tls.md)",
+  );
+  assert.ok(
+    ports.some(([, c]) => c === String(envoyYaml.admin.address.socket_address.port_value)),
+    "admin port published",
+  );
   // envoy.yaml mounted where the envoy command reads it
   const cmd = services.envoy.command as string[];
   const cfgPath = cmd[cmd.indexOf("-c") + 1];
@@ -80,14 +93,14 @@ test("compose: envoy ↔ control plane ↔ envoy.yaml agree (xDS address, listen
 
 test("compose: override-host clusters by default (the image is new enough); ORIGINAL_DST one documented flag away", () => {
   assert.equal(cpArgs().lbMode, "override-host");
-  assert.match(read("docker-compose.yml"), /#   - --lb-mode\n\s+#   - original-dst/);
+  assert.match(read("docker-compose.yml"), /# {3}- --lb-mode\n\s+# {3}- original-dst/);
   const m = /envoyproxy\/envoy:v1\.(\d+)/.exec(read("envoy/Dockerfile.envoy"));
   assert.ok(m && Number(m[1]) >= 35, "Envoy image supports envoy.load_balancing_policies.override_host");
 });
 
 test("compose: the control plane's --config is examples/config.yaml, whose nodes are compose services on their ports", () => {
   const args = cpArgs();
-  const m = mounts(services["control-plane"]).find((m) => args.config.startsWith(m.target + "/") || args.config === m.target)!;
+  const m = mounts(services["control-plane"]).find((m) => args.config.startsWith(`${m.target}/`) || args.config === m.target)!;
   assert.ok(m, "config path is mounted");
   const hostFile = path.join(m.source, path.relative(m.target, args.config));
   assert.equal(path.normalize(hostFile), path.normalize("examples/config.yaml"));

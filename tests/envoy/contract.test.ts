@@ -28,7 +28,16 @@ const inline = fc.record(
 );
 const split = fc.record({
   rules: fc.array(
-    fc.record({ weighted_upstreams: fc.array(fc.oneof(fc.record({ upstream: inline, weight: fc.integer({ min: 0, max: 3 }) }), fc.record({ upstream_id: id, weight: fc.integer({ min: 1, max: 3 }) }), fc.record({ weight: fc.constant(1) })), { minLength: 1, maxLength: 3 }) }),
+    fc.record({
+      weighted_upstreams: fc.array(
+        fc.oneof(
+          fc.record({ upstream: inline, weight: fc.integer({ min: 0, max: 3 }) }),
+          fc.record({ upstream_id: id, weight: fc.integer({ min: 1, max: 3 }) }),
+          fc.record({ weight: fc.constant(1) }),
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
     { minLength: 1, maxLength: 2 },
   ),
 });
@@ -38,7 +47,10 @@ const route = fc.record(
 );
 const doc = fc.record({
   routes: fc.array(route, { maxLength: 5 }),
-  upstreams: fc.array(fc.tuple(id, inline).map(([i, u]) => ({ id: i, ...u })), { maxLength: 4 }),
+  upstreams: fc.array(
+    fc.tuple(id, inline).map(([i, u]) => ({ id: i, ...u })),
+    { maxLength: 4 },
+  ),
   services: fc.array(fc.record({ id, upstream: inline }, { requiredKeys: ["id"] }), { maxLength: 2 }),
 });
 

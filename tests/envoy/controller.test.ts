@@ -39,7 +39,15 @@ test("a timed DNS refresh that finishes after a reload's resolution does not ove
     }
     return h === "svc" ? ["10.0.0.1"] : ["10.0.0.2"];
   };
-  const c = new Controller({ source: new PushSource(doc("svc")), server: new AdsServer({ log }), log, lookup, dnsIntervalMs: 0, healthTickMs: 0, offThread: false });
+  const c = new Controller({
+    source: new PushSource(doc("svc")),
+    server: new AdsServer({ log }),
+    log,
+    lookup,
+    dnsIntervalMs: 0,
+    healthTickMs: 0,
+    offThread: false,
+  });
   await c.start();
   slow = true;
   const timer = c.refreshDns(); // the timer's refresh, stuck in its lookup
@@ -59,21 +67,31 @@ test("a snapshot over the size limit is refused with its size, nothing published
   await c.start();
   assert.equal(server.version, undefined);
   assert.equal(c.snapshot, undefined);
-  assert.ok(log.lines.some((l) => /error xds: snapshot not published \(the snapshot is \d+ bytes of resources, over the limit of 5000 bytes/.test(l)), log.lines.join("\n"));
+  assert.ok(
+    log.lines.some((l) => /error xds: snapshot not published \(the snapshot is \d+ bytes of resources, over the limit of 5000 bytes/.test(l)),
+    log.lines.join("\n"),
+  );
   c.stop();
 });
 
 test("translate() throwing: logged, nothing published, the process stays up; saving the same file again retries", async () => {
   const dir = tmp();
   const file = path.join(dir, "apisix.yaml");
-  const v1 = "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:80\": 1}}\n#END\n";
-  const v2 = "upstreams:\n  - {id: boom, nodes: {\"127.0.0.1:80\": 1}}\n#END\n";
+  const v1 = 'upstreams:\n  - {id: u, nodes: {"127.0.0.1:80": 1}}\n#END\n';
+  const v2 = 'upstreams:\n  - {id: boom, nodes: {"127.0.0.1:80": 1}}\n#END\n';
   fs.writeFileSync(file, v1);
   const log = quietLog();
   let broken = true;
   const server = new AdsServer({ log });
   const c = new Controller({
-    configPath: file, server, log, dnsIntervalMs: 0, healthTickMs: 0, pollMs: 0, debounceMs: 30, offThread: false,
+    configPath: file,
+    server,
+    log,
+    dnsIntervalMs: 0,
+    healthTickMs: 0,
+    pollMs: 0,
+    debounceMs: 30,
+    offThread: false,
     translateImpl: (a, o) => {
       if (broken && a.upstreams?.some((u) => u.id === "boom")) throw new Error("cannot translate boom");
       return translate(a, o);
@@ -94,7 +112,10 @@ test("translate() throwing: logged, nothing published, the process stays up; sav
     broken = false;
     fs.writeFileSync(file, v2);
     await until("applied", () => c.snapshot!.version !== first);
-    assert.deepEqual(c.snapshot!.resources.clusters.map((x) => x.name), ["upstream.boom"]);
+    assert.deepEqual(
+      c.snapshot!.resources.clusters.map((x) => x.name),
+      ["upstream.boom"],
+    );
   } finally {
     c.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -104,7 +125,10 @@ test("translate() throwing: logged, nothing published, the process stays up; sav
 test("standalone files: size limit, invalid UTF-8, #END, JSON, cycles: each refused with its reason", () => {
   const yaml = (s: string) => Buffer.from(s);
   assert.throws(() => parseStandalone(yaml("routes: []\n#END\n"), "a.yaml", 5), /over the limit of 5 bytes/);
-  assert.throws(() => parseStandalone(Buffer.concat([yaml("routes: [] # "), Buffer.from([0xc0, 0xaf]), yaml("\n#END\n")]), "a.yaml"), /not valid UTF-8 \(first bad byte at offset 13\)/);
+  assert.throws(
+    () => parseStandalone(Buffer.concat([yaml("routes: [] # "), Buffer.from([0xc0, 0xaf]), yaml("\n#END\n")]), "a.yaml"),
+    /not valid UTF-8 \(first bad byte at offset 13\)/,
+  );
   assert.throws(() => parseStandalone(yaml("routes: []\n"), "a.yaml"), /missing the #END trailer/);
   assert.throws(() => parseStandalone(yaml(""), "a.yaml"), /missing the #END trailer/);
   assert.deepEqual(parseStandalone(yaml("#END\n"), "a.yaml").routes, []);
@@ -112,7 +136,10 @@ test("standalone files: size limit, invalid UTF-8, #END, JSON, cycles: each refu
   assert.throws(() => parseStandalone(yaml('{"routes": [{"uri": "/"}'), "apisix.json"), /invalid JSON/);
   assert.throws(() => parseStandalone(yaml("routes: {a: 1}\n#END\n"), "a.yaml"), /"routes" must be a list/);
   // an alias to its own parent: a circular object graph (translate() used to throw on it)
-  assert.throws(() => parseStandalone(yaml("routes:\n  - &r\n    id: r\n    uri: /\n    self: *r\n#END\n"), "a.yaml"), /cannot be used: Converting circular structure/);
+  assert.throws(
+    () => parseStandalone(yaml("routes:\n  - &r\n    id: r\n    uri: /\n    self: *r\n#END\n"), "a.yaml"),
+    /cannot be used: Converting circular structure/,
+  );
   assert.deepEqual(parseStandalone(yaml("consumers: []\nroute: []\n#END\n"), "a.yaml").otherSections, ["consumers", "route"]);
 });
 
@@ -145,7 +172,7 @@ test("a file rewritten every 10 ms is still applied once per debounce window, no
 test("a big file is parsed and validated off the ADS thread: Envoy's requests are answered while it loads", { timeout: 120_000 }, async () => {
   const dir = tmp();
   const file = path.join(dir, "apisix.yaml");
-  fs.writeFileSync(file, "upstreams:\n  - {id: u, nodes: {\"127.0.0.1:80\": 1}}\n#END\n");
+  fs.writeFileSync(file, 'upstreams:\n  - {id: u, nodes: {"127.0.0.1:80": 1}}\n#END\n');
   const log = quietLog();
   const server = new AdsServer({ log });
   const c = new Controller({ configPath: file, server, log, dnsIntervalMs: 0, healthTickMs: 0, pollMs: 0, debounceMs: 10_000 });

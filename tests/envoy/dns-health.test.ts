@@ -116,10 +116,16 @@ test("health: checker with a fake clock and probe — intervals, health table, o
     ],
   });
   const targets = probeTargets(sites, { svc: { addresses: ["10.0.0.3"] }, gone: { error: "ENOTFOUND" } });
-  assert.deepEqual(targets.map((t) => `${t.cluster} ${t.key} ${t.hostname}`), ["upstream.u 10.0.0.1:80 10.0.0.1", "upstream.u 10.0.0.2:80 10.0.0.2", "upstream.u 10.0.0.3:80 svc"]);
+  assert.deepEqual(
+    targets.map((t) => `${t.cluster} ${t.key} ${t.hostname}`),
+    ["upstream.u 10.0.0.1:80 10.0.0.1", "upstream.u 10.0.0.2:80 10.0.0.2", "upstream.u 10.0.0.3:80 svc"],
+  );
   // A name the resolver answered with no address is not probed either (it used to become "undefined:80").
   const empty = probeTargets(sites, { svc: { addresses: [] }, gone: { error: "ENOTFOUND" } });
-  assert.deepEqual(empty.map((t) => t.key), ["10.0.0.1:80", "10.0.0.2:80"]);
+  assert.deepEqual(
+    empty.map((t) => t.key),
+    ["10.0.0.1:80", "10.0.0.2:80"],
+  );
   checker.setTargets(targets);
 
   await checker.tick(); // t=0: concurrency 2 → two probes this tick
@@ -174,7 +180,14 @@ test("health: real probes over loopback (HTTP status, Host header, refused, time
   await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
   const deadPort = (closed.address() as AddressInfo).port;
   await new Promise<void>((r) => closed.close(() => r()));
-  const target = (active: Record<string, unknown>, p = port, hostname = "svc.internal"): ProbeTarget => ({ cluster: "c", key: `127.0.0.1:${p}`, ip: "127.0.0.1", port: p, hostname, check: activeCheckConfig(active) });
+  const target = (active: Record<string, unknown>, p = port, hostname = "svc.internal"): ProbeTarget => ({
+    cluster: "c",
+    key: `127.0.0.1:${p}`,
+    ip: "127.0.0.1",
+    port: p,
+    hostname,
+    check: activeCheckConfig(active),
+  });
   try {
     assert.deepEqual(await networkProbe(target({ http_path: "/healthz" })), { kind: "status", status: 200 });
     assert.equal(seen[0], `svc.internal:${port}`);

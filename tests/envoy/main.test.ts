@@ -5,7 +5,18 @@ import { parseArgs } from "../../envoy/control-plane/main.ts";
 
 test("main: defaults, --lb-mode, errors", () => {
   const d = parseArgs(["--config", "/c.yaml"]);
-  assert.deepEqual(d, { config: "/c.yaml", port: 18000, host: "127.0.0.1", listenerPort: 9080, tlsListenerPort: 9443, maxConfigBytes: 16 * 1024 * 1024, dnsInterval: 30, lbMode: "override-host", accessLog: false, verbose: false });
+  assert.deepEqual(d, {
+    config: "/c.yaml",
+    port: 18000,
+    host: "127.0.0.1",
+    listenerPort: 9080,
+    tlsListenerPort: 9443,
+    maxConfigBytes: 16 * 1024 * 1024,
+    dnsInterval: 30,
+    lbMode: "override-host",
+    accessLog: false,
+    verbose: false,
+  });
   assert.equal(parseArgs(["--config", "c", "--lb-mode", "override-host"]).lbMode, "override-host");
   assert.equal(parseArgs(["--config", "c", "--tls-listener-port", "8443"]).tlsListenerPort, 8443);
   assert.equal(parseArgs(["--config", "c", "--tls-listener-port", "off"]).tlsListenerPort, null);

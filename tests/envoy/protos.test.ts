@@ -29,7 +29,10 @@ test("a valid cluster passes and round-trips through protobuf bytes", () => {
   assert.equal(back.type, "ORIGINAL_DST");
   assert.deepEqual(back.connect_timeout, { seconds: "1", nanos: 500000000 });
   const opts = back.typed_extension_protocol_options as Record<string, { type_url: string }>;
-  assert.equal(opts["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].type_url, "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+  assert.equal(
+    opts["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].type_url,
+    "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+  );
 });
 
 test("camelCase JSON names are accepted like Envoy's JSON parser does", () => {
@@ -43,7 +46,10 @@ const rejects: [string, unknown, RegExp][] = [
     {
       ...goodCluster,
       typed_extension_protocol_options: {
-        k: { "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", explicit_http_config: { http2_protocol_options: { nope: true } } },
+        k: {
+          "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          explicit_http_config: { http2_protocol_options: { nope: true } },
+        },
       },
     },
     /http2_protocol_options\.nope: unknown field/,
@@ -59,17 +65,40 @@ const rejects: [string, unknown, RegExp][] = [
   ["two members of one oneof", { ...goodCluster, cluster_type: { name: "x" } }, /oneof "cluster_discovery_type" has more than one member/],
   ["Any with an unknown type URL", { ...goodCluster, typed_extension_protocol_options: { k: { "@type": "type.googleapis.com/no.Such" } } }, /unknown type URL/],
   ["wrong @type at the top", { ...goodCluster, "@type": TYPE_URL.listener }, /"@type" is/],
-  ["missing required (validate) field", { name: "l", filter_chains: [{ filters: [{ name: "f", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", stat_prefix: "x", rds: { route_config_name: "r" } } }] }] }, /config_source: required field/],
+  [
+    "missing required (validate) field",
+    {
+      name: "l",
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "f",
+              typed_config: {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                stat_prefix: "x",
+                rds: { route_config_name: "r" },
+              },
+            },
+          ],
+        },
+      ],
+    },
+    /config_source: required field/,
+  ],
 ];
 
 for (const [name, json, re] of rejects) {
   test(`strict check rejects: ${name}`, () => {
     const url = (json as { filter_chains?: unknown }).filter_chains !== undefined ? TYPE_URL.listener : TYPE_URL.cluster;
-    assert.throws(() => checkResource(url, json), (e: unknown) => {
-      assert.ok(e instanceof ProtoCheckError);
-      assert.match(e.message, re);
-      return true;
-    });
+    assert.throws(
+      () => checkResource(url, json),
+      (e: unknown) => {
+        assert.ok(e instanceof ProtoCheckError);
+        assert.match(e.message, re);
+        return true;
+      },
+    );
     // and nothing that fails the check can be encoded
     assert.throws(() => encodeAny(url, json), ProtoCheckError);
   });
@@ -81,7 +110,10 @@ test("well-known types: Struct, Value, wrappers, Duration precision", () => {
   assert.deepEqual(checkMessage("google.protobuf.Any", ts), []);
   assert.deepEqual(checkMessage("google.protobuf.Any", { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "x" }), []);
   assert.match(checkMessage("google.protobuf.Any", { "@type": "type.googleapis.com/google.protobuf.StringValue", value: 1 })[0].message, /expected string/);
-  assert.match(checkMessage("google.protobuf.Any", { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "x", extra: 1 })[0].message, /unknown field "extra"/);
+  assert.match(
+    checkMessage("google.protobuf.Any", { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "x", extra: 1 })[0].message,
+    /unknown field "extra"/,
+  );
   assert.match(checkMessage(TYPE_URL.cluster, { connect_timeout: "1.0000000001s" })[0].message, /Duration/);
   assert.deepEqual(checkMessage(TYPE_URL.cluster, { connect_timeout: "0.000000001s" }), []);
 });

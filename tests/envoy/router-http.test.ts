@@ -32,7 +32,10 @@ test("the filter accepts exactly the router names the control plane offers", asy
   }
   const bad = await validator.accepts(filterConfigJson({}, {}, {}, { lb_mode: "override-host", router_http: "radixtree_nope" as never }));
   assert.equal(bad.ok, false);
-  assert.match(bad.errors.join("\n"), /envoy\.router_http: "radixtree_nope" matches none of the enum values \[radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter\]/);
+  assert.match(
+    bad.errors.join("\n"),
+    /envoy\.router_http: "radixtree_nope" matches none of the enum values \[radixtree_host_uri, radixtree_uri, radixtree_uri_with_parameter\]/,
+  );
 });
 
 test("--router-http reaches the filter through ECDS and changes what matches", async () => {

@@ -17,7 +17,12 @@ const APISIX = {
   services: [{ id: "s", upstream: { nodes: { "10.0.0.2:80": 1 } } }],
   routes: [
     { id: "r", uri: "/r", upstream: { nodes: { "10.0.0.3:80": 1 } } },
-    { id: "t", uri: "/t", upstream_id: "u", plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream: { nodes: { "10.0.0.4:80": 1 } }, weight: 1 }, { weight: 1 }] }] } } },
+    {
+      id: "t",
+      uri: "/t",
+      upstream_id: "u",
+      plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream: { nodes: { "10.0.0.4:80": 1 } }, weight: 1 }, { weight: 1 }] }] } },
+    },
   ],
   ssls: [{ id: "srv", snis: ["a.example"], cert: pem.cert, key: pem.key, client: { ca: pem.cert } }],
 };
@@ -65,9 +70,15 @@ test("the server refuses an inconsistent snapshot: logged, thrown, the published
   const good = translate(APISIX);
   server.setSnapshot(good);
   const bad = withResources(good, "clusters", (cs) => cs.filter((c) => c.name !== "upstream.u"));
-  assert.throws(() => server.setSnapshot(bad), (e: unknown) => e instanceof InconsistentSnapshotError && e.problems.length === 1 && /"upstream\.u"/.test(e.message));
+  assert.throws(
+    () => server.setSnapshot(bad),
+    (e: unknown) => e instanceof InconsistentSnapshotError && e.problems.length === 1 && /"upstream\.u"/.test(e.message),
+  );
   assert.equal(server.version, good.version);
-  assert.ok(log.lines.some((l) => l.startsWith("error xds: snapshot") && l.includes("is inconsistent, not published") && l.includes('"upstream.u"')), log.lines.join("\n"));
+  assert.ok(
+    log.lines.some((l) => l.startsWith("error xds: snapshot") && l.includes("is inconsistent, not published") && l.includes('"upstream.u"')),
+    log.lines.join("\n"),
+  );
 });
 
 test("the controller publishes nothing when translation yields an inconsistent snapshot", async () => {
@@ -87,7 +98,10 @@ test("the controller publishes nothing when translation yields an inconsistent s
   try {
     await c.start();
     assert.equal(server.version, undefined, "nothing published");
-    assert.ok(log.lines.some((l) => l.includes("not published") && l.includes('"upstream.u"')), log.lines.join("\n"));
+    assert.ok(
+      log.lines.some((l) => l.includes("not published") && l.includes('"upstream.u"')),
+      log.lines.join("\n"),
+    );
   } finally {
     c.stop();
   }

@@ -17,7 +17,10 @@ const clientCa = issue({ cn: "unit client CA" });
 const ssl = (id: string, pem: Pem, snis: string[], extra: Json = {}) => ({ id, cert: pem.cert, key: pem.key, snis, ...extra });
 const tlsOf = (s: ReturnType<typeof translate>): any => s.resources.listeners.find((l) => l.name === "apisix_https");
 const matchers = (l: any): { value: any; chain: string }[] =>
-  l.filter_chain_matcher.matcher_list.matchers.map((m: any) => ({ value: m.predicate.single_predicate.value_match, chain: m.on_match.action.typed_config.value }));
+  l.filter_chain_matcher.matcher_list.matchers.map((m: any) => ({
+    value: m.predicate.single_predicate.value_match,
+    chain: m.on_match.action.typed_config.value,
+  }));
 
 test("server ssls → HTTPS listener on 9443: one chain per ssl with the shared HCM, ALPN h2/http1.1, certificates only as SDS secrets; Envoy's protos accept it", () => {
   const s = translate({
@@ -33,15 +36,24 @@ test("server ssls → HTTPS listener on 9443: one chain per ssl with the shared 
   encodeSnapshot(s); // throws on anything Envoy's protos would not take
   const l = tlsOf(s);
   assert.deepEqual(l.address, { socket_address: { address: "0.0.0.0", port_value: 9443 } });
-  assert.deepEqual(l.listener_filters.map((f: Json) => f.name), ["envoy.filters.listener.tls_inspector"]);
-  assert.deepEqual(l.filter_chains.map((c: Json) => c.name), ["ssl.a", "ssl.w", "ssl.m"]);
+  assert.deepEqual(
+    l.listener_filters.map((f: Json) => f.name),
+    ["envoy.filters.listener.tls_inspector"],
+  );
+  assert.deepEqual(
+    l.filter_chains.map((c: Json) => c.name),
+    ["ssl.a", "ssl.w", "ssl.m"],
+  );
   const plainHcm = s.resources.listeners[0].filter_chains as Json[];
   for (const c of l.filter_chains) {
     assert.deepEqual(c.filters, (plainHcm[0] as Json).filters, "same HCM (RDS, wasm filter, router) as the plain listener");
     assert.deepEqual(c.transport_socket.typed_config.common_tls_context.alpn_protocols, ["h2", "http/1.1"]);
   }
   assert.doesNotMatch(JSON.stringify(s.resources.listeners), /PRIVATE KEY/);
-  assert.deepEqual(s.resources.secrets.map((x) => x.name), ["ssl.a.cert", "ssl.w.cert", "ssl.m.cert", "ssl.m.client-ca"]);
+  assert.deepEqual(
+    s.resources.secrets.map((x) => x.name),
+    ["ssl.a.cert", "ssl.w.cert", "ssl.m.cert", "ssl.m.client-ca"],
+  );
   assert.equal((s.resources.secrets[0].tls_certificate as Json).private_key !== undefined, true);
   const m = l.filter_chains[2].transport_socket.typed_config;
   assert.equal(m.require_client_certificate, true);
@@ -50,7 +62,10 @@ test("server ssls → HTTPS listener on 9443: one chain per ssl with the shared 
   assert.deepEqual(s.resources.secrets[3].validation_context, { trusted_ca: { inline_string: clientCa.cert }, max_verify_depth: 2 });
   assert.equal(l.filter_chains[0].transport_socket.typed_config.require_client_certificate, undefined);
   // exact (normalised: lower case, no trailing dot) → one-label wildcards → any other SNI: no certificate
-  assert.deepEqual(matchers(l).map((x) => x.chain), ["ssl.a", "ssl.m", "ssl.w", NO_CERTIFICATE]);
+  assert.deepEqual(
+    matchers(l).map((x) => x.chain),
+    ["ssl.a", "ssl.m", "ssl.w", NO_CERTIFICATE],
+  );
   assert.deepEqual(matchers(l)[0].value, { exact: "a.example.com", ignore_case: true });
   assert.equal(l.filter_chain_matcher.on_no_match, undefined, "no SNI and no fallback_sni: handshake fails");
 });
@@ -74,7 +89,10 @@ test("fallback_sni: connections without SNI get the chain that name selects; an 
   assert.equal(l.filter_chain_matcher.on_no_match.action.typed_config.value, "ssl.w");
   const s = translate({ ssls }, { fallbackSni: "nope.test" });
   assert.equal(tlsOf(s).filter_chain_matcher.on_no_match, undefined);
-  assert.deepEqual(s.issues.map((i) => [i.severity, i.path]), [["warning", "fallback_sni"]]);
+  assert.deepEqual(
+    s.issues.map((i) => [i.severity, i.path]),
+    [["warning", "fallback_sni"]],
+  );
 });
 
 test("`*` serves every SNI; the first ssl of an SNI wins (warning); status 0 and client ssls are not served", () => {
@@ -82,9 +100,18 @@ test("`*` serves every SNI; the first ssl of an SNI wins (warning); status 0 and
     ssls: [ssl("a", a, ["a.example.com"]), ssl("dup", a2, ["a.example.com"]), ssl("all", wild, ["*"]), ssl("off", a2, ["off.example.com"], { status: 0 })],
   });
   const l = tlsOf(s);
-  assert.deepEqual(matchers(l).map((x) => x.chain), ["ssl.a", "ssl.all"]);
-  assert.deepEqual(l.filter_chains.map((c: Json) => c.name), ["ssl.a", "ssl.dup", "ssl.all"]);
-  assert.deepEqual(s.issues.map((i) => `${i.severity} ${i.path} ${i.message}`), ["warning ssls[dup].snis SNI a.example.com is already served by ssl a; that one is used"]);
+  assert.deepEqual(
+    matchers(l).map((x) => x.chain),
+    ["ssl.a", "ssl.all"],
+  );
+  assert.deepEqual(
+    l.filter_chains.map((c: Json) => c.name),
+    ["ssl.a", "ssl.dup", "ssl.all"],
+  );
+  assert.deepEqual(
+    s.issues.map((i) => `${i.severity} ${i.path} ${i.message}`),
+    ["warning ssls[dup].snis SNI a.example.com is already served by ssl a; that one is used"],
+  );
   // no usable server ssl: no HTTPS listener, no secrets; and the listener can be switched off
   const none = translate({ ssls: [{ id: "c", type: "client", cert: a.cert, key: a.key }, ssl("off", a, ["a.example.com"], { status: 0 })] });
   assert.equal(tlsOf(none), undefined);
@@ -97,7 +124,7 @@ test("`*` serves every SNI; the first ssl of an SNI wins (warning); status 0 and
 test("each invalid ssl object is rejected alone with an error naming it and the field; the good one still serves", () => {
   const rsa1024 = issue({ cn: "small.example.com", ca, keyType: "rsa1024" });
   const ed = issue({ cn: "ed.example.com", ca, keyType: "ed25519" });
-  const garbage = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----\n";
+  const garbage = `-----BEGIN CERTIFICATE-----\n${"A".repeat(200)}\n-----END CERTIFICATE-----\n`;
   const s = translate({
     ssls: [
       ssl("good", a, ["a.example.com"]),
@@ -115,23 +142,35 @@ test("each invalid ssl object is rejected alone with an error naming it and the 
       ssl("proto", a, ["t.example.com"], { ssl_protocols: ["SSLv3"] }),
     ],
   });
-  assert.deepEqual(tlsOf(s).filter_chains.map((c: Json) => c.name), ["ssl.good"]);
-  assert.deepEqual(s.resources.secrets.map((x) => x.name), ["ssl.good.cert"]);
-  assert.ok(s.issues.every((i) => i.severity === "error"), JSON.stringify(s.issues));
-  assert.deepEqual(s.issues.map((i) => i.path), [
-    "ssls[mismatch].key",
-    "ssls[garbage].cert",
-    "ssls[nokey].key",
-    "ssls[small].key",
-    "ssls[ed].key",
-    "ssls[badsni].snis[0]",
-    "ssls[both]",
-    "ssls[pairs].certs",
-    "ssls[pairbad].keys[0]",
-    "ssls[noca].client.ca",
-    "ssls[depth].client.depth",
-    "ssls[proto].ssl_protocols",
-  ]);
+  assert.deepEqual(
+    tlsOf(s).filter_chains.map((c: Json) => c.name),
+    ["ssl.good"],
+  );
+  assert.deepEqual(
+    s.resources.secrets.map((x) => x.name),
+    ["ssl.good.cert"],
+  );
+  assert.ok(
+    s.issues.every((i) => i.severity === "error"),
+    JSON.stringify(s.issues),
+  );
+  assert.deepEqual(
+    s.issues.map((i) => i.path),
+    [
+      "ssls[mismatch].key",
+      "ssls[garbage].cert",
+      "ssls[nokey].key",
+      "ssls[small].key",
+      "ssls[ed].key",
+      "ssls[badsni].snis[0]",
+      "ssls[both]",
+      "ssls[pairs].certs",
+      "ssls[pairbad].keys[0]",
+      "ssls[noca].client.ca",
+      "ssls[depth].client.depth",
+      "ssls[proto].ssl_protocols",
+    ],
+  );
   const msg = (p: string) => s.issues.find((i) => i.path === p)!.message;
   assert.match(msg("ssls[mismatch].key"), /does not match the certificate/);
   assert.match(msg("ssls[nokey].key"), /encrypted with apisix\.data_encryption/);
@@ -148,7 +187,9 @@ test("rotating a certificate changes only the secret, not the listener (Envoy ke
 });
 
 test("private keys never reach the wasm filter's configuration (ECDS is shown verbatim by /config_dump)", () => {
-  const s = translate({ ssls: [ssl("a", a, ["a.example.com"], { certs: [wild.cert], keys: [wild.key] }), { id: "c", type: "client", cert: a.cert, key: a.key }] });
+  const s = translate({
+    ssls: [ssl("a", a, ["a.example.com"], { certs: [wild.cert], keys: [wild.key] }), { id: "c", type: "client", cert: a.cert, key: a.key }],
+  });
   const ecds = JSON.stringify(s.resources.extensionConfigs);
   assert.doesNotMatch(ecds, new RegExp(a.key.split("\n")[1].slice(0, 40).replace(/[+/]/g, "\\$&")));
   assert.doesNotMatch(ecds, new RegExp(wild.key.split("\n")[1].slice(0, 40).replace(/[+/]/g, "\\$&")));

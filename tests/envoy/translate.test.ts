@@ -32,7 +32,10 @@ const cases: Case[] = [
   {
     name: "one ORIGINAL_DST cluster per upstream, inline route, service, traffic-split upstream",
     apisix: {
-      upstreams: [{ id: "u1", nodes: { "127.0.0.1:1980": 1 } }, { id: 7, nodes: [{ host: "10.0.0.1", port: 80, weight: 1 }] }],
+      upstreams: [
+        { id: "u1", nodes: { "127.0.0.1:1980": 1 } },
+        { id: 7, nodes: [{ host: "10.0.0.1", port: 80, weight: 1 }] },
+      ],
       services: [{ id: "s1", upstream: { nodes: { "127.0.0.1:1981": 1 } } }],
       routes: [
         { id: "r1", uri: "/a", upstream: { nodes: { "127.0.0.1:1982": 1 } } },
@@ -40,12 +43,19 @@ const cases: Case[] = [
           id: "r2",
           uri: "/b",
           upstream_id: "u1",
-          plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream: { nodes: { "127.0.0.1:1983": 1 } }, weight: 1 }, { weight: 1 }, { upstream_id: 7, weight: 1 }] }] } },
+          plugins: {
+            "traffic-split": {
+              rules: [{ weighted_upstreams: [{ upstream: { nodes: { "127.0.0.1:1983": 1 } }, weight: 1 }, { weight: 1 }, { upstream_id: 7, weight: 1 }] }],
+            },
+          },
         },
       ],
     },
     check: (s) => {
-      assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.u1", "upstream.7", "service.s1", "route.r1", "split.r2.0.0"]);
+      assert.deepEqual(
+        s.resources.clusters.map((c) => c.name),
+        ["upstream.u1", "upstream.7", "service.s1", "route.r1", "split.r2.0.0"],
+      );
       for (const c of s.resources.clusters) {
         assert.equal(c.type, "ORIGINAL_DST");
         assert.equal(c.lb_policy, "CLUSTER_PROVIDED");
@@ -57,7 +67,12 @@ const cases: Case[] = [
   },
   {
     name: "http → explicit HTTP/1.1, no TLS; grpc → HTTP/2 prior knowledge",
-    apisix: { upstreams: [{ id: "h", nodes: { "127.0.0.1:80": 1 } }, { id: "g", scheme: "grpc", nodes: { "127.0.0.1:50051": 1 } }] },
+    apisix: {
+      upstreams: [
+        { id: "h", nodes: { "127.0.0.1:80": 1 } },
+        { id: "g", scheme: "grpc", nodes: { "127.0.0.1:50051": 1 } },
+      ],
+    },
     check: (s) => {
       const h = cluster(s, "upstream.h");
       assert.deepEqual(h.typed_extension_protocol_options[HPO].explicit_http_config, { http_protocol_options: {} });
@@ -112,18 +127,26 @@ const cases: Case[] = [
       assert.equal(certs("upstream.m3"), undefined);
       assert.equal(certs("upstream.m4"), undefined);
       // (the server ssl's placeholder certificate is tls-listener.test.ts's business)
-      assert.deepEqual(s.issues.filter((i) => i.path.startsWith("upstreams")).map((i) => [i.severity, i.path]), [
-        ["warning", "upstreams[2].tls.client_cert_id"],
-        ["warning", "upstreams[3].tls.client_cert_id"],
-      ]);
+      assert.deepEqual(
+        s.issues.filter((i) => i.path.startsWith("upstreams")).map((i) => [i.severity, i.path]),
+        [
+          ["warning", "upstreams[2].tls.client_cert_id"],
+          ["warning", "upstreams[3].tls.client_cert_id"],
+        ],
+      );
       assert.match(s.issues.filter((i) => i.path.startsWith("upstreams"))[1].message, /type "server", not "client"/);
     },
   },
   {
     name: "connect timeout: upstream timeout.connect, route timeout wins for inline upstreams, 60s default",
     apisix: {
-      upstreams: [{ id: "t", timeout: { connect: 0.25, send: 1, read: 1 }, nodes: { "127.0.0.1:1": 1 } }, { id: "d", nodes: { "127.0.0.1:1": 1 } }],
-      routes: [{ id: "r", uri: "/", timeout: { connect: 2, send: 3, read: 4 }, upstream: { timeout: { connect: 9, send: 9, read: 9 }, nodes: { "127.0.0.1:1": 1 } } }],
+      upstreams: [
+        { id: "t", timeout: { connect: 0.25, send: 1, read: 1 }, nodes: { "127.0.0.1:1": 1 } },
+        { id: "d", nodes: { "127.0.0.1:1": 1 } },
+      ],
+      routes: [
+        { id: "r", uri: "/", timeout: { connect: 2, send: 3, read: 4 }, upstream: { timeout: { connect: 9, send: 9, read: 9 }, nodes: { "127.0.0.1:1": 1 } } },
+      ],
     },
     check: (s) => {
       assert.equal(cluster(s, "upstream.t").connect_timeout, "0.250s");
@@ -133,11 +156,22 @@ const cases: Case[] = [
   },
   {
     name: "keepalive_pool maps to connection idle timeout, requests per connection and host cleanup",
-    apisix: { upstreams: [{ id: "k", keepalive_pool: { size: 10, idle_timeout: 30, requests: 50 }, nodes: { "127.0.0.1:1": 1 } }, { id: "d", nodes: { "127.0.0.1:1": 1 } }] },
+    apisix: {
+      upstreams: [
+        { id: "k", keepalive_pool: { size: 10, idle_timeout: 30, requests: 50 }, nodes: { "127.0.0.1:1": 1 } },
+        { id: "d", nodes: { "127.0.0.1:1": 1 } },
+      ],
+    },
     check: (s) => {
-      assert.deepEqual(cluster(s, "upstream.k").typed_extension_protocol_options[HPO].common_http_protocol_options, { idle_timeout: "30s", max_requests_per_connection: 50 });
+      assert.deepEqual(cluster(s, "upstream.k").typed_extension_protocol_options[HPO].common_http_protocol_options, {
+        idle_timeout: "30s",
+        max_requests_per_connection: 50,
+      });
       assert.equal(cluster(s, "upstream.k").cleanup_interval, "30s");
-      assert.deepEqual(cluster(s, "upstream.d").typed_extension_protocol_options[HPO].common_http_protocol_options, { idle_timeout: "60s", max_requests_per_connection: 1000 });
+      assert.deepEqual(cluster(s, "upstream.d").typed_extension_protocol_options[HPO].common_http_protocol_options, {
+        idle_timeout: "60s",
+        max_requests_per_connection: 1000,
+      });
     },
   },
   {
@@ -158,8 +192,19 @@ const cases: Case[] = [
       assert.deepEqual(hcm.rds, { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "apisix" });
       const removed = get(hcm, "early_header_mutation_extensions.0.typed_config.mutations").map((m: Json) => m.remove);
       assert.deepEqual(removed.slice(0, 3), ["x-apisix-upstream", "x-envoy-original-dst-host", "x-apisix-upstream-hosts"]);
-      for (const h of ["x-envoy-upstream-rq-timeout-ms", "x-envoy-upstream-rq-per-try-timeout-ms", "x-envoy-max-retries", "x-envoy-retry-on", "x-envoy-retry-grpc-on", "x-envoy-internal"]) assert.ok(removed.includes(h), h);
-      assert.deepEqual(hcm.http_filters.map((f: Json) => f.name), ["apisix-upstream", "envoy.filters.http.router"]);
+      for (const h of [
+        "x-envoy-upstream-rq-timeout-ms",
+        "x-envoy-upstream-rq-per-try-timeout-ms",
+        "x-envoy-max-retries",
+        "x-envoy-retry-on",
+        "x-envoy-retry-grpc-on",
+        "x-envoy-internal",
+      ])
+        assert.ok(removed.includes(h), h);
+      assert.deepEqual(
+        hcm.http_filters.map((f: Json) => f.name),
+        ["apisix-upstream", "envoy.filters.http.router"],
+      );
       assert.deepEqual(hcm.http_filters[0].config_discovery, {
         config_source: { ads: {}, resource_api_version: "V3" },
         type_urls: ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"],
@@ -203,7 +248,13 @@ test("listener: Envoy's own upstream failures answer like nginx (502/504 pages),
   const s = translate({});
   const hcm = get(s.resources.listeners[0], "filter_chains.0.filters.0.typed_config");
   const mappers = hcm.local_reply_config.mappers;
-  assert.deepEqual(mappers.map((m: Json) => [get(m, "filter.and_filter.filters.0.response_flag_filter.flags"), m.status_code]), [[["UF", "URX", "UC", "UR"], 502], [["UT"], 504]]);
+  assert.deepEqual(
+    mappers.map((m: Json) => [get(m, "filter.and_filter.filters.0.response_flag_filter.flags"), m.status_code]),
+    [
+      [["UF", "URX", "UC", "UR"], 502],
+      [["UT"], 504],
+    ],
+  );
   assert.match(mappers[0].body.inline_string, /<title>502 Bad Gateway<\/title>/);
   assert.match(mappers[1].body.inline_string, /<title>504 Gateway Time-out<\/title>/);
   assert.equal(get(mappers[0], "body_format_override.content_type"), "text/html; charset=utf-8");
@@ -211,13 +262,22 @@ test("listener: Envoy's own upstream failures answer like nginx (502/504 pages),
 });
 
 test("clusters: the request leaves for the node without the filter's try plan (upstream header_mutation, then the codec)", () => {
-  const apisix = { upstreams: [{ id: "u", nodes: { "127.0.0.1:80": 1 } }, { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1 } }] };
+  const apisix = {
+    upstreams: [
+      { id: "u", nodes: { "127.0.0.1:80": 1 } },
+      { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1 } },
+    ],
+  };
   for (const lbMode of ["override-host", "original-dst"] as const) {
     const s = translate(apisix, { lbMode });
     assertAllValid(s);
     for (const c of s.resources.clusters) {
       const filters = (c as any).typed_extension_protocol_options[HPO].http_filters;
-      assert.deepEqual(filters.map((f: Json) => f.name), ["envoy.filters.http.header_mutation", "envoy.filters.http.upstream_codec"], `${lbMode} ${c.name}`);
+      assert.deepEqual(
+        filters.map((f: Json) => f.name),
+        ["envoy.filters.http.header_mutation", "envoy.filters.http.upstream_codec"],
+        `${lbMode} ${c.name}`,
+      );
       assert.deepEqual(get(filters[0], "typed_config.mutations.request_mutations"), [{ remove: "x-apisix-upstream-hosts" }]);
     }
     // the route must not remove it: override_host reads it again on every try
@@ -260,7 +320,10 @@ test("examples/config.yaml translates cleanly", () => {
   const s = translate(apisix, { lbMode: "original-dst" });
   assert.deepEqual(s.issues, []);
   assertAllValid(s);
-  assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.echo", "route.echo-rewrite", "route.grpc", "route.ws"]);
+  assert.deepEqual(
+    s.resources.clusters.map((c) => c.name),
+    ["upstream.echo", "route.echo-rewrite", "route.grpc", "route.ws"],
+  );
   assert.deepEqual(dnsHostnames(apisix), ["echo-1", "echo-2", "grpc-echo", "ws-echo"]);
 });
 
@@ -270,7 +333,13 @@ test("cluster names: one function, the control plane's", () => {
   assert.equal(clusterName({ kind: "service", serviceId: "s" }), "service.s");
   assert.equal(clusterName({ kind: "split", routeId: "r", rule: 2, index: 0 }), "split.r.2.0");
   const sites = upstreamSites({ routes: [{ id: "x", upstream: {} }], upstreams: [{ id: "u" }, { nodes: {} }] });
-  assert.deepEqual(sites.map((s) => [s.cluster, s.path]), [["upstream.u", "upstreams[0]"], ["route.x", "routes[0].upstream"]]);
+  assert.deepEqual(
+    sites.map((s) => [s.cluster, s.path]),
+    [
+      ["upstream.u", "upstreams[0]"],
+      ["route.x", "routes[0].upstream"],
+    ],
+  );
 });
 
 test("loadApisixYaml: #END trailer, sections, errors; filterConfigJson shape", () => {
@@ -282,7 +351,14 @@ test("loadApisixYaml: #END trailer, sections, errors; filterConfigJson shape", (
   assert.throws(() => loadApisixYaml("routes: {a: 1}\n"), /"routes" must be a list/);
   assert.throws(() => loadApisixYaml("- 1\n"), /mapping/);
   assert.throws(() => loadApisixYaml("a: 1\na: 2\n"), ConfigError);
-  assert.deepEqual(JSON.parse(filterConfigJson(a, { h: { error: "x" } })), { routes: a.routes, upstreams: [], ssls: [], services: [], dns: { h: { error: "x" } }, health: {} });
+  assert.deepEqual(JSON.parse(filterConfigJson(a, { h: { error: "x" } })), {
+    routes: a.routes,
+    upstreams: [],
+    ssls: [],
+    services: [],
+    dns: { h: { error: "x" } },
+    health: {},
+  });
 });
 
 test("seconds() formats APISIX seconds as a Duration", () => {
@@ -296,7 +372,9 @@ const OVERRIDE_HOST_URL = "type.googleapis.com/envoy.extensions.load_balancing_p
 const lbEndpoints = (c: Json) =>
   ((c as any).load_assignment.endpoints as Json[]).map((e: any) => ({
     priority: e.priority ?? 0,
-    eps: e.lb_endpoints.map((l: any) => `${l.endpoint.address.socket_address.address}:${l.endpoint.address.socket_address.port_value}/${l.load_balancing_weight}`),
+    eps: e.lb_endpoints.map(
+      (l: any) => `${l.endpoint.address.socket_address.address}:${l.endpoint.address.socket_address.port_value}/${l.load_balancing_weight}`,
+    ),
   }));
 
 /**
@@ -325,7 +403,11 @@ function assertOverrideHostShape(policy: unknown): Json {
     if ("header" in src) assert.ok(typeof src.header === "string" && src.header.length > 0);
   }
   assert.ok(v.fallback_policy, "fallback_policy is required");
-  assert.deepEqual(checkMessage("envoy.config.cluster.v3.LoadBalancingPolicy", v.fallback_policy), [], "fallback_policy passes the strict check (RoundRobin is in the vendored protos)");
+  assert.deepEqual(
+    checkMessage("envoy.config.cluster.v3.LoadBalancingPolicy", v.fallback_policy),
+    [],
+    "fallback_policy passes the strict check (RoundRobin is in the vendored protos)",
+  );
   return v;
 }
 
@@ -340,7 +422,10 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   const s = translate(apisix, { lbMode: "override-host" });
   assertAllValid(s);
   assert.deepEqual(s.issues, []);
-  assert.deepEqual(s.resources.clusters.map((c) => c.name), ["upstream.map", "upstream.tls", "route.r"]);
+  assert.deepEqual(
+    s.resources.clusters.map((c) => c.name),
+    ["upstream.map", "upstream.tls", "route.r"],
+  );
   for (const c of s.resources.clusters) {
     assert.equal(c.type, "STATIC");
     for (const k of ["lb_policy", "original_dst_lb_config", "cleanup_interval"]) assert.equal(c[k], undefined, `${c.name}: no ${k}`);
@@ -348,7 +433,14 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
     const v = assertOverrideHostShape(c.load_balancing_policy);
     assert.deepEqual(v.override_host_sources, [{ header: "x-apisix-upstream-hosts" }]);
     assert.deepEqual(v.fallback_policy, {
-      policies: [{ typed_extension_config: { name: "envoy.load_balancing_policies.round_robin", typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" } } }],
+      policies: [
+        {
+          typed_extension_config: {
+            name: "envoy.load_balancing_policies.round_robin",
+            typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin" },
+          },
+        },
+      ],
     });
   }
   // encodes (what the ADS server sends): TypedStruct → protobuf bytes, value as
@@ -359,7 +451,11 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
     assert.equal(any.type_url, "type.googleapis.com/xds.type.v3.TypedStruct");
     const ts = decodeMessage("xds.type.v3.TypedStruct", Buffer.from(any.value, "base64"));
     const hdr = get(ts, "value.fields.override_host_sources");
-    assert.equal(get(hdr.listValue ?? hdr.list_value, "values.0.structValue.fields.header.stringValue") ?? get(hdr.list_value, "values.0.struct_value.fields.header.string_value"), "x-apisix-upstream-hosts");
+    assert.equal(
+      get(hdr.listValue ?? hdr.list_value, "values.0.structValue.fields.header.stringValue") ??
+        get(hdr.list_value, "values.0.struct_value.fields.header.string_value"),
+      "x-apisix-upstream-hosts",
+    );
   }
   // the default mode
   assert.deepEqual(translate(apisix).resources.clusters, s.resources.clusters);
@@ -369,7 +465,12 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
 
   // everything but the endpoint choice is the same as in original-dst mode
   const od = translate(apisix, { lbMode: "original-dst" });
-  const strip = (c: Json) => Object.fromEntries(Object.entries(c).filter(([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k)));
+  const strip = (c: Json) =>
+    Object.fromEntries(
+      Object.entries(c).filter(
+        ([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k),
+      ),
+    );
   assert.deepEqual(s.resources.clusters.map(strip), od.resources.clusters.map(strip));
   for (const k of ["listeners", "routes"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
   // the filter config differs only in telling the filter which mode Envoy runs
@@ -422,12 +523,15 @@ test("override-host: domain nodes take the DNS table's first address; unresolved
   assertAllValid(s);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.d")), [{ priority: 0, eps: ["127.0.0.11:8080/1", "127.0.0.12:8080/1", "127.0.0.9:8080/1"] }]);
   assert.deepEqual((cluster(s, "upstream.all-failed") as any).load_assignment, { cluster_name: "upstream.all-failed", endpoints: [] });
-  assert.deepEqual(s.issues.map((i) => [i.severity, i.path]), [
-    ["warning", 'upstreams[0].nodes["gone:8080"]'],
-    ["warning", 'upstreams[0].nodes["new:8080"]'],
-    ["warning", "upstreams[1].nodes[0]"],
-    ["warning", 'upstreams[2].nodes["[0:0::1]:80"]'],
-  ]);
+  assert.deepEqual(
+    s.issues.map((i) => [i.severity, i.path]),
+    [
+      ["warning", 'upstreams[0].nodes["gone:8080"]'],
+      ["warning", 'upstreams[0].nodes["new:8080"]'],
+      ["warning", "upstreams[1].nodes[0]"],
+      ["warning", 'upstreams[2].nodes["[0:0::1]:80"]'],
+    ],
+  );
   assert.match(s.issues[0].message, /ENOTFOUND/);
   assert.match(s.issues[1].message, /not resolved/);
   assert.match(s.issues[3].message, /canonical form \(::1\)/);
@@ -438,7 +542,12 @@ test("override-host: domain nodes take the DNS table's first address; unresolved
 });
 
 test("override-host: a DNS change re-sends the affected clusters (and ECDS); a health change only ECDS", () => {
-  const apisix = { upstreams: [{ id: "u", nodes: { "echo:8080": 1 } }, { id: "ip", nodes: { "127.0.0.1:1": 1 } }] };
+  const apisix = {
+    upstreams: [
+      { id: "u", nodes: { "echo:8080": 1 } },
+      { id: "ip", nodes: { "127.0.0.1:1": 1 } },
+    ],
+  };
   const h0 = {};
   const s1 = translate(apisix, { lbMode: "override-host", dns: { echo: { addresses: ["127.0.0.5"] } }, health: h0 });
   const s2 = translate(apisix, { lbMode: "override-host", dns: { echo: { addresses: ["127.0.0.6"] } }, health: h0 });

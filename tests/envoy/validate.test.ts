@@ -14,8 +14,6 @@ import { PushSource, quietLog } from "./fixtures.ts";
 const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 const validator = await WasmValidator.load(FILTER_WASM);
 
-
-
 const doc = (d: Partial<RawDocument>): RawDocument => ({ origin: "test", routes: [], upstreams: [], services: [], ssls: [], ...d });
 
 async function controllerWith(first: RawDocument) {
@@ -60,7 +58,10 @@ test("APISIX's own test-suite cases: each invalid object is dropped with its fie
   assert.match(text, /error config: test: upstreams\[badkey\]\.key: failed to match pattern/);
   assert.match(text, /error config: test: routes\[badvars\]\.vars\[0\]: invalid regex/);
   assert.match(text, /routes\[badvars\] \(routes #2\) is invalid and dropped/);
-  assert.deepEqual(c.snapshot!.resources.clusters.map((x) => x.name), ["upstream.ok"]);
+  assert.deepEqual(
+    c.snapshot!.resources.clusters.map((x) => x.name),
+    ["upstream.ok"],
+  );
 
   const get = await filterFrom(c);
   assert.equal(get("/good"), "upstream.ok");
@@ -71,15 +72,19 @@ test("APISIX's own test-suite cases: each invalid object is dropped with its fie
 
 test("ids as APISIX's config_yaml gives them: <section>#<position from 1>, kept when present", async () => {
   const ids = assignIds(doc({ routes: [{ uri: "/a" }, { id: 5, uri: "/b" }, { uri: "/c" }], upstreams: [{ nodes: {} }] }));
-  assert.deepEqual(ids.routes.map((r) => (r as { id: unknown }).id), ["routes#1", 5, "routes#3"]);
+  assert.deepEqual(
+    ids.routes.map((r) => (r as { id: unknown }).id),
+    ["routes#1", 5, "routes#3"],
+  );
   assert.equal((ids.upstreams[0] as { id: unknown }).id, "upstreams#1");
 
   // APISIX's documented standalone example has no ids: it is served
-  const { c } = await controllerWith(
-    doc({ routes: [{ uri: "/hello", upstream: { nodes: { "127.0.0.1:1980": 1 }, type: "roundrobin" } }] }),
-  );
+  const { c } = await controllerWith(doc({ routes: [{ uri: "/hello", upstream: { nodes: { "127.0.0.1:1980": 1 }, type: "roundrobin" } }] }));
   assert.deepEqual(c.lastVerdict!.dropped, []);
-  assert.deepEqual(c.snapshot!.resources.clusters.map((x) => x.name), ["route.routes#1"]);
+  assert.deepEqual(
+    c.snapshot!.resources.clusters.map((x) => x.name),
+    ["route.routes#1"],
+  );
   const get = await filterFrom(c);
   assert.equal(get("/hello"), "route.routes#1");
   // a user cannot give such an id to a reference's target by hand... but the filter accepts it as an own id only
@@ -90,7 +95,10 @@ test("ids as APISIX's config_yaml gives them: <section>#<position from 1>, kept 
 
 test("top-level sections: APISIX's unused ones warn, an unknown one or a reserved one rejects the document", async () => {
   const v = await validator.check(doc({ routes: [], otherSections: ["consumers", "global_rules", "plugin_metadata"] }), { lb_mode: "original-dst" });
-  assert.deepEqual(v.warnings.filter((w) => /ignored/.test(w)).map((w) => w.split(":")[0]), ["consumers", "global_rules", "plugin_metadata"]);
+  assert.deepEqual(
+    v.warnings.filter((w) => /ignored/.test(w)).map((w) => w.split(":")[0]),
+    ["consumers", "global_rules", "plugin_metadata"],
+  );
   await assert.rejects(validator.check(doc({ otherSections: ["route"] }), { lb_mode: "original-dst" }), /route: unknown section/);
   await assert.rejects(validator.check(doc({ otherSections: ["dns"] }), { lb_mode: "original-dst" }), /dns: unknown section/);
 
@@ -113,7 +121,10 @@ test("inline tls.client_cert/client_key that are not PEM: the upstream is droppe
     }),
     { lb_mode: "original-dst" },
   );
-  assert.deepEqual(v.dropped.map((d) => d.id), ["notpem"]);
+  assert.deepEqual(
+    v.dropped.map((d) => d.id),
+    ["notpem"],
+  );
   assert.match(v.dropped[0].errors.join("\n"), /upstreams\[notpem\]\.tls\.client_cert: not PEM/);
   assert.match(v.dropped[0].errors.join("\n"), /upstreams\[notpem\]\.tls\.client_key: not PEM/);
 });

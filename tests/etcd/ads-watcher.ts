@@ -27,7 +27,10 @@ export class AdsWatcher {
   private readonly stream: grpc.ClientDuplexStream<DiscoveryRequest, Record<string, unknown>>;
   private listeners: (() => void)[] = [];
 
-  constructor(port: number, readonly nodeId: string) {
+  constructor(
+    port: number,
+    readonly nodeId: string,
+  ) {
     this.client = adsClient(`127.0.0.1:${port}`);
     this.stream = this.client.StreamAggregatedResources();
     this.stream.on("data", (r: Record<string, unknown>) => {

@@ -22,23 +22,32 @@ const arg = (name: string, def: string) => {
 const ROUTES = Number(arg("--routes", "10000"));
 const UPSTREAMS = Math.max(1, Math.round(ROUTES / 10));
 const CHANGES = Number(arg("--changes", "5"));
-const route = (i: number, tag = "") => stored("routes", `r${i}`, {
-  uri: `/svc${i}/*`, hosts: [`h${i % 50}.example.com`], methods: ["GET", "POST"], upstream_id: `u${i % UPSTREAMS}`, ...(tag ? { desc: tag } : {}),
-});
+const route = (i: number, tag = "") =>
+  stored("routes", `r${i}`, {
+    uri: `/svc${i}/*`,
+    hosts: [`h${i % 50}.example.com`],
+    methods: ["GET", "POST"],
+    upstream_id: `u${i % UPSTREAMS}`,
+    ...(tag ? { desc: tag } : {}),
+  });
 
 async function main() {
   const etcd = await EtcdServer.start();
   const w = new EtcdClient({ endpoints: [etcd.url] });
   const put = async (items: [string, string][]) => {
     let i = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
-      while (i < items.length) {
-        const [k, v] = items[i++];
-        await w.put(k, v);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (i < items.length) {
+          const [k, v] = items[i++];
+          await w.put(k, v);
+        }
+      }),
+    );
   };
-  await put(Array.from({ length: UPSTREAMS }, (_, i) => [`/apisix/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + i}`]: 1 } })]));
+  await put(
+    Array.from({ length: UPSTREAMS }, (_, i) => [`/apisix/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + i}`]: 1 } })]),
+  );
   await put(Array.from({ length: ROUTES }, (_, i) => [`/apisix/routes/r${i}`, route(i)]));
 
   const marks: { at: number; what: string }[] = [];
@@ -48,7 +57,21 @@ async function main() {
   const source = new EtcdSource({ endpoints: [etcd.url], log });
   let sinkAt = 0;
   // the controller's own sink, with a timestamp when the document is handed over
-  const controller = new Controller({ source: { description: source.description, stop: () => void source.stop(), start: (sink) => source.start((d: EtcdDocument) => { sinkAt = performance.now(); return sink(d); }) }, server, log, dnsIntervalMs: 0, healthTickMs: 0 });
+  const controller = new Controller({
+    source: {
+      description: source.description,
+      stop: () => void source.stop(),
+      start: (sink) =>
+        source.start((d: EtcdDocument) => {
+          sinkAt = performance.now();
+          return sink(d);
+        }),
+    },
+    server,
+    log,
+    dnsIntervalMs: 0,
+    healthTickMs: 0,
+  });
   const t0 = performance.now();
   await controller.start();
   const port = await server.listen("127.0.0.1:0");
@@ -66,7 +89,9 @@ async function main() {
     const loaded = marks.find((m) => m.what.startsWith("config: loaded"));
     const snap = marks.find((m) => m.what.startsWith("xds: snapshot"));
     const rel = (x?: number) => (x ? `${Math.round(x - t)} ms` : "?");
-    console.log(`change ${c}: document handed over ${rel(sinkAt)}, validated ("config: loaded") ${rel(loaded?.at)}, snapshot set ${rel(snap?.at)}, ECDS push received ${rel(p.at)}`);
+    console.log(
+      `change ${c}: document handed over ${rel(sinkAt)}, validated ("config: loaded") ${rel(loaded?.at)}, snapshot set ${rel(snap?.at)}, ECDS push received ${rel(p.at)}`,
+    );
   }
   ads.close();
   controller.stop();
@@ -75,7 +100,10 @@ async function main() {
   await etcd.stop();
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

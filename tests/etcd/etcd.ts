@@ -48,8 +48,35 @@ export function makeTls(dir: string): TlsFiles {
   fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
   fs.writeFileSync(f("client.ext"), "extendedKeyUsage=clientAuth\n");
   for (const who of ["server", "client"]) {
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${who === "server" ? "localhost" : "control-plane"}`, "-keyout", f(`${who}.key`), "-out", f(`${who}.csr`));
-    ssl("x509", "-req", "-in", f(`${who}.csr`), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f(`${who}.ext`), "-out", f(`${who}.pem`));
+    ssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      `/CN=${who === "server" ? "localhost" : "control-plane"}`,
+      "-keyout",
+      f(`${who}.key`),
+      "-out",
+      f(`${who}.csr`),
+    );
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      f(`${who}.csr`),
+      "-CA",
+      f("ca.pem"),
+      "-CAkey",
+      f("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      f(`${who}.ext`),
+      "-out",
+      f(`${who}.pem`),
+    );
   }
   return { ca: f("ca.pem"), serverCert: f("server.pem"), serverKey: f("server.key"), clientCert: f("client.pem"), clientKey: f("client.key") };
 }
@@ -64,10 +91,10 @@ export class EtcdServer {
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
-  private constructor(private readonly opts: { tls?: boolean }) {}
+  private constructor() {}
 
   static async start(opts: { tls?: boolean } = {}): Promise<EtcdServer> {
-    const s = new EtcdServer(opts);
+    const s = new EtcdServer();
     [s.clientPort, s.peerPort] = await Promise.all([freePort(), freePort()]);
     if (opts.tls) s.tls = makeTls(s.dir);
     await s.boot();
@@ -81,15 +108,24 @@ export class EtcdServer {
   private async boot(): Promise<void> {
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const args = [
-      "--name", "test",
-      "--data-dir", this.dataDir,
-      "--listen-client-urls", this.url,
-      "--advertise-client-urls", this.url,
-      "--listen-peer-urls", peer,
-      "--initial-advertise-peer-urls", peer,
-      "--initial-cluster", `test=${peer}`,
-      "--logger", "zap",
-      "--log-level", "warn",
+      "--name",
+      "test",
+      "--data-dir",
+      this.dataDir,
+      "--listen-client-urls",
+      this.url,
+      "--advertise-client-urls",
+      this.url,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `test=${peer}`,
+      "--logger",
+      "zap",
+      "--log-level",
+      "warn",
     ];
     if (this.tls) args.push("--cert-file", this.tls.serverCert, "--key-file", this.tls.serverKey, "--trusted-ca-file", this.tls.ca, "--client-cert-auth");
     const child = spawn(etcdBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -99,10 +135,15 @@ export class EtcdServer {
     this.exited = new Promise((r) => child.once("exit", () => r()));
     let gone = false;
     void this.exited.then(() => (gone = true));
-    await until("etcd ready", () => {
-      if (gone) throw new Error(`etcd exited:\n${this.out.slice(-2000)}`);
-      return this.ctl(["endpoint", "health"], { quiet: true }) !== undefined || undefined;
-    }, 20_000, 100);
+    await until(
+      "etcd ready",
+      () => {
+        if (gone) throw new Error(`etcd exited:\n${this.out.slice(-2000)}`);
+        return this.ctl(["endpoint", "health"], { quiet: true }) !== undefined || undefined;
+      },
+      20_000,
+      100,
+    );
   }
 
   /** etcdctl against this server; returns stdout, or undefined when quiet and it failed. */

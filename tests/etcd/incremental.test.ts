@@ -55,9 +55,18 @@ test("a changed upstream: the route naming it is served either way, and its 'doe
   // u1 becomes invalid: dropped, and r0 (unchanged) now names a missing upstream
   s.upstreams.set("u1", { id: "u1", nodes: { "127.0.0.1:1980": 1 }, type: "chash", key: "not_a_var" });
   const broken = await step("u1 invalid");
-  assert.deepEqual(broken.dropped.map((d) => d.id), ["u1"]);
-  assert.ok(broken.objects.routes.some((r) => r.id === "r0"), "a route's validity does not depend on its upstream (APISIX answers 502 per request)");
-  assert.ok(broken.warnings.some((w) => w.startsWith("routes[r0].upstream_id: upstream u1 does not exist")), broken.warnings.join("\n"));
+  assert.deepEqual(
+    broken.dropped.map((d) => d.id),
+    ["u1"],
+  );
+  assert.ok(
+    broken.objects.routes.some((r) => r.id === "r0"),
+    "a route's validity does not depend on its upstream (APISIX answers 502 per request)",
+  );
+  assert.ok(
+    broken.warnings.some((w) => w.startsWith("routes[r0].upstream_id: upstream u1 does not exist")),
+    broken.warnings.join("\n"),
+  );
   assert.ok(broken.checked <= 3, `only u1 and r0 (with what they name) went through the filter, not ${broken.checked} objects`);
 
   // fixed again: the warning goes
@@ -69,7 +78,10 @@ test("a changed upstream: the route naming it is served either way, and its 'doe
   s.upstreams.set("u1", { id: "u1", nodes: { "127.0.0.1:1983": 1 }, type: "chash", key: "not_a_var" });
   const kept = await inc.check(docOf(s, new Set(["upstreams/u1"])), ENVOY);
   assert.deepEqual(kept.dropped, []);
-  assert.deepEqual(kept.kept.map((k) => `${k.section}[${k.id}]`), ["upstreams[u1]"]);
+  assert.deepEqual(
+    kept.kept.map((k) => `${k.section}[${k.id}]`),
+    ["upstreams[u1]"],
+  );
   assert.match(kept.kept[0].errors.join("\n"), /upstreams\[u1\]\.key: /);
   const u1 = kept.objects.upstreams.find((u) => u.id === "u1")!;
   assert.deepEqual(u1.nodes, { "127.0.0.1:1982": 1 }, "the previous valid value");
@@ -78,7 +90,10 @@ test("a changed upstream: the route naming it is served either way, and its 'doe
   // deleting it: r0 dangles
   s.upstreams.delete("u1");
   const gone = await step("u1 deleted");
-  assert.ok(gone.warnings.some((w) => w.startsWith("routes[r0].upstream_id: upstream u1 does not exist")), gone.warnings.join("\n"));
+  assert.ok(
+    gone.warnings.some((w) => w.startsWith("routes[r0].upstream_id: upstream u1 does not exist")),
+    gone.warnings.join("\n"),
+  );
   assert.ok(gone.checked <= 2, `${gone.checked}`);
 
   // nothing changed: nothing goes through the filter
@@ -106,7 +121,12 @@ test("random changes: the incremental verdict equals the full check's after ever
       { id, uri: `/${id}`, upstream_id: uid() },
       { id, uri: `/${id}/*`, service_id: `s${rnd(3)}` },
       { id, uri: `/${id}`, methods: ["FETCH"], upstream_id: uid() }, // invalid
-      { id, uri: `/${id}`, upstream: { nodes: { "127.0.0.1:1990": 1 }, type: "roundrobin" }, plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: uid(), weight: 1 }, { weight: 1 }] }] } } },
+      {
+        id,
+        uri: `/${id}`,
+        upstream: { nodes: { "127.0.0.1:1990": 1 }, type: "roundrobin" },
+        plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: uid(), weight: 1 }, { weight: 1 }] }] } },
+      },
       { id, uri: `/${id}`, upstream_id: uid(), plugins: { "limit-count": { count: 1 } } },
     ],
     services: (id) => [
@@ -119,11 +139,17 @@ test("random changes: the incremental verdict equals the full check's after ever
       { id, type: "client", cert: "not pem", key: PEM_KEY }, // invalid
     ],
   };
-  const names: Record<keyof State, string[]> = { routes: ["r0", "r1", "r2", "r3", "r4", "r5"], upstreams: ["u0", "u1", "u2", "u3"], services: ["s0", "s1", "s2"], ssls: ["c0", "c1"] };
+  const names: Record<keyof State, string[]> = {
+    routes: ["r0", "r1", "r2", "r3", "r4", "r5"],
+    upstreams: ["u0", "u1", "u2", "u3"],
+    services: ["s0", "s1", "s2"],
+    ssls: ["c0", "c1"],
+  };
   const inc = new IncrementalValidator(full);
   const s: State = { routes: new Map(), upstreams: new Map(), services: new Map(), ssls: new Map() };
   for (const sec of SECTIONS) for (const id of names[sec]) s[sec].set(id, variants[sec](id)[0]);
-  let checkedTotal = 0, objectsTotal = 0;
+  let checkedTotal = 0,
+    objectsTotal = 0;
   for (let step = 0; step < 60; step++) {
     const changes = 1 + rnd(3);
     for (let c = 0; c < changes; c++) {
@@ -143,10 +169,25 @@ test("random changes: the incremental verdict equals the full check's after ever
 
 test("the final check of the ECDS document: only changed objects go through again, and a bad one is still refused", async () => {
   const calls: string[] = [];
-  const spy = { check: full.check.bind(full), accepts: (json: string) => (calls.push(json), full.accepts(json)) };
+  const spy = {
+    check: full.check.bind(full),
+    accepts: (json: string) => {
+      calls.push(json);
+      return full.accepts(json);
+    },
+  };
   const inc = new IncrementalValidator(spy);
   const routes = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, uri: `/r${i}`, upstream_id: "u1" }));
-  const ecds = (rs: Obj[], dns: Obj = {}) => JSON.stringify({ routes: rs, upstreams: [{ id: "u1", nodes: { "127.0.0.1:1980": 1 }, _cluster: "upstream.u1" }], services: [], ssls: [], dns, health: {}, envoy: ENVOY });
+  const ecds = (rs: Obj[], dns: Obj = {}) =>
+    JSON.stringify({
+      routes: rs,
+      upstreams: [{ id: "u1", nodes: { "127.0.0.1:1980": 1 }, _cluster: "upstream.u1" }],
+      services: [],
+      ssls: [],
+      dns,
+      health: {},
+      envoy: ENVOY,
+    });
   assert.equal((await inc.accepts(ecds(routes))).ok, true);
   const changed = routes.map((r, i) => (i === 7 ? { ...r, uri: "/seven" } : r));
   assert.equal((await inc.accepts(ecds(changed))).ok, true);

@@ -49,18 +49,24 @@ const countText = (p: Push, text: string) => {
 
 async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (i < items.length) {
-      const [k, v] = items[i++];
-      await w.put(k, v);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (i < items.length) {
+        const [k, v] = items[i++];
+        await w.put(k, v);
+      }
+    }),
+  );
 }
 
-const route = (i: number, tag = "") => stored("routes", `r${i}`, {
-  uri: `/svc${i}/*`, hosts: [`h${i % 50}.example.com`], methods: ["GET", "POST"], upstream_id: `u${i % UPSTREAMS}`,
-  ...(tag ? { desc: tag } : {}),
-});
+const route = (i: number, tag = "") =>
+  stored("routes", `r${i}`, {
+    uri: `/svc${i}/*`,
+    hosts: [`h${i % 50}.example.com`],
+    methods: ["GET", "POST"],
+    upstream_id: `u${i % UPSTREAMS}`,
+    ...(tag ? { desc: tag } : {}),
+  });
 
 interface Replica {
   proc: Proc;
@@ -72,8 +78,19 @@ async function startReplica(etcd: EtcdServer, n: number, prefix = PREFIX): Promi
   const port = await freePort();
   const startedAt = performance.now();
   const proc = Proc.spawn(`cp${n}`, process.execPath, [
-    "--import", "tsx", path.join(ROOT, "envoy/control-plane/main.ts"),
-    "--etcd", etcd.url, "--etcd-prefix", prefix, "--port", String(port), "--wasm", WASM, "--dns-interval", "0",
+    "--import",
+    "tsx",
+    path.join(ROOT, "envoy/control-plane/main.ts"),
+    "--etcd",
+    etcd.url,
+    "--etcd-prefix",
+    prefix,
+    "--port",
+    String(port),
+    "--wasm",
+    WASM,
+    "--dns-interval",
+    "0",
   ]);
   running.push(proc);
   await proc.waitFor(/ads: listening on/, 120_000);
@@ -90,21 +107,32 @@ async function main() {
   };
   try {
     say(`etcd ${etcd.url}; ${ROUTES} routes, ${UPSTREAMS} upstreams; node ${process.version}; ${(await import("node:os")).cpus().length} cores`);
-    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+    await putAll(
+      w,
+      Array.from({ length: UPSTREAMS }, (_, i) => [
+        `${PREFIX}/upstreams/u${i}`,
+        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
+      ]),
+    );
 
-    await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]));
+    await putAll(
+      w,
+      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]),
+    );
     for (const n of REPLICAS) {
       const reps: Replica[] = [];
       const cold: number[] = [];
       const reads: number[] = [];
-      await Promise.all(Array.from({ length: n }, async (_, k) => {
-        const r = await startReplica(etcd, k + 1);
-        const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 300_000);
-        cold.push(p.at - r.startedAt);
-        const read = r.proc.out.match(/etcd: read \d+ keys .* in (\d+) ms/);
-        if (read) reads.push(Number(read[1]));
-        reps.push(r);
-      }));
+      await Promise.all(
+        Array.from({ length: n }, async (_, k) => {
+          const r = await startReplica(etcd, k + 1);
+          const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 300_000);
+          cold.push(p.at - r.startedAt);
+          const read = r.proc.out.match(/etcd: read \d+ keys .* in (\d+) ms/);
+          if (read) reads.push(Number(read[1]));
+          reps.push(r);
+        }),
+      );
       say(`${n} replica(s): cold start (process start -> first ECDS push with ${ROUTES} routes): ${fmt(cold)}; of which the etcd full read: ${fmt(reads)}`);
       const lat: number[] = [];
       for (let c = 0; c < CHANGES; c++) {
@@ -127,32 +155,45 @@ async function main() {
       }
     }
     // bulk: one replica running on an empty prefix, then 10,000 route puts (and the upstreams they use)
-    await putAll(w, Array.from({ length: UPSTREAMS }, (_, i) => [`${BULK}/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } })]));
+    await putAll(
+      w,
+      Array.from({ length: UPSTREAMS }, (_, i) => [
+        `${BULK}/upstreams/u${i}`,
+        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
+      ]),
+    );
     if (!process.argv.includes("--no-bulk")) {
       const r = await startReplica(etcd, 0, BULK);
       await r.ads.waitFor((p) => p.typeUrl === TYPE_URL.extensionConfig);
       const from = r.ads.pushes.length;
       const t0 = performance.now();
-      await putAll(w, Array.from({ length: ROUTES }, (_, i) => [`${BULK}/routes/r${i}`, route(i)]));
+      await putAll(
+        w,
+        Array.from({ length: ROUTES }, (_, i) => [`${BULK}/routes/r${i}`, route(i)]),
+      );
       const tWritten = performance.now();
       // every route's uri is "/svc<i>/*": the push holding ROUTES of them holds them all
       const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 900_000, from);
       const ecds = r.ads.pushes.slice(from).filter((x) => x.typeUrl === TYPE_URL.extensionConfig).length;
-      say(`bulk write of ${ROUTES} routes: puts took ${ms(tWritten - t0)}; first put -> ECDS push with all routes ${ms(p.at - t0)} (last put -> push ${ms(p.at - tWritten)}); ${ecds} ECDS pushes on the way`);
+      say(
+        `bulk write of ${ROUTES} routes: puts took ${ms(tWritten - t0)}; first put -> ECDS push with all routes ${ms(p.at - t0)} (last put -> push ${ms(p.at - tWritten)}); ${ecds} ECDS pushes on the way`,
+      );
       await r.proc.stop();
       r.ads.close();
     }
-
   } finally {
     w.close();
     await etcd.stop();
   }
-  console.log("\n" + results.join("\n"));
+  console.log(`\n${results.join("\n")}`);
 }
 
 const running: Proc[] = [];
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    for (const p of running) console.error(`--- ${p.name} (last lines)\n${p.out.split("\n").slice(-15).join("\n")}`);
+    process.exit(1);
+  },
+);

@@ -73,12 +73,22 @@ const ecdsHas = (r: Replica, text: string) => {
 async function converge(what: string, text: string, present = true): Promise<string[]> {
   await until(`both replicas: ${what}`, () => reps.every((r) => ecdsHas(r, text) === present) || undefined, 20_000, 20);
   // the other types of the same snapshot follow within the push order
-  await until(`both replicas on one version: ${what}`, () => {
-    const v = reps.map((r) => TYPES.map((t) => r.ads.version(t)).join("|"));
-    return v[0] === v[1] ? v : undefined;
-  }, 10_000, 20);
+  await until(
+    `both replicas on one version: ${what}`,
+    () => {
+      const v = reps.map((r) => TYPES.map((t) => r.ads.version(t)).join("|"));
+      return v[0] === v[1] ? v : undefined;
+    },
+    10_000,
+    20,
+  );
   const versions = TYPES.map((t) => reps[0].ads.version(t)!);
-  for (const r of reps) assert.deepEqual(TYPES.map((t) => r.ads.version(t)), versions, `${r.name}: ${what}`);
+  for (const r of reps)
+    assert.deepEqual(
+      TYPES.map((t) => r.ads.version(t)),
+      versions,
+      `${r.name}: ${what}`,
+    );
   return versions;
 }
 
@@ -106,7 +116,10 @@ test("two replicas, one etcd: the same versions through create, update, delete a
   for (const r of reps) {
     assert.ok(!ecdsHas(r, '"bad"'), `${r.name}: the invalid route is not published`);
     assert.ok(ecdsHas(r, "/two-v2"), `${r.name}: r2 keeps its last valid value`);
-    assert.ok(r.lines.some((l) => l.startsWith("error ") && l.includes("bad") && l.includes("methods")), `${r.name}: the dropped route is logged with its field:\n${r.lines.join("\n")}`);
+    assert.ok(
+      r.lines.some((l) => l.startsWith("error ") && l.includes("bad") && l.includes("methods")),
+      `${r.name}: the dropped route is logged with its field:\n${r.lines.join("\n")}`,
+    );
   }
 });
 
@@ -148,7 +161,10 @@ test("a compaction one replica missed, then an etcd restart: the replicas conver
   assert.ok(!ecdsHas(b, '"r4"'), "b, cut off, still serves its last snapshot");
   proxy.heal();
   await converge("after the compaction", "/three-v2");
-  assert.ok(b.lines.some((l) => l.includes("was compacted") && l.includes("reading everything again")), b.lines.join("\n"));
+  assert.ok(
+    b.lines.some((l) => l.includes("was compacted") && l.includes("reading everything again")),
+    b.lines.join("\n"),
+  );
 
   await etcd.restart();
   await until("a write after the restart", () => w.put(`${P}/routes/r5`, stored("routes", "r5", { uri: "/five", upstream_id: "u1" })), 10_000, 100);

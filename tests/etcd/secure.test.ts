@@ -28,12 +28,20 @@ test("https endpoint with a client certificate and user/password: read, watch, t
   const docs: EtcdDocument[] = [];
   const errors: string[] = [];
   const src = new EtcdSource({
-    ...tlsOpts(), user: "root", password: "s3cret", debounceMs: 20, backoffMs: 50, maxBackoffMs: 200,
+    ...tlsOpts(),
+    user: "root",
+    password: "s3cret",
+    debounceMs: 20,
+    backoffMs: 50,
+    maxBackoffMs: 200,
     log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
   });
   try {
     await src.start((d) => docs.push(d));
-    assert.deepEqual(docs[0].routes.map((r) => r.id), ["1"]);
+    assert.deepEqual(
+      docs[0].routes.map((r) => r.id),
+      ["1"],
+    );
     // simple tokens live in etcd's memory: after a restart the old one is rejected and must be renewed
     await etcd.restart();
     await w.put("/apisix/routes/2", stored("routes", "2", { uri: "/b", upstream: { nodes: { "127.0.0.1:1980": 1 } } })).catch(async () => {
@@ -53,7 +61,12 @@ test("a wrong password or a missing client certificate is logged, and nothing is
   ] as const) {
     const errors: string[] = [];
     let docs = 0;
-    const src = new EtcdSource({ ...opts, backoffMs: 50, maxBackoffMs: 100, log: { info: () => {}, warn: (m) => errors.push(m), error: (m) => errors.push(m) } });
+    const src = new EtcdSource({
+      ...opts,
+      backoffMs: 50,
+      maxBackoffMs: 100,
+      log: { info: () => {}, warn: (m) => errors.push(m), error: (m) => errors.push(m) },
+    });
     void src.start(() => docs++);
     try {
       await until(`${what} logged`, () => errors.length >= 2 || undefined, 10_000, 20);

@@ -37,7 +37,8 @@ async function source(prefix: string, extra: Partial<EtcdSourceOptions> = {}) {
   const src = new EtcdSource({ endpoints: [etcd.url], prefix, log, debounceMs: 30, maxDelayMs: 300, backoffMs: 50, maxBackoffMs: 200, ...extra });
   await src.start((d) => docs.push(d));
   const last = () => docs[docs.length - 1];
-  const waitFor = (what: string, pred: (d: EtcdDocument) => boolean, ms = 10_000) => until(what, () => (docs.length && pred(last()) ? last() : undefined), ms, 10);
+  const waitFor = (what: string, pred: (d: EtcdDocument) => boolean, ms = 10_000) =>
+    until(what, () => (docs.length && pred(last()) ? last() : undefined), ms, 10);
   return { src, docs, lines, last, waitFor };
 }
 
@@ -95,7 +96,8 @@ test("watch: create, update, delete each become a document; a burst of writes be
 
     const before = docs.length;
     const writes = [];
-    for (let i = 0; i < 50; i++) writes.push(w.put(`${p}/routes/b${String(i).padStart(2, "0")}`, stored("routes", `b${i}`, routeTo(`/b${i}`, "127.0.0.1:1980"))));
+    for (let i = 0; i < 50; i++)
+      writes.push(w.put(`${p}/routes/b${String(i).padStart(2, "0")}`, stored("routes", `b${i}`, routeTo(`/b${i}`, "127.0.0.1:1980"))));
     await Promise.all(writes);
     const doc = await waitFor("burst", (d) => d.routes.length === 50);
     await new Promise((r) => setTimeout(r, 150)); // a straggling second document would show up here
@@ -125,7 +127,8 @@ test("constant writes still push at least once per maxDelay", { skip }, async ()
 test("a slow sink gets one document at a time; changes meanwhile are coalesced into the next", { skip }, async () => {
   const p = "/slow";
   const seen: number[] = [];
-  let busy = 0, overlapped = false;
+  let busy = 0,
+    overlapped = false;
   let gate: Promise<void> | undefined;
   let release = () => {};
   const src = new EtcdSource({ endpoints: [etcd.url], prefix: p, debounceMs: 10, log: { info() {}, warn() {}, error() {} } });
@@ -164,13 +167,19 @@ test("an invalid value cancels that update: the previous value stays, others app
   const { src, lines, waitFor, last } = await source(p);
   try {
     assert.deepEqual(ids(last().routes), ["1"]);
-    assert.ok(lines.error.some((l) => l.startsWith(`etcd: ${p}/routes/2 (revision`) && l.includes("not JSON") && l.endsWith("; ignored")), lines.error.join("\n"));
+    assert.ok(
+      lines.error.some((l) => l.startsWith(`etcd: ${p}/routes/2 (revision`) && l.includes("not JSON") && l.endsWith("; ignored")),
+      lines.error.join("\n"),
+    );
     await w.put(`${p}/routes/1`, "[1,2]");
     await w.put(`${p}/routes/3`, stored("routes", "3", routeTo("/c", "127.0.0.1:1980")));
     const d = await waitFor("route 3", (x) => x.routes.length === 2);
     assert.deepEqual(ids(d.routes), ["1", "3"]);
     assert.equal(d.routes[0].uri, "/a", "route 1 keeps its last valid value");
-    assert.ok(lines.error.some((l) => l.includes(`${p}/routes/1`) && l.includes("it should be an object") && l.includes("keeping its previous value")), lines.error.join("\n"));
+    assert.ok(
+      lines.error.some((l) => l.includes(`${p}/routes/1`) && l.includes("it should be an object") && l.includes("keeping its previous value")),
+      lines.error.join("\n"),
+    );
   } finally {
     await src.stop();
   }
@@ -182,7 +191,10 @@ test("private keys stored encrypted by the Admin API are decrypted with the keyr
   const cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   await w.put(`${p}/ssls/c1`, stored("ssls", "c1", { type: "client", cert, key: pem }));
   await w.put(`${p}/upstreams/u1`, stored("upstreams", "u1", { nodes: { "127.0.0.1:1980": 1 }, scheme: "https", tls: { client_cert: cert, client_key: pem } }));
-  await w.put(`${p}/routes/r1`, stored("routes", "r1", { uri: "/r", upstream: { nodes: { "127.0.0.1:1980": 1 }, tls: { client_cert: cert, client_key: pem } } }));
+  await w.put(
+    `${p}/routes/r1`,
+    stored("routes", "r1", { uri: "/r", upstream: { nodes: { "127.0.0.1:1980": 1 }, tls: { client_cert: cert, client_key: pem } } }),
+  );
   // encrypted with a keyring entry this control plane was not given
   const foreign = JSON.parse(stored("ssls", "c2", { type: "client", cert, key: pem }));
   const { encryptPkey } = await import("../../envoy/control-plane/etcd-keyring.ts");
@@ -195,8 +207,11 @@ test("private keys stored encrypted by the Admin API are decrypted with the keyr
     assert.deepEqual(ids(d.ssls), ["c1"]);
     assert.equal(d.ssls[0].key, pem);
     assert.equal((d.upstreams[0].tls as { client_key: string }).client_key, pem);
-    assert.equal(((d.routes[0].upstream as { tls: { client_key: string } }).tls).client_key, pem);
-    assert.ok(lines.error.some((l) => l.includes(`${p}/ssls/c2`) && l.includes("key: no --data-encryption-keyring entry decrypts it")), lines.error.join("\n"));
+    assert.equal((d.routes[0].upstream as { tls: { client_key: string } }).tls.client_key, pem);
+    assert.ok(
+      lines.error.some((l) => l.includes(`${p}/ssls/c2`) && l.includes("key: no --data-encryption-keyring entry decrypts it")),
+      lines.error.join("\n"),
+    );
   } finally {
     await src.stop();
   }
@@ -219,11 +234,17 @@ test("etcd unreachable: last document stays, logged, reconnects with backoff; a 
     await w.compact(h.revision);
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(docs.length, seen, "nothing is handed over while etcd is unreachable");
-    assert.ok(lines.warn.some((l) => /retry [2-9]/.test(l)), `retries logged:\n${lines.warn.join("\n")}`);
+    assert.ok(
+      lines.warn.some((l) => /retry [2-9]/.test(l)),
+      `retries logged:\n${lines.warn.join("\n")}`,
+    );
     proxy.heal();
     const d = await waitFor("the state after the outage", (x) => x.routes.length === 2 && x.routes.some((r) => r.uri === "/keep2"));
     assert.deepEqual(ids(d.routes), ["keep", "new"]);
-    assert.ok(lines.warn.some((l) => l.includes("was compacted") && l.includes("reading everything again")), lines.warn.join("\n"));
+    assert.ok(
+      lines.warn.some((l) => l.includes("was compacted") && l.includes("reading everything again")),
+      lines.warn.join("\n"),
+    );
     assert.equal(src.revision, d.revision);
     assert.ok(d.revision >= h.revision);
   } finally {
@@ -241,7 +262,10 @@ test("etcd restart (SIGKILL, same data): the watch resumes where it was, nothing
     // the writer's own connection broke too: its first call may fail
     await until("a write after the restart", () => w.put(`${p}/upstreams/u2`, stored("upstreams", "u2", { nodes: { "127.0.0.1:1981": 1 } })), 10_000, 100);
     await waitFor("u2 after the restart", (d) => d.upstreams.length === 2, 20_000);
-    assert.ok(lines.info.some((l) => l.startsWith(`etcd: connected to ${etcd.url}; watching ${p}/ from revision`)), lines.info.join("\n"));
+    assert.ok(
+      lines.info.some((l) => l.startsWith(`etcd: connected to ${etcd.url}; watching ${p}/ from revision`)),
+      lines.info.join("\n"),
+    );
     assert.equal(lines.info.filter((l) => l.startsWith("etcd: read ")).length, 1, "resumed the watch, no second full read");
   } finally {
     await src.stop();
@@ -256,7 +280,10 @@ test("several endpoints: a dead first endpoint fails over to the next", { skip }
   const { src, last, lines } = await source(p, { endpoints: [dead.url, etcd.url] });
   try {
     assert.deepEqual(ids(last().routes), ["1"]);
-    assert.ok(lines.error.some((l) => l.startsWith(`etcd: ${dead.url}:`)), lines.error.join("\n"));
+    assert.ok(
+      lines.error.some((l) => l.startsWith(`etcd: ${dead.url}:`)),
+      lines.error.join("\n"),
+    );
   } finally {
     await src.stop();
     await dead.close();

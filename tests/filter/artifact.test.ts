@@ -13,8 +13,19 @@ test("imports only what Envoy provides: env.proxy_* and WASI", () => {
     assert.ok(ok, `unexpected import ${i.module}.${i.name}`);
   }
   const exports = WebAssembly.Module.exports(mod).map((e) => e.name);
-  for (const name of ["proxy_abi_version_0_2_1", "malloc", "_initialize", "memory", "proxy_on_context_create", "proxy_on_vm_start",
-    "proxy_on_configure", "proxy_on_request_headers", "proxy_on_log", "proxy_on_done", "proxy_on_delete"]) {
+  for (const name of [
+    "proxy_abi_version_0_2_1",
+    "malloc",
+    "_initialize",
+    "memory",
+    "proxy_on_context_create",
+    "proxy_on_vm_start",
+    "proxy_on_configure",
+    "proxy_on_request_headers",
+    "proxy_on_log",
+    "proxy_on_done",
+    "proxy_on_delete",
+  ]) {
     assert.ok(exports.includes(name), `missing export ${name}`);
   }
 });
@@ -39,7 +50,12 @@ test("wasm memory stays flat over 100,000 requests (host allocations are release
     () => get(host, "/ws", { headers: { upgrade: "websocket", connection: "upgrade" } }),
     () => get(host, "/nothing"),
   ];
-  const run = (n: number) => { for (let i = 0; i < n; i++) { requests[i % requests.length](); if ((i & 1023) === 0) host.clearLogs(); } };
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      requests[i % requests.length]();
+      if ((i & 1023) === 0) host.clearLogs();
+    }
+  };
   run(10_000);
   const after10k = host.memoryBytes();
   run(90_000);

@@ -31,7 +31,13 @@ describe("1. steering headers from the client never survive", () => {
 
   test("repeated client copies are all removed", async () => {
     const host = await filterHost({ routes: [{ id: "r1", uri: "/*", upstream: { nodes: NODE } }] });
-    const r = get(host, "/", { headers: [["x-apisix-upstream", "a"], ["x-apisix-upstream", "b"], ["X-Envoy-Original-Dst-Host", "1.1.1.1:1"]] });
+    const r = get(host, "/", {
+      headers: [
+        ["x-apisix-upstream", "a"],
+        ["x-apisix-upstream", "b"],
+        ["X-Envoy-Original-Dst-Host", "1.1.1.1:1"],
+      ],
+    });
     assert.deepEqual(r.requestHeaders.getAll("x-apisix-upstream"), ["route.r1"]);
     assert.equal(r.header("x-envoy-original-dst-host"), undefined);
   });
@@ -49,7 +55,15 @@ describe("2. route matching", () => {
       { id: "post", uri: "/form", methods: ["POST", "PUT"], upstream: up },
       { id: "low", uri: "/prio/*", priority: 1, upstream: up },
       { id: "high", uri: "/prio/*", priority: 5, upstream: up },
-      { id: "beta", uri: "/v/*", vars: [["http_x_env", "==", "beta"], ["arg_v", ">", 2]], upstream: up },
+      {
+        id: "beta",
+        uri: "/v/*",
+        vars: [
+          ["http_x_env", "==", "beta"],
+          ["arg_v", ">", 2],
+        ],
+        upstream: up,
+      },
       { id: "in", uri: "/v/*", vars: [["cookie_team", "in", ["red", "blue"]]], upstream: up },
       { id: "or", uri: "/v/*", vars: ["OR", ["arg_a", "==", "1"], ["arg_b", "!", "~=", "2"]], upstream: up },
       { id: "regex", uri: "/v/*", vars: [["http_user_agent", "~*", "^curl/"]], upstream: up },
@@ -131,7 +145,7 @@ describe("3. upstream resolution", () => {
   });
 
   test("a route without any upstream (plugins only): 503 missing upstream configuration", async () => {
-    const host = await filterHost({ routes: [{ id: "r1", uri: "/*", plugins: { "echo": {} } }] });
+    const host = await filterHost({ routes: [{ id: "r1", uri: "/*", plugins: { echo: {} } }] });
     const r = get(host, "/");
     assert.equal(r.localReply?.status, 503);
     assert.deepEqual(errorLogs(r.logs), ["failed to set upstream: missing upstream configuration in Route or Service"]);
@@ -148,7 +162,16 @@ describe("3. upstream resolution", () => {
     const host = await filterHost({
       routes: [
         { id: "ok", uri: "/ok", upstream: { nodes: { "api.internal:8080": 1 }, pass_host: "node" } },
-        { id: "partial", uri: "/partial", upstream: { nodes: [{ host: "api.internal", port: 80, weight: 1 }, { host: "gone.internal", port: 80, weight: 1 }] } },
+        {
+          id: "partial",
+          uri: "/partial",
+          upstream: {
+            nodes: [
+              { host: "api.internal", port: 80, weight: 1 },
+              { host: "gone.internal", port: 80, weight: 1 },
+            ],
+          },
+        },
         { id: "inline-dead", uri: "/inline-dead", upstream: { nodes: { "gone.internal:80": 1 } } },
         { id: "id-dead", uri: "/id-dead", upstream_id: "dead" },
       ],
@@ -175,8 +198,8 @@ describe("3. upstream resolution", () => {
 });
 
 describe("4. upstream client certificate", () => {
-  const cert = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----";
-  const key = "-----BEGIN PRIVATE KEY-----\n" + "B".repeat(100) + "\n-----END PRIVATE KEY-----";
+  const cert = `-----BEGIN CERTIFICATE-----\n${"A".repeat(200)}\n-----END CERTIFICATE-----`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${"B".repeat(100)}\n-----END PRIVATE KEY-----`;
   const config = {
     routes: [
       { id: "missing", uri: "/missing", upstream: { scheme: "https", nodes: NODE, tls: { client_cert_id: "nope" } } },
@@ -252,7 +275,10 @@ describe("6. balancer pick", () => {
     const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { nodes: { "10.0.0.1:80": 3, "10.0.0.2:80": 0, "10.0.0.3:80": 1 } } }] });
     for (let i = 0; i < 5; i++) get(host, "/");
     const c = new Map<string, number>();
-    for (let i = 0; i < 12; i++) { const p = get(host, "/").originalDst!; c.set(p, (c.get(p) ?? 0) + 1); }
+    for (let i = 0; i < 12; i++) {
+      const p = get(host, "/").originalDst!;
+      c.set(p, (c.get(p) ?? 0) + 1);
+    }
     assert.deepEqual(Object.fromEntries([...c].sort()), { "10.0.0.1:80": 9, "10.0.0.3:80": 3 });
   });
 
@@ -262,11 +288,21 @@ describe("6. balancer pick", () => {
   });
 
   test("priority: only the highest level is used while it has nodes", async () => {
-    const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { nodes: [
-      { host: "10.0.0.1", port: 80, weight: 1, priority: 10 },
-      { host: "10.0.0.2", port: 80, weight: 1, priority: 10 },
-      { host: "10.0.0.3", port: 80, weight: 100, priority: 0 },
-    ] } }] });
+    const host = await filterHost({
+      routes: [
+        {
+          id: "r",
+          uri: "/*",
+          upstream: {
+            nodes: [
+              { host: "10.0.0.1", port: 80, weight: 1, priority: 10 },
+              { host: "10.0.0.2", port: 80, weight: 1, priority: 10 },
+              { host: "10.0.0.3", port: 80, weight: 100, priority: 0 },
+            ],
+          },
+        },
+      ],
+    });
     const seen = new Set(Array.from({ length: 20 }, () => get(host, "/").originalDst));
     assert.deepEqual([...seen].sort(), ["10.0.0.1:80", "10.0.0.2:80"]);
   });
@@ -288,7 +324,12 @@ describe("7. Envoy steering", () => {
       { id: "node-port", uri: "/node-port", upstream: { nodes: { "10.0.0.3:8443": 1 }, scheme: "https", pass_host: "node" } },
       { id: "rewrite", uri: "/rewrite", upstream: { nodes: { "10.0.0.4:80": 1 }, pass_host: "rewrite", upstream_host: "backend.internal" } },
       { id: "timeout", uri: "/timeout", upstream: { nodes: NODE, timeout: { connect: 1, send: 2, read: 3.5 } } },
-      { id: "route-timeout", uri: "/route-timeout", timeout: { connect: 1, send: 1, read: 0.25 }, upstream: { nodes: NODE, timeout: { connect: 1, send: 2, read: 30 } } },
+      {
+        id: "route-timeout",
+        uri: "/route-timeout",
+        timeout: { connect: 1, send: 1, read: 0.25 },
+        upstream: { nodes: NODE, timeout: { connect: 1, send: 2, read: 30 } },
+      },
       { id: "grpc", uri: "/echo.Echo/*", upstream: { scheme: "grpc", nodes: { "10.0.0.6:50051": 1 }, timeout: { connect: 1, send: 1, read: 1 } } },
     ],
     upstreams: [{ id: "u1", nodes: { "10.0.0.1:80": 1 } }],
@@ -342,14 +383,23 @@ describe("8. logs", () => {
     (Counting.prototype as any).hostFunctions = function () {
       const fns = base.hostFunctions.call(this);
       const log = fns.proxy_log;
-      return { ...fns, proxy_log: (...a: number[]) => { logCalls++; return log(...a); } };
+      return {
+        ...fns,
+        proxy_log: (...a: number[]) => {
+          logCalls++;
+          return log(...a);
+        },
+      };
     };
     const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
     const config = JSON.stringify(named({ routes: [{ id: "r", uri: "/*", upstream: { nodes: NODE } }] }));
     const debug = new Counting(module, { rootId: "apisix-upstream", logLevel: LOG.debug });
     debug.configure(config);
     logCalls = 0;
-    assert.deepEqual(get(debug, "/").logs.map((l) => [l.level, l.message]), [[LOG.debug, "proxy request to 10.0.0.1:8080 (route r, cluster route.r, inline upstream)"]]);
+    assert.deepEqual(
+      get(debug, "/").logs.map((l) => [l.level, l.message]),
+      [[LOG.debug, "proxy request to 10.0.0.1:8080 (route r, cluster route.r, inline upstream)"]],
+    );
     assert.equal(logCalls, 1);
     const warn = new Counting(module, { rootId: "apisix-upstream", logLevel: LOG.info });
     warn.configure(config);

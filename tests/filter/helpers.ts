@@ -11,7 +11,7 @@ export const LOG = LogLevel;
 
 export async function filterHost(config?: unknown): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream" });
-  if (config !== undefined) assert.equal(configure(host, config), true, "config accepted: " + errorLogs(host.logs).join("\n"));
+  if (config !== undefined) assert.equal(configure(host, config), true, `config accepted: ${errorLogs(host.logs).join("\n")}`);
   return host;
 }
 
@@ -32,7 +32,7 @@ export function configure(host: ProxyWasmHost, config: unknown): boolean {
 export async function balancerHost(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
   const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
   const ok = host.configure(JSON.stringify(overrideHost(config)));
-  assert.equal(ok, true, "config accepted: " + errorLogs(host.logs).join("\n"));
+  assert.equal(ok, true, `config accepted: ${errorLogs(host.logs).join("\n")}`);
   return host;
 }
 
@@ -66,8 +66,11 @@ export function outcome(r: RequestResult): string {
 }
 
 export function assertHealthy(host: ProxyWasmHost): void {
-  assert.equal(host.trapped, false, "the VM trapped: " + JSON.stringify(host.failure));
-  assert.ok(host.logs.every((l) => l.level >= 0 && l.level <= 5), "log levels stay within Envoy's 0-5");
+  assert.equal(host.trapped, false, `the VM trapped: ${JSON.stringify(host.failure)}`);
+  assert.ok(
+    host.logs.every((l) => l.level >= 0 && l.level <= 5),
+    "log levels stay within Envoy's 0-5",
+  );
 }
 
 /** How often each item occurs, as a plain object (deepEqual-friendly). */

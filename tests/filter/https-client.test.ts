@@ -4,12 +4,23 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { filterHost, get, outcome, errorLogs, assertHealthy } from "./helpers.ts";
 
-const PEM = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(140) + "\n-----END CERTIFICATE-----\n";
-const KEY = "-----BEGIN PRIVATE KEY-----\n" + "B".repeat(80) + "\n-----END PRIVATE KEY-----\n";
+const PEM = `-----BEGIN CERTIFICATE-----\n${"A".repeat(140)}\n-----END CERTIFICATE-----\n`;
+const KEY = `-----BEGIN PRIVATE KEY-----\n${"B".repeat(80)}\n-----END PRIVATE KEY-----\n`;
 const NODE = { "10.0.0.1:8080": 1 };
 const config = {
   routes: [
-    { id: "vars", uri: "/vars", priority: 1, vars: [["ssl_client_verify", "==", "SUCCESS"], ["ssl_client_s_dn", "~~", "CN=client-1"], ["ssl_server_name", "==", "m.example.com"], ["ssl_protocol", "==", "TLSv1.3"]], upstream: { nodes: { "10.0.0.2:80": 1 } } },
+    {
+      id: "vars",
+      uri: "/vars",
+      priority: 1,
+      vars: [
+        ["ssl_client_verify", "==", "SUCCESS"],
+        ["ssl_client_s_dn", "~~", "CN=client-1"],
+        ["ssl_server_name", "==", "m.example.com"],
+        ["ssl_protocol", "==", "TLSv1.3"],
+      ],
+      upstream: { nodes: { "10.0.0.2:80": 1 } },
+    },
     { id: "any", uri: "/*", upstream: { nodes: NODE } },
   ],
   ssls: [
@@ -48,6 +59,10 @@ test("$ssl_client_verify, $ssl_client_s_dn, $ssl_server_name, $ssl_protocol in r
   assert.equal(outcome(get(host, "/vars", { authority: "m.example.com", ...tls("m.example.com", "CN=client-1,O=tests") })), "route.vars 10.0.0.2:80");
   assert.equal(outcome(get(host, "/vars", { authority: "m.example.com", ...tls("m.example.com", "CN=client-2,O=tests") })), "route.any 10.0.0.1:8080");
   assert.equal(outcome(get(host, "/vars", { authority: "a.example.org", ...tls("a.example.org") })), "route.any 10.0.0.1:8080");
-  assert.equal(outcome(get(host, "/vars", { authority: "a.example.org", mtls: true, requestedServerName: "m.example.com", peerSubject: "CN=client-1" })), "route.any 10.0.0.1:8080", "plain text: no $ssl_* at all");
+  assert.equal(
+    outcome(get(host, "/vars", { authority: "a.example.org", mtls: true, requestedServerName: "m.example.com", peerSubject: "CN=client-1" })),
+    "route.any 10.0.0.1:8080",
+    "plain text: no $ssl_* at all",
+  );
   assertHealthy(host);
 });

@@ -11,8 +11,12 @@ const NODE = { "10.0.0.1:80": 1 };
 const CONFIG = {
   routes: [
     { id: "api", uri: "/api/*", upstream_id: "u1" },
-    { id: "split", uri: "/split", upstream: { nodes: NODE },
-      plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: "u1", weight: 1 }, { weight: 1 }] }] } } },
+    {
+      id: "split",
+      uri: "/split",
+      upstream: { nodes: NODE },
+      plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: "u1", weight: 1 }, { weight: 1 }] }] } },
+    },
     { id: "broken", uri: "/broken", upstream_id: "missing" },
   ],
   upstreams: [{ id: "u1", nodes: NODE }],
@@ -31,8 +35,11 @@ test("the matched route's id is filter state wasm.apisix_route, for proxied requ
 });
 
 test("the upstreams[] object's id is filter state wasm.apisix_upstream; an inline upstream has none", async () => {
-  const host = await filterHost({ ...CONFIG, upstreams: [...CONFIG.upstreams, { id: "empty", nodes: {} }],
-    routes: [...CONFIG.routes, { id: "nonodes", uri: "/nonodes", upstream_id: "empty" }] });
+  const host = await filterHost({
+    ...CONFIG,
+    upstreams: [...CONFIG.upstreams, { id: "empty", nodes: {} }],
+    routes: [...CONFIG.routes, { id: "nonodes", uri: "/nonodes", upstream_id: "empty" }],
+  });
   assert.equal(get(host, "/api/x").filterState.get("wasm.apisix_upstream"), "u1");
   // traffic-split's choice names its upstream; its route-upstream share names none
   const split = Array.from({ length: 4 }, () => get(host, "/split").filterState.get("wasm.apisix_upstream") ?? "(inline)");
@@ -89,8 +96,18 @@ test("a proxied request makes no metric host call", async () => {
   const base = ProxyWasmHost.prototype as any;
   (Counting.prototype as any).hostFunctions = function () {
     const fns = base.hostFunctions.call(this);
-    const wrap = (f: (...a: never[]) => number) => (...a: never[]) => { metricCalls++; return f(...a); };
-    return { ...fns, proxy_define_metric: wrap(fns.proxy_define_metric), proxy_increment_metric: wrap(fns.proxy_increment_metric), proxy_record_metric: wrap(fns.proxy_record_metric) };
+    const wrap =
+      (f: (...a: never[]) => number) =>
+      (...a: never[]) => {
+        metricCalls++;
+        return f(...a);
+      };
+    return {
+      ...fns,
+      proxy_define_metric: wrap(fns.proxy_define_metric),
+      proxy_increment_metric: wrap(fns.proxy_increment_metric),
+      proxy_record_metric: wrap(fns.proxy_record_metric),
+    };
   };
   const host = new Counting(new WebAssembly.Module(readFileSync(FILTER_WASM)), { rootId: "apisix-upstream" });
   assert.equal(configure(host, CONFIG), true);

@@ -4,8 +4,8 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { filterHost, configure, get, outcome, errorLogs, count, assertHealthy, LOG } from "./helpers.ts";
 
-const cert = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----";
-const key = "-----BEGIN PRIVATE KEY-----\n" + "B".repeat(100) + "\n-----END PRIVATE KEY-----";
+const cert = `-----BEGIN CERTIFICATE-----\n${"A".repeat(200)}\n-----END CERTIFICATE-----`;
+const key = `-----BEGIN PRIVATE KEY-----\n${"B".repeat(100)}\n-----END PRIVATE KEY-----`;
 
 describe("services", () => {
   const config = {
@@ -14,7 +14,10 @@ describe("services", () => {
       { id: "s-inline", upstream: { nodes: { "10.0.0.2:80": 1 } }, hosts: ["svc.example.com"] },
       { id: "s-empty", plugins: { "key-auth": {} } },
     ],
-    upstreams: [{ id: "u1", nodes: { "10.0.0.1:80": 1 } }, { id: "u3", nodes: { "10.0.0.3:80": 1 } }],
+    upstreams: [
+      { id: "u1", nodes: { "10.0.0.1:80": 1 } },
+      { id: "u3", nodes: { "10.0.0.3:80": 1 } },
+    ],
     routes: [
       { id: "inherit-id", uri: "/a", service_id: "s-id" },
       { id: "inherit-inline", uri: "/b", service_id: "s-inline" },
@@ -56,14 +59,23 @@ describe("traffic-split", () => {
     ssls: [{ id: "srv", cert, key, snis: ["a.com"] }],
   };
   test("weights: exact proportions over every full cycle (APISIX's weighted round robin)", async () => {
-    const host = await filterHost({ ...base, routes: [{
-      id: "r", uri: "/*", upstream_id: "stable",
-      plugins: { "traffic-split": { rules: [{ weighted_upstreams: [
-        { upstream_id: "canary", weight: 1 },
-        { weight: 3 },
-        { upstream: { nodes: { "10.0.0.9:8080": 1 } }, weight: 1 },
-      ] }] } },
-    }] });
+    const host = await filterHost({
+      ...base,
+      routes: [
+        {
+          id: "r",
+          uri: "/*",
+          upstream_id: "stable",
+          plugins: {
+            "traffic-split": {
+              rules: [
+                { weighted_upstreams: [{ upstream_id: "canary", weight: 1 }, { weight: 3 }, { upstream: { nodes: { "10.0.0.9:8080": 1 } }, weight: 1 }] },
+              ],
+            },
+          },
+        },
+      ],
+    });
     for (let i = 0; i < 5; i++) get(host, "/");
     const c = count(Array.from({ length: 50 }, () => outcome(get(host, "/"))));
     assert.deepEqual(Object.fromEntries([...c].sort()), {
@@ -75,13 +87,24 @@ describe("traffic-split", () => {
   });
 
   test("match: a header/argument canary; the first matching rule wins, else the route's upstream", async () => {
-    const host = await filterHost({ ...base, routes: [{
-      id: "r", uri: "/*", upstream_id: "stable",
-      plugins: { "traffic-split": { rules: [
-        { match: [{ vars: [["http_x_canary", "==", "1"]] }, { vars: [["arg_beta", "==", "yes"]] }], weighted_upstreams: [{ upstream_id: "canary" }] },
-        { match: [{ vars: [["http_x_canary", "in", ["1", "2"]]] }], weighted_upstreams: [{ upstream: { nodes: { "10.0.0.7:80": 1 } } }] },
-      ] } },
-    }] });
+    const host = await filterHost({
+      ...base,
+      routes: [
+        {
+          id: "r",
+          uri: "/*",
+          upstream_id: "stable",
+          plugins: {
+            "traffic-split": {
+              rules: [
+                { match: [{ vars: [["http_x_canary", "==", "1"]] }, { vars: [["arg_beta", "==", "yes"]] }], weighted_upstreams: [{ upstream_id: "canary" }] },
+                { match: [{ vars: [["http_x_canary", "in", ["1", "2"]]] }], weighted_upstreams: [{ upstream: { nodes: { "10.0.0.7:80": 1 } } }] },
+              ],
+            },
+          },
+        },
+      ],
+    });
     assert.equal(outcome(get(host, "/", { headers: { "x-canary": "1" } })), "upstream.canary 10.0.0.2:80");
     assert.equal(outcome(get(host, "/?beta=yes")), "upstream.canary 10.0.0.2:80");
     assert.equal(outcome(get(host, "/", { headers: { "x-canary": "2" } })), "split.r.1.0 10.0.0.7:80");
@@ -89,10 +112,17 @@ describe("traffic-split", () => {
   });
 
   test("the chosen upstream goes through the client-cert check like any other", async () => {
-    const host = await filterHost({ ...base, routes: [{
-      id: "r", uri: "/*", upstream_id: "stable",
-      plugins: { "traffic-split": { rules: [{ match: [{ vars: [["arg_mtls", "==", "1"]] }], weighted_upstreams: [{ upstream_id: "mtls-bad" }] }] } },
-    }] });
+    const host = await filterHost({
+      ...base,
+      routes: [
+        {
+          id: "r",
+          uri: "/*",
+          upstream_id: "stable",
+          plugins: { "traffic-split": { rules: [{ match: [{ vars: [["arg_mtls", "==", "1"]] }], weighted_upstreams: [{ upstream_id: "mtls-bad" }] }] } },
+        },
+      ],
+    });
     const r = get(host, "/?mtls=1");
     assert.equal(r.localReply?.status, 502);
     assert.deepEqual(errorLogs(r.logs), ["failed to get ssl cert: ssl type should be 'client'"]);
@@ -101,20 +131,37 @@ describe("traffic-split", () => {
   test("invalid plugin config is rejected with field-named errors; unknown plugins only warn", async () => {
     const host = await filterHost({ ...base, routes: [{ id: "ok", uri: "/*", upstream_id: "stable" }] });
     const bad: [unknown, string][] = [
-      [{ rules: [{ weighted_upstreams: [{ upstream_id: "stable", weight: -1 }] }] }, "routes[r].plugins.traffic-split.rules[0].weighted_upstreams[0].weight: expected -1 to be at least 0"],
-      [{ rules: [{ match: [{ vars: [["arg_x", "~~", "a("]] }], weighted_upstreams: [{ weight: 1 }] }] }, 'routes[r].plugins.traffic-split.rules[0].match[0].vars[0]: invalid regex "a(": missing closing parenthesis at offset 1'],
-      [{ rules: [{ weighted_upstreams: [] }] }, "routes[r].plugins.traffic-split.rules[0].weighted_upstreams: expected a non-empty array of {upstream_id | upstream, weight}"],
+      [
+        { rules: [{ weighted_upstreams: [{ upstream_id: "stable", weight: -1 }] }] },
+        "routes[r].plugins.traffic-split.rules[0].weighted_upstreams[0].weight: expected -1 to be at least 0",
+      ],
+      [
+        { rules: [{ match: [{ vars: [["arg_x", "~~", "a("]] }], weighted_upstreams: [{ weight: 1 }] }] },
+        'routes[r].plugins.traffic-split.rules[0].match[0].vars[0]: invalid regex "a(": missing closing parenthesis at offset 1',
+      ],
+      [
+        { rules: [{ weighted_upstreams: [] }] },
+        "routes[r].plugins.traffic-split.rules[0].weighted_upstreams: expected a non-empty array of {upstream_id | upstream, weight}",
+      ],
     ];
     for (const [plugin, message] of bad) {
       const before = host.logs.length;
       assert.equal(configure(host, { ...base, routes: [{ id: "r", uri: "/*", upstream_id: "stable", plugins: { "traffic-split": plugin } }] }), false);
-      assert.ok(errorLogs(host.logs.slice(before)).includes("invalid configuration: " + message), errorLogs(host.logs.slice(before)).join("\n"));
+      assert.ok(errorLogs(host.logs.slice(before)).includes(`invalid configuration: ${message}`), errorLogs(host.logs.slice(before)).join("\n"));
       assert.equal(outcome(get(host, "/")), "upstream.stable 10.0.0.1:80");
     }
     // A missing upstream_id is answered per request, as APISIX does (502), not rejected.
     let before = host.logs.length;
-    assert.equal(configure(host, { ...base, routes: [{ id: "r", uri: "/*", upstream_id: "stable", plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: "ghost" }] }] } } }] }), true);
-    assert.ok(host.logs.slice(before).some((l) => l.level === LOG.warn && l.message.includes('weighted_upstreams[0].upstream_id: upstream "ghost" does not exist')));
+    assert.equal(
+      configure(host, {
+        ...base,
+        routes: [{ id: "r", uri: "/*", upstream_id: "stable", plugins: { "traffic-split": { rules: [{ weighted_upstreams: [{ upstream_id: "ghost" }] }] } } }],
+      }),
+      true,
+    );
+    assert.ok(
+      host.logs.slice(before).some((l) => l.level === LOG.warn && l.message.includes('weighted_upstreams[0].upstream_id: upstream "ghost" does not exist')),
+    );
     const r = get(host, "/");
     assert.equal(r.localReply?.status, 502);
     assert.deepEqual(errorLogs(r.logs), ["failed to find upstream by id: ghost"]);

@@ -12,12 +12,21 @@ import { FILTER_WASM, LOG, errorLogs } from "../filter/helpers.ts";
 const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
 const bracket = (a: string) => (a.includes(":") ? `[${a}]` : a);
 
-interface NodeSpec { host: string; port: number; weight: number; priority: number; }
+interface NodeSpec {
+  host: string;
+  port: number;
+  weight: number;
+  priority: number;
+}
 
 const node: fc.Arbitrary<NodeSpec> = fc.record({
   host: fc.oneof({ weight: 4, arbitrary: fc.ipV4() }, { weight: 1, arbitrary: fc.ipV6() }),
   port: fc.integer({ min: 1, max: 65535 }),
-  weight: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 20 }) }, { weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 21, max: 100 }) }),
+  weight: fc.oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 20 }) },
+    { weight: 1, arbitrary: fc.constant(0) },
+    { weight: 1, arbitrary: fc.integer({ min: 21, max: 100 }) },
+  ),
   priority: fc.constant<number>(0),
 });
 const uniqueNodes = (min: number, max: number, arb = node) =>
@@ -51,7 +60,7 @@ function expand6(a: string): string {
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
   if (v4) {
     const [x, y, z, w] = v4.slice(1).map(Number);
-    s = s.slice(0, v4.index) + ((x << 8) | y).toString(16) + ":" + ((z << 8) | w).toString(16);
+    s = `${s.slice(0, v4.index) + ((x << 8) | y).toString(16)}:${((z << 8) | w).toString(16)}`;
   }
   const [head, tail] = s.includes("::") ? s.split("::") : [s, undefined];
   const h = head ? head.split(":") : [];
@@ -78,7 +87,10 @@ function configureOrSkip(host: ProxyWasmHost, type: string, nodes: NodeSpec[], w
   if (!ok) {
     // A balancer type not implemented yet is rejected naming the field; anything else is a bug.
     const errs = errorLogs(host.logs.slice(from));
-    assert.ok(errs.some((m) => m.startsWith("invalid configuration: upstreams[b].type")), `rejected: ${errs.join("\n")}\n${JSON.stringify(nodes)}`);
+    assert.ok(
+      errs.some((m) => m.startsWith("invalid configuration: upstreams[b].type")),
+      `rejected: ${errs.join("\n")}\n${JSON.stringify(nodes)}`,
+    );
   }
   return ok;
 }
@@ -88,7 +100,10 @@ test("fuzz: 1,600 random upstreams × 50 requests: picks are nodes of the upstre
   const skipped = new Set<string>();
   fc.assert(
     fc.property(fc.constantFrom(...TYPES), uniqueNodes(1, 24), fc.array(sourceArb, { minLength: 50, maxLength: 50 }), (type, nodes, sources) => {
-      if (!configureOrSkip(host, type, nodes, false)) { skipped.add(type); return; }
+      if (!configureOrSkip(host, type, nodes, false)) {
+        skipped.add(type);
+        return;
+      }
       const all = new Map(nodes.map((n) => [canonical(address(n)), n]));
       const allZero = nodes.every((n) => n.weight === 0);
       for (const src of sources) {
@@ -140,7 +155,12 @@ test("fuzz: roundrobin over a full cycle picks each node in proportion to its we
 
 test("fuzz: priorities: every pick comes from the highest priority level that has a usable node", () => {
   const host = newHost();
-  const prioritized = fc.record({ host: fc.ipV4(), port: fc.integer({ min: 1, max: 65535 }), weight: fc.integer({ min: 1, max: 10 }), priority: fc.integer({ min: -2, max: 2 }) });
+  const prioritized = fc.record({
+    host: fc.ipV4(),
+    port: fc.integer({ min: 1, max: 65535 }),
+    weight: fc.integer({ min: 1, max: 10 }),
+    priority: fc.integer({ min: -2, max: 2 }),
+  });
   fc.assert(
     fc.property(fc.constantFrom(...TYPES), uniqueNodes(1, 12, prioritized), fc.array(sourceArb, { minLength: 30, maxLength: 30 }), (type, nodes, sources) => {
       if (!configureOrSkip(host, type, nodes, true)) return;

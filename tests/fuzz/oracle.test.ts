@@ -23,7 +23,10 @@ function refUri(target: Buffer): Buffer | null {
   for (let i = 0; i < target.length; i++) {
     const c = target[i];
     if (c === 0x3f || c === 0x23) break;
-    if (c !== 0x25) { toks.push({ b: c, data: false }); continue; }
+    if (c !== 0x25) {
+      toks.push({ b: c, data: false });
+      continue;
+    }
     const hex = target.subarray(i + 1, i + 3).toString("latin1");
     if (!/^[0-9a-fA-F]{2}$/.test(hex)) return null;
     const d = parseInt(hex, 16);
@@ -71,7 +74,14 @@ function refHost(authority: string): string | null {
   return h.toLowerCase();
 }
 
-interface R { id: string; uris: string[]; hosts: string[]; methods?: string[]; priority: number; order: number }
+interface R {
+  id: string;
+  uris: string[];
+  hosts: string[];
+  methods?: string[];
+  priority: number;
+  order: number;
+}
 
 /** APISIX radixtree_host_uri: host routes (exact, then wildcards longest first, then "*"), then host-less. */
 function refRoute(routes: R[], host: string, uri: Buffer, method: string): string | null {
@@ -82,9 +92,12 @@ function refRoute(routes: R[], host: string, uri: Buffer, method: string): strin
     for (const r of exact) if (ok(r)) return r.id;
     // prefixes: longest first; a route with several matching prefixes sits at each
     const lens = new Set<number>();
-    for (const r of cands) for (const u of r.uris) if (u.endsWith("*") && uri.subarray(0, u.length - 1).equals(Buffer.from(u.slice(0, -1)))) lens.add(u.length - 1);
+    for (const r of cands)
+      for (const u of r.uris) if (u.endsWith("*") && uri.subarray(0, u.length - 1).equals(Buffer.from(u.slice(0, -1)))) lens.add(u.length - 1);
     for (const len of [...lens].sort((a, b) => b - a)) {
-      const at = cands.filter((r) => r.uris.some((u) => u.endsWith("*") && u.length - 1 === len && uri.subarray(0, len).equals(Buffer.from(u.slice(0, -1))))).sort(order);
+      const at = cands
+        .filter((r) => r.uris.some((u) => u.endsWith("*") && u.length - 1 === len && uri.subarray(0, len).equals(Buffer.from(u.slice(0, -1)))))
+        .sort(order);
       for (const r of at) if (ok(r)) return r.id;
     }
     return null;
@@ -94,7 +107,7 @@ function refRoute(routes: R[], host: string, uri: Buffer, method: string): strin
     const hit = exact.length ? byUri(exact) : null;
     if (hit) return hit;
     for (let dot = host.indexOf("."); dot >= 0; dot = host.indexOf(".", dot + 1)) {
-      const w = routes.filter((r) => r.hosts.includes("*" + host.slice(dot)));
+      const w = routes.filter((r) => r.hosts.includes(`*${host.slice(dot)}`));
       const h = w.length ? byUri(w) : null;
       if (h) return h;
     }
@@ -109,8 +122,9 @@ function refRoute(routes: R[], host: string, uri: Buffer, method: string): strin
 
 const SEGS = ["a", "b", "api", "internal", "x", "A", ".", "..", "", "~u", "a.b", "..a"];
 const URI_SEGS = ["a", "b", "api", "internal", "x", "A", "~u", "a.b", "..a"];
-const configUri = fc.tuple(fc.array(fc.constantFrom(...URI_SEGS), { minLength: 0, maxLength: 3 }), fc.constantFrom("", "*", "/*"))
-  .map(([segs, tail]) => ("/" + segs.join("/") + tail).replace(/\/\/\*$/, "/*"));
+const configUri = fc
+  .tuple(fc.array(fc.constantFrom(...URI_SEGS), { minLength: 0, maxLength: 3 }), fc.constantFrom("", "*", "/*"))
+  .map(([segs, tail]) => `/${segs.join("/")}${tail}`.replace(/\/\/\*$/, "/*"));
 const hostName = fc.constantFrom("a.example.com", "b.example.com", "*.example.com", "*.com", "*", "example.org");
 const METHODS = ["GET", "POST", "PUT", "DELETE"];
 const route = fc.record({
@@ -124,12 +138,53 @@ const routesArb = fc.array(route, { minLength: 1, maxLength: 12 }).map((rs) => r
 /** One path piece as bytes: text, an escape, or bytes that are not UTF-8. */
 const piece = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...SEGS).map((s) => Buffer.from(s)) },
-  { weight: 4, arbitrary: fc.constantFrom("/", "//", "%2F", "%2f", "%2E", "%2e%2E", "%25", "%252F", "%41", "%C0%AF", "%E0%80%AF", "%F0", "%F0%9F%98%80", "%C3%A9", "%zz", "%", "%0", "%00", "?q=../x", "#f", "+", ";").map((s) => Buffer.from(s)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .constantFrom(
+        "/",
+        "//",
+        "%2F",
+        "%2f",
+        "%2E",
+        "%2e%2E",
+        "%25",
+        "%252F",
+        "%41",
+        "%C0%AF",
+        "%E0%80%AF",
+        "%F0",
+        "%F0%9F%98%80",
+        "%C3%A9",
+        "%zz",
+        "%",
+        "%0",
+        "%00",
+        "?q=../x",
+        "#f",
+        "+",
+        ";",
+      )
+      .map((s) => Buffer.from(s)),
+  },
   { weight: 1, arbitrary: fc.constantFrom([0xf0], [0xc0, 0xaf], [0xe2, 0x82], [0xc3, 0xa9], [0xff]).map((b) => Buffer.from(b)) },
 );
 const target = fc.array(piece, { maxLength: 10 }).map((ps) => Buffer.concat([Buffer.from("/"), ...ps]));
 const authority = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom("a.example.com", "A.EXAMPLE.COM", "a.example.com.", "b.example.com.:8080", "c.example.com", "x.y.example.com", "example.org", "example.org.", "other.net") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      "a.example.com",
+      "A.EXAMPLE.COM",
+      "a.example.com.",
+      "b.example.com.:8080",
+      "c.example.com",
+      "x.y.example.com",
+      "example.org",
+      "example.org.",
+      "other.net",
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom("a..example.com", ".", "a.example.com:99999", "a.example.com..", "a_b.example.com", "-x.example.com") },
 );
 
@@ -146,8 +201,12 @@ function check<T>(prop: fc.IProperty<T>, opts: fc.Parameters<T>): void {
 function cfgOf(routes: R[]): unknown {
   return {
     routes: routes.map((r) => ({
-      id: r.id, uris: r.uris, ...(r.hosts.length ? { hosts: r.hosts } : {}), ...(r.methods ? { methods: r.methods } : {}),
-      priority: r.priority, upstream: { nodes: { "10.0.0.1:80": 1 } },
+      id: r.id,
+      uris: r.uris,
+      ...(r.hosts.length ? { hosts: r.hosts } : {}),
+      ...(r.methods ? { methods: r.methods } : {}),
+      priority: r.priority,
+      upstream: { nodes: { "10.0.0.1:80": 1 } },
     })),
   };
 }
@@ -169,7 +228,7 @@ test("oracle: 3,000 fuzzed requests (raw bytes) over 150 fuzzed route sets pick 
         assert.equal(host.trapped, false);
         const uri = refUri(path);
         const h = refHost(auth);
-        const want = uri === null || h === null ? "400" : refRoute(routes, h, uri, method) ?? "404";
+        const want = uri === null || h === null ? "400" : (refRoute(routes, h, uri, method) ?? "404");
         const got = r.localReply ? String(r.localReply.status) : r.header("x-apisix-upstream")!.replace(/^route\./, "");
         const ctx = `${JSON.stringify(path.toString("latin1"))} host ${auth} ${method} → $uri ${uri === null ? "400" : JSON.stringify(uri.toString("latin1"))}\nroutes ${JSON.stringify(routes)}`;
         assert.equal(got, want, ctx);
@@ -188,31 +247,41 @@ test("oracle: 3,000 fuzzed requests (raw bytes) over 150 fuzzed route sets pick 
 
 test("budgets: long prefixes, large regexes and churn across cluster names keep configure and requests bounded", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", logLevel: LOG.warn, maxLogs: 1000 });
-  const prefix = fc.tuple(fc.constantFrom("a", "b", "-"), fc.integer({ min: 1000, max: 4090 })).map(([c, n]) => "/" + c.repeat(n));
+  const prefix = fc.tuple(fc.constantFrom("a", "b", "-"), fc.integer({ min: 1000, max: 4090 })).map(([c, n]) => `/${c.repeat(n)}`);
   const bigRegex = fc.constantFrom("a{0,200}b", "x.{1000}y", "(?:a|b|c|d){0,300}e", "[a-z]{1,1000}", "(?:.{0,40}){20}Q", "^(?:ab){500}$");
   check(
-    fc.property(fc.array(prefix, { minLength: 1, maxLength: 4 }), bigRegex, fc.string({ minLength: 1, maxLength: 8, unit: fc.constantFrom("a", "b", "c") }), fc.integer({ min: 1000, max: 60000 }), (prefixes, re, name, n) => {
-      const cfg = {
-        routes: [
-          ...prefixes.map((p, i) => ({ id: `${name}-p${i}`, uri: p + "*", upstream: { type: "chash", key: "uri", nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 2 } } })),
-          { id: `${name}-re`, uri: "/re", vars: [["http_x_a", "~~", re]], upstream: { type: "roundrobin", nodes: { "10.0.0.3:80": 1, "10.0.0.4:80": 1 } } },
-        ],
-      };
-      let t = performance.now();
-      assert.equal(host.configure(JSON.stringify(named(cfg))), true, host.logs.map((l) => l.message).join("\n"));
-      assert.ok(performance.now() - t < 1000, "configure under 1 s");
-      for (const p of prefixes) {
-        const r = host.request({ path: p + "/x", authority: "h" });
-        assert.equal(r.localReply, undefined);
-      }
-      t = performance.now();
-      const r = host.request({ path: "/re", authority: "h", headers: { "x-a": "a".repeat(n) } });
-      const ms = performance.now() - t;
-      assert.ok(ms < 1500, `${re} over ${n} bytes took ${ms.toFixed(0)} ms`);
-      assert.equal(host.trapped, false);
-      assert.ok(r.localReply === undefined || r.localReply.status === 404);
-      host.clearLogs();
-    }),
+    fc.property(
+      fc.array(prefix, { minLength: 1, maxLength: 4 }),
+      bigRegex,
+      fc.string({ minLength: 1, maxLength: 8, unit: fc.constantFrom("a", "b", "c") }),
+      fc.integer({ min: 1000, max: 60000 }),
+      (prefixes, re, name, n) => {
+        const cfg = {
+          routes: [
+            ...prefixes.map((p, i) => ({
+              id: `${name}-p${i}`,
+              uri: `${p}*`,
+              upstream: { type: "chash", key: "uri", nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 2 } },
+            })),
+            { id: `${name}-re`, uri: "/re", vars: [["http_x_a", "~~", re]], upstream: { type: "roundrobin", nodes: { "10.0.0.3:80": 1, "10.0.0.4:80": 1 } } },
+          ],
+        };
+        let t = performance.now();
+        assert.equal(host.configure(JSON.stringify(named(cfg))), true, host.logs.map((l) => l.message).join("\n"));
+        assert.ok(performance.now() - t < 1000, "configure under 1 s");
+        for (const p of prefixes) {
+          const r = host.request({ path: `${p}/x`, authority: "h" });
+          assert.equal(r.localReply, undefined);
+        }
+        t = performance.now();
+        const r = host.request({ path: "/re", authority: "h", headers: { "x-a": "a".repeat(n) } });
+        const ms = performance.now() - t;
+        assert.ok(ms < 1500, `${re} over ${n} bytes took ${ms.toFixed(0)} ms`);
+        assert.equal(host.trapped, false);
+        assert.ok(r.localReply === undefined || r.localReply.status === 404);
+        host.clearLogs();
+      },
+    ),
     { seed: 0xb0d9e7, numRuns: 60, endOnFailure: true },
   );
   // 60 KB headers, 4,096-character tries and 60 renamed configs: a few MiB, not growth per config

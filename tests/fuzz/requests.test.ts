@@ -15,15 +15,23 @@ import { translate, type Json } from "../../envoy/control-plane/translate.ts";
 
 const module = new WebAssembly.Module(readFileSync(FILTER_WASM));
 
-const CERT = "-----BEGIN CERTIFICATE-----\n" + "A".repeat(200) + "\n-----END CERTIFICATE-----";
-const KEY = "-----BEGIN PRIVATE KEY-----\n" + "B".repeat(100) + "\n-----END PRIVATE KEY-----";
+const CERT = `-----BEGIN CERTIFICATE-----\n${"A".repeat(200)}\n-----END CERTIFICATE-----`;
+const KEY = `-----BEGIN PRIVATE KEY-----\n${"B".repeat(100)}\n-----END PRIVATE KEY-----`;
 const CONFIG = {
   routes: [
     { id: "exact", uri: "/api/users", upstream_id: "users" },
     { id: "prefix", uri: "/api/*", upstream_id: "api" },
     { id: "wild", uri: "/*", hosts: ["*.example.org"], upstream: { nodes: { "10.0.3.1:80": 1, "[2001:db8::3]:8080": 2 }, pass_host: "node" } },
     { id: "form", uri: "/form", methods: ["POST", "PUT"], upstream_id: "users" },
-    { id: "vars", uri: "/v/*", vars: [["http_x_env", "==", "beta"], ["arg_v", ">", 2]], upstream_id: "api" },
+    {
+      id: "vars",
+      uri: "/v/*",
+      vars: [
+        ["http_x_env", "==", "beta"],
+        ["arg_v", ">", 2],
+      ],
+      upstream_id: "api",
+    },
     { id: "regex", uri: "/re/*", vars: [["http_user_agent", "~*", "^(curl|wget)/"]], upstream_id: "api" },
     { id: "lan", uri: "/lan/*", remote_addrs: ["10.0.0.0/8", "::1", "2001:db8::/32"], upstream_id: "users" },
     { id: "missing", uri: "/missing/*", upstream_id: "gone" },
@@ -44,7 +52,14 @@ const CONFIG = {
   ],
   upstreams: [
     { id: "users", nodes: { "10.0.1.1:8080": 3, "10.0.1.2:8080": 1, "10.0.1.3:8080": 0 } },
-    { id: "api", nodes: [{ host: "10.0.2.1", port: 80, weight: 1 }, { host: "[::1]", port: 9000, weight: 1 }, { host: "10.0.2.3", port: 80, weight: 1, priority: -1 }] },
+    {
+      id: "api",
+      nodes: [
+        { host: "10.0.2.1", port: 80, weight: 1 },
+        { host: "[::1]", port: 9000, weight: 1 },
+        { host: "10.0.2.3", port: 80, weight: 1, priority: -1 },
+      ],
+    },
     { id: "dead", nodes: { "gone.internal:80": 1 } },
     { id: "hash", type: "chash", hash_on: "vars", key: "remote_addr", nodes: { "10.0.9.1:80": 1, "10.0.9.2:80": 5, "10.0.9.3:80": 1 } },
   ],
@@ -83,16 +98,99 @@ const method = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...METHODS) },
   { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("get", "Post", "G E T", "é", "", "GET\u0000", "X".repeat(300))) },
 );
-const PREFIXES = ["/api/users", "/api/", "/api", "/form", "/v/", "/re/", "/lan/", "/missing/", "/nonodes/", "/noup/", "/deadinline/", "/deadid/", "/svc/", "/nosvc/", "/hash/", "/hhash/", "/ws/", "/ssl/", "/mtls/", "/dns/", "/ewma/", "/lc/", "/", "", "/nothing/"];
-const pathChar = fc.constantFrom("a", "Z", "0", "/", "//", "%", "%2F", "%2e%2E", "%zz", "%00", "%u1234", "..", "/../", "./", ";", "?", "?v=3", "&v=9", "#frag", "~", "é", "路", "😀", "\u0000", " ", "\t", "+", "*", "[", "]", "\\", "'", '"');
+const PREFIXES = [
+  "/api/users",
+  "/api/",
+  "/api",
+  "/form",
+  "/v/",
+  "/re/",
+  "/lan/",
+  "/missing/",
+  "/nonodes/",
+  "/noup/",
+  "/deadinline/",
+  "/deadid/",
+  "/svc/",
+  "/nosvc/",
+  "/hash/",
+  "/hhash/",
+  "/ws/",
+  "/ssl/",
+  "/mtls/",
+  "/dns/",
+  "/ewma/",
+  "/lc/",
+  "/",
+  "",
+  "/nothing/",
+];
+const pathChar = fc.constantFrom(
+  "a",
+  "Z",
+  "0",
+  "/",
+  "//",
+  "%",
+  "%2F",
+  "%2e%2E",
+  "%zz",
+  "%00",
+  "%u1234",
+  "..",
+  "/../",
+  "./",
+  ";",
+  "?",
+  "?v=3",
+  "&v=9",
+  "#frag",
+  "~",
+  "é",
+  "路",
+  "😀",
+  "\u0000",
+  " ",
+  "\t",
+  "+",
+  "*",
+  "[",
+  "]",
+  "\\",
+  "'",
+  '"',
+);
 const path = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...PREFIXES), fc.array(pathChar, { maxLength: 20 })).map(([p, cs]) => p + cs.join("")) },
   { weight: 2, arbitrary: fc.string({ unit: "grapheme", maxLength: 80 }) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom("/api/", "/", "/v/", "/nothing/"), fc.integer({ min: 1000, max: 70000 }), fc.constantFrom("a", "%", "/", "é")).map(([p, n, c]) => p + c.repeat(n)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom("/api/", "/", "/v/", "/nothing/"), fc.integer({ min: 1000, max: 70000 }), fc.constantFrom("a", "%", "/", "é"))
+      .map(([p, n, c]) => p + c.repeat(n)),
+  },
 );
 const authority = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom("example.com", "x.example.org", "API.Example.ORG:8443", "example.org", "a.b.example.org.") },
-  { weight: 1, arbitrary: fc.constantFrom(undefined, "", " ", "[::1]:80", "[::1", "a:b:c", "host:99999", "h:-1", "ünï.example.org", "*.example.org", "x".repeat(5000) + ".example.org", "EXAMPLE.COM:", ":80", "\u0000.example.org") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      undefined,
+      "",
+      " ",
+      "[::1]:80",
+      "[::1",
+      "a:b:c",
+      "host:99999",
+      "h:-1",
+      "ünï.example.org",
+      "*.example.org",
+      `${"x".repeat(5000)}.example.org`,
+      "EXAMPLE.COM:",
+      ":80",
+      "\u0000.example.org",
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
 );
 const source = fc.oneof(
@@ -101,7 +199,24 @@ const source = fc.oneof(
   fc.constantFrom("10.1.2.3:4567", "[::1]:1", "[2001:db8::42]:443", "[::ffff:10.0.0.1]:80"),
 );
 const headerName = fc.oneof(
-  fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "X-APISIX-UPSTREAM", "x-apisix-upstream-hosts", "X-Apisix-Upstream-Hosts", "x-envoy-original-dst-host", "X-Envoy-Original-Dst-Host", "x-env", "user-agent", "cookie", "upgrade", "connection", "x-user", "host", "content-type", "x-envoy-upstream-rq-timeout-ms"),
+  fc.constantFrom(
+    "x-apisix-upstream",
+    "X-Apisix-Upstream",
+    "X-APISIX-UPSTREAM",
+    "x-apisix-upstream-hosts",
+    "X-Apisix-Upstream-Hosts",
+    "x-envoy-original-dst-host",
+    "X-Envoy-Original-Dst-Host",
+    "x-env",
+    "user-agent",
+    "cookie",
+    "upgrade",
+    "connection",
+    "x-user",
+    "host",
+    "content-type",
+    "x-envoy-upstream-rq-timeout-ms",
+  ),
   fc.stringMatching(/^[a-z0-9-]{1,20}$/),
 );
 const headerValue = fc.oneof(
@@ -141,18 +256,28 @@ function check(r: RequestResult, context: string): void {
   for (const hp of plan.length ? plan[0].split(",") : []) assert.ok(nodes.has(hp), `${context}: plan entry ${hp} is not a node of ${clusters[0]}`);
 }
 
-function run(host: ProxyWasmHost, q: { method: string; path: string; authority: string | undefined; source: string; headers: [string, string][] }): RequestResult {
+function run(
+  host: ProxyWasmHost,
+  q: { method: string; path: string; authority: string | undefined; source: string; headers: [string, string][] },
+): RequestResult {
   const desc: RequestDescription = { method: q.method, path: q.path, authority: q.authority ?? "placeholder", source: q.source, headers: q.headers };
   const s = host.stream(desc);
   if (q.authority === undefined) s.requestHeaderMap.remove(":authority");
   return s.run();
 }
 
-const short = (q: unknown) => JSON.stringify(q, (_k, v) => (typeof v === "string" && v.length > 200 ? v.slice(0, 200) + `…(${v.length})` : v));
+const short = (q: unknown) => JSON.stringify(q, (_k, v) => (typeof v === "string" && v.length > 200 ? `${v.slice(0, 200)}…(${v.length})` : v));
 
 test("fuzz: 4,000 random request heads end proxied to a node of the named cluster or in an APISIX status with its log", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", maxLogs: 5000 });
-  assert.equal(host.configure(JSON.stringify(withClusterNames(CONFIG))), true, host.logs.filter((l) => l.level >= LOG.error).map((l) => l.message).join("\n"));
+  assert.equal(
+    host.configure(JSON.stringify(withClusterNames(CONFIG))),
+    true,
+    host.logs
+      .filter((l) => l.level >= LOG.error)
+      .map((l) => l.message)
+      .join("\n"),
+  );
   const seen = new Map<string, number>();
   fc.assert(
     fc.property(request, (q) => {
@@ -175,13 +300,31 @@ test("fuzz: 4,000 random request heads end proxied to a node of the named cluste
 test("fuzz: steering headers sent by the client in any case and number never reach the router", () => {
   const host = new ProxyWasmHost(module, { rootId: "apisix-upstream", maxLogs: 5000 });
   assert.equal(host.configure(JSON.stringify(withClusterNames(CONFIG))), true);
-  const steering = fc.array(fc.tuple(
-    fc.constantFrom("x-apisix-upstream", "X-Apisix-Upstream", "x-envoy-original-dst-host", "X-ENVOY-ORIGINAL-DST-HOST", "x-apisix-upstream-hosts", "X-APISIX-UPSTREAM-HOSTS"),
-    fc.constantFrom("upstream.api", "route.ws", "169.254.169.254:80", "", "10.0.1.1:8080", "169.254.169.254:80,10.0.1.1:8080", "10.0.2.1:80,169.254.169.254:80"),
-  ), { minLength: 1, maxLength: 6 });
+  const steering = fc.array(
+    fc.tuple(
+      fc.constantFrom(
+        "x-apisix-upstream",
+        "X-Apisix-Upstream",
+        "x-envoy-original-dst-host",
+        "X-ENVOY-ORIGINAL-DST-HOST",
+        "x-apisix-upstream-hosts",
+        "X-APISIX-UPSTREAM-HOSTS",
+      ),
+      fc.constantFrom(
+        "upstream.api",
+        "route.ws",
+        "169.254.169.254:80",
+        "",
+        "10.0.1.1:8080",
+        "169.254.169.254:80,10.0.1.1:8080",
+        "10.0.2.1:80,169.254.169.254:80",
+      ),
+    ),
+    { minLength: 1, maxLength: 6 },
+  );
   fc.assert(
     fc.property(fc.constantFrom(...PREFIXES), steering, source, (p, hs, src) => {
-      const r = host.request({ method: "GET", path: p + "x", authority: "example.com", source: src, headers: hs });
+      const r = host.request({ method: "GET", path: `${p}x`, authority: "example.com", source: src, headers: hs });
       assert.equal(host.trapped, false);
       check(r, short({ p, hs, src }));
       if (host.logs.length > 1000) host.clearLogs();

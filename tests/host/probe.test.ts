@@ -2,15 +2,7 @@
 // header names ABI calls for the probe to make; results come back as headers and logs.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  EnvoyPanic,
-  ManualClock,
-  ORIGINAL_DST_ADDRESS_KEY,
-  ProxyWasmHost,
-  SharedDataStore,
-  decodePairs,
-  type HostOptions,
-} from "../../host/index.ts";
+import { EnvoyPanic, ManualClock, ORIGINAL_DST_ADDRESS_KEY, ProxyWasmHost, SharedDataStore, decodePairs, type HostOptions } from "../../host/index.ts";
 import { buildFixture, hexToText, leHexToBigInt, logLine, logLines } from "./helpers.ts";
 
 let module: WebAssembly.Module;
@@ -70,7 +62,13 @@ test("header map phases: request headers are gone in the response phase, read-on
 
 test("get_header_map_value returns the first value only; missing → NotFound; keys case-insensitive", () => {
   const host = probe();
-  const r = host.request({ headers: [["x-dup", "first"], ["x-dup", "second"], ["x-echo", "X-DUP"]] });
+  const r = host.request({
+    headers: [
+      ["x-dup", "first"],
+      ["x-dup", "second"],
+      ["x-echo", "X-DUP"],
+    ],
+  });
   assert.equal(r.header("x-r-echo-rc"), "0");
   assert.equal(r.header("x-r-echo"), "first");
   const miss = host.request({ headers: { "x-echo": "x-nope" } });
@@ -81,7 +79,13 @@ test("get_header_map_value returns the first value only; missing → NotFound; k
 test("header mutations: add appends, replace removes all then sets, remove is Ok when absent; each clears the route cache", () => {
   const host = probe();
   const r = host.request({
-    headers: [["x-multi", "a"], ["x-multi", "b"], ["x-gone", "1"], ["x-gone", "2"], ["x-mutate", "1"]],
+    headers: [
+      ["x-multi", "a"],
+      ["x-multi", "b"],
+      ["x-gone", "1"],
+      ["x-gone", "2"],
+      ["x-mutate", "1"],
+    ],
   });
   assert.equal(logLine(r.logs, "mutate"), "mutate rc=0,0,0,0,0");
   assert.deepEqual(r.requestHeaders.getAll("x-added"), ["1", "2"]);
@@ -99,7 +103,12 @@ test("get_header_map_pairs / size: pairs format, Envoy byte size, empty map hand
   assert.ok(m, line);
   const pairs = decodePairs(Buffer.from(m[4], "hex"));
   assert.deepEqual(pairs, r.requestHeaders.pairs());
-  assert.deepEqual(pairs.slice(0, 4), [[":authority", "localhost"], [":path", "/pp"], [":method", "GET"], [":scheme", "http"]]);
+  assert.deepEqual(pairs.slice(0, 4), [
+    [":authority", "localhost"],
+    [":path", "/pp"],
+    [":method", "GET"],
+    [":scheme", "http"],
+  ]);
   assert.equal(Number(m[2]), pairs.length);
   assert.equal(Number(m[1]), m[4].length / 2);
   assert.equal(Number(m[3]), r.requestHeaders.byteSize());
@@ -111,22 +120,60 @@ test("set_header_map_pairs replaces the whole map (keys lower-cased) and clears 
   const host = probe();
   const r = host.request({ headers: { "x-set-pairs": "1", "x-drop": "1" } });
   assert.equal(logLine(r.logs, "set-pairs"), "set-pairs rc=0");
-  assert.deepEqual(r.requestHeaders.pairs(), [[":authority", "set.example"], [":path", "/set"], [":method", "PUT"], [":scheme", "https"], ["x-set", "yes"]]);
+  assert.deepEqual(r.requestHeaders.pairs(), [
+    [":authority", "set.example"],
+    [":path", "/set"],
+    [":method", "PUT"],
+    [":scheme", "https"],
+    ["x-set", "yes"],
+  ]);
   assert.equal(r.routeCacheCleared, 1);
 });
 
 test("properties: request/source/destination/connection/plugin values with Envoy's encodings", () => {
   const host = probe({ vmId: "vm1", pluginName: "probe-plugin" });
   const paths = [
-    "request.path", "request.url_path", "request.query", "request.host", "request.scheme", "request.method",
-    "request.protocol", "request.id", "request.time", "request.headers.x-multi", "request.headers",
-    "source.address", "source.port", "destination.address", "destination.port", "connection.id", "connection.mtls",
-    "plugin_root_id", "plugin_name", "plugin_vm_id", "response.code", "upstream.address", "request.duration", "nope.nothing",
+    "request.path",
+    "request.url_path",
+    "request.query",
+    "request.host",
+    "request.scheme",
+    "request.method",
+    "request.protocol",
+    "request.id",
+    "request.time",
+    "request.headers.x-multi",
+    "request.headers",
+    "source.address",
+    "source.port",
+    "destination.address",
+    "destination.port",
+    "connection.id",
+    "connection.mtls",
+    "plugin_root_id",
+    "plugin_name",
+    "plugin_vm_id",
+    "response.code",
+    "upstream.address",
+    "request.duration",
+    "nope.nothing",
   ];
   const r = host.request({
-    method: "POST", path: "/api/x?y=1", authority: "a.com", scheme: "https", protocol: "HTTP/2",
-    source: "10.1.2.3:5555", destination: "10.0.0.9:8443", connectionId: 77, mtls: true, requestId: "rid-1",
-    headers: [["x-multi", "a"], ["x-multi", "b"], ["x-props", paths.join(";")]],
+    method: "POST",
+    path: "/api/x?y=1",
+    authority: "a.com",
+    scheme: "https",
+    protocol: "HTTP/2",
+    source: "10.1.2.3:5555",
+    destination: "10.0.0.9:8443",
+    connectionId: 77,
+    mtls: true,
+    requestId: "rid-1",
+    headers: [
+      ["x-multi", "a"],
+      ["x-multi", "b"],
+      ["x-props", paths.join(";")],
+    ],
   });
   const p = props(logLines(r.logs, "prop "));
   const text = (k: string) => {
@@ -149,7 +196,10 @@ test("properties: request/source/destination/connection/plugin values with Envoy
   assert.equal(num("request.time"), BigInt(T0) * 1_000_000n);
   assert.equal(text("request.headers.x-multi"), "a,b");
   const hdrs = decodePairs(Buffer.from(p.get("request.headers")!.hex, "hex"));
-  assert.deepEqual(hdrs.find(([k]) => k === "x-multi"), ["x-multi", "a,b"]);
+  assert.deepEqual(
+    hdrs.find(([k]) => k === "x-multi"),
+    ["x-multi", "a,b"],
+  );
   assert.equal(text("source.address"), "10.1.2.3:5555");
   assert.equal(num("source.port"), 5555n);
   assert.equal(text("destination.address"), "10.0.0.9:8443");
@@ -225,11 +275,14 @@ test("clear_route_cache foreign function: Ok from Envoy 1.33, NotFound before", 
 
 test("local reply: deferred to the end of the callback, details sanitised, router never runs", () => {
   const host = probe();
-  const r = host.request({ headers: { "x-local-reply": "403" } }, {
-    upstream: () => {
-      throw new Error("the router must not run");
+  const r = host.request(
+    { headers: { "x-local-reply": "403" } },
+    {
+      upstream: () => {
+        throw new Error("the router must not run");
+      },
     },
-  });
+  );
   assert.equal(logLine(r.logs, "after-local"), "after-local add rc=0"); // still editable inside the callback
   assert.equal(r.status, 403);
   assert.equal(r.forwarded, false);
@@ -322,7 +375,11 @@ test("config update: a rejected config keeps the old root context; an accepted o
   assert.equal(host.configure("cfg2"), true);
   assert.equal(host.rootContextId, 3);
   assert.deepEqual(host.calls.slice(-5), [
-    "proxy_on_context_create(3)", "proxy_on_vm_start(3)", "proxy_on_configure(3)", "proxy_on_done(1)", "proxy_on_delete(1)",
+    "proxy_on_context_create(3)",
+    "proxy_on_vm_start(3)",
+    "proxy_on_configure(3)",
+    "proxy_on_done(1)",
+    "proxy_on_delete(1)",
   ]);
   const r = host.request({});
   assert.equal(r.contextId, 4);
@@ -376,7 +433,10 @@ test("proxy_log level 6: BadArgument as cpp-host, or EnvoyPanic when asked to be
   assert.equal(lenient.trapped, false);
 
   const strict = probe({ panicOnInvalidLogLevel: true });
-  assert.throws(() => strict.request({ headers: { "x-panic": "1" } }), (e: Error) => e instanceof EnvoyPanic && /level 6/.test(e.message));
+  assert.throws(
+    () => strict.request({ headers: { "x-panic": "1" } }),
+    (e: Error) => e instanceof EnvoyPanic && /level 6/.test(e.message),
+  );
   assert.throws(() => strict.request({}), /Envoy crashed/);
 });
 

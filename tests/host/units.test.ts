@@ -65,7 +65,19 @@ test("IP:port parsing as Envoy's original_dst factory accepts it", () => {
   assert.equal(parseIpPort("0.0.0.0:0"), "0.0.0.0:0");
   assert.equal(parseIpPort("[2001:db8:0::1]:8443"), "[2001:db8::1]:8443");
   assert.equal(parseIpPort("[::1]:65535"), "[::1]:65535");
-  for (const bad of ["10.0.0.1", "10.0.0.1:", "10.0.0.1:65536", "backend.local:80", "010.0.0.1:80", "1.2.3:80", "::1:80", "[::1]80", "10.0.0.1:8a", "[fe80::1%eth0]:80", " 10.0.0.1:80"]) {
+  for (const bad of [
+    "10.0.0.1",
+    "10.0.0.1:",
+    "10.0.0.1:65536",
+    "backend.local:80",
+    "010.0.0.1:80",
+    "1.2.3:80",
+    "::1:80",
+    "[::1]80",
+    "10.0.0.1:8a",
+    "[fe80::1%eth0]:80",
+    " 10.0.0.1:80",
+  ]) {
     assert.equal(parseIpPort(bad), null, bad);
   }
 });

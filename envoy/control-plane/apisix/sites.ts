@@ -63,7 +63,8 @@ export function forEachUpstream(
     if (isObj(u)) visit(u, { ref: hasId(u.id) ? { kind: "upstream", upstreamId: u.id as string } : undefined, path: `upstreams[${i}]` });
   });
   arr(apisix.services).forEach((s, i) => {
-    if (isObj(s) && isObj(s.upstream)) visit(s.upstream, { ref: hasId(s.id) ? { kind: "service", serviceId: s.id as string } : undefined, path: `services[${i}].upstream` });
+    if (isObj(s) && isObj(s.upstream))
+      visit(s.upstream, { ref: hasId(s.id) ? { kind: "service", serviceId: s.id as string } : undefined, path: `services[${i}].upstream` });
   });
   arr(apisix.routes).forEach((r, i) => {
     if (!isObj(r)) return;

@@ -1,6 +1,6 @@
 // CDS: one cluster per APISIX upstream definition, in the chosen cluster mode.
 import net from "node:net";
-import { clusterName, hostPort, isIpLiteral, isObj, nodeAddress, PLAN_HEADER, splitHostPort, upstreamNodes, type ApisixConfig, type UpstreamSite } from "../apisix/index.ts";
+import { hostPort, isIpLiteral, isObj, nodeAddress, PLAN_HEADER, splitHostPort, upstreamNodes, type ApisixConfig, type UpstreamSite } from "../apisix/index.ts";
 import { TYPE_URL } from "../protos.ts";
 import type { Issue, Json } from "../snapshot.ts";
 import { DEFAULTS, seconds, T, type Resolved } from "./options.ts";
@@ -162,7 +162,11 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
     if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) continue; // reported by checkNodes
     const resolved = nodeAddress(n.host, dns);
     if ("why" in resolved) {
-      issues.push({ severity: "warning", path: n.path, message: `host ${n.host}: ${resolved.why}; no endpoint in cluster ${site.cluster} (the filter drops this node too)` });
+      issues.push({
+        severity: "warning",
+        path: n.path,
+        message: `host ${n.host}: ${resolved.why}; no endpoint in cluster ${site.cluster} (the filter drops this node too)`,
+      });
       continue;
     }
     const ip = resolved.ip;
@@ -171,7 +175,11 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
       // own formatting of the endpoint address, which is canonical.
       const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
       if (canonical !== ip.toLowerCase())
-        issues.push({ severity: "warning", path: n.path, message: `IPv6 address ${ip} is not in canonical form (${canonical}); override_host will not find it in the filter's plan, so tries to it use the round-robin fallback` });
+        issues.push({
+          severity: "warning",
+          path: n.path,
+          message: `IPv6 address ${ip} is not in canonical form (${canonical}); override_host will not find it in the filter's plan, so tries to it use the round-robin fallback`,
+        });
     }
     const addr = hostPort(ip, n.port);
     if (seen.has(addr)) continue;
@@ -190,9 +198,7 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
     });
     byLevel.set(level, list);
   }
-  const endpoints = [...byLevel.keys()]
-    .sort((a, b) => a - b)
-    .map((level, i) => ({ ...(i > 0 ? { priority: i } : {}), lb_endpoints: byLevel.get(level)! }));
+  const endpoints = [...byLevel.keys()].sort((a, b) => a - b).map((level, i) => ({ ...(i > 0 ? { priority: i } : {}), lb_endpoints: byLevel.get(level)! }));
   return { cluster_name: site.cluster, endpoints };
 }
 
@@ -211,11 +217,23 @@ function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: bool
       const id = tls.client_cert_id;
       const ssl = (apisix.ssls ?? []).find((s) => isObj(s) && s.id !== undefined && String(s.id) === String(id));
       if (!ssl) {
-        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" not found: cluster emitted without a client certificate; the filter answers 502 for this upstream` });
+        issues.push({
+          severity: "warning",
+          path: `${p}.tls.client_cert_id`,
+          message: `ssl "${id}" not found: cluster emitted without a client certificate; the filter answers 502 for this upstream`,
+        });
       } else if ((ssl.type ?? "server") !== "client") {
-        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" has type ${JSON.stringify(ssl.type ?? "server")}, not "client": cluster emitted without a client certificate; the filter answers 502 for this upstream` });
+        issues.push({
+          severity: "warning",
+          path: `${p}.tls.client_cert_id`,
+          message: `ssl "${id}" has type ${JSON.stringify(ssl.type ?? "server")}, not "client": cluster emitted without a client certificate; the filter answers 502 for this upstream`,
+        });
       } else if (typeof ssl.cert !== "string" || typeof ssl.key !== "string") {
-        issues.push({ severity: "warning", path: `${p}.tls.client_cert_id`, message: `ssl "${id}" lacks cert/key strings: cluster emitted without a client certificate` });
+        issues.push({
+          severity: "warning",
+          path: `${p}.tls.client_cert_id`,
+          message: `ssl "${id}" lacks cert/key strings: cluster emitted without a client certificate`,
+        });
       } else {
         cert = ssl.cert;
         key = ssl.key;
@@ -225,12 +243,15 @@ function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: bool
         cert = tls.client_cert;
         key = tls.client_key;
       } else {
-        issues.push({ severity: "warning", path: `${p}.tls`, message: "client_cert and client_key must both be strings: cluster emitted without a client certificate" });
+        issues.push({
+          severity: "warning",
+          path: `${p}.tls`,
+          message: "client_cert and client_key must both be strings: cluster emitted without a client certificate",
+        });
       }
     }
   }
-  if (cert !== undefined && key !== undefined)
-    common.tls_certificates = [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }];
+  if (cert !== undefined && key !== undefined) common.tls_certificates = [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }];
   const out: Json = { "@type": T.upstreamTls, common_tls_context: common };
   const sni = staticSni(u);
   if (sni) out.sni = sni;

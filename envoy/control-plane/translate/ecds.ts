@@ -60,7 +60,9 @@ export function redactKeys(apisix: Partial<ApisixConfig>): Partial<ApisixConfig>
             "traffic-split": {
               ...ts,
               rules: ts.rules.map((r) =>
-                isObj(r) && Array.isArray(r.weighted_upstreams) ? { ...r, weighted_upstreams: r.weighted_upstreams.map((w) => (isObj(w) && isObj(w.upstream) ? { ...w, upstream: tlsOf(w.upstream) } : w)) } : r,
+                isObj(r) && Array.isArray(r.weighted_upstreams)
+                  ? { ...r, weighted_upstreams: r.weighted_upstreams.map((w) => (isObj(w) && isObj(w.upstream) ? { ...w, upstream: tlsOf(w.upstream) } : w)) }
+                  : r,
               ),
             },
           },

@@ -107,7 +107,10 @@ export function httpConnectionManager(o: Resolved): Json {
     ],
     local_reply_config: localReplyConfig(),
   };
-  if (o.accessLog) hcm.access_log = [{ name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog, log_format: { text_format_source: { inline_string: ACCESS_LOG_FORMAT } } } }];
+  if (o.accessLog)
+    hcm.access_log = [
+      { name: "envoy.access_loggers.stdout", typed_config: { "@type": T.stdoutLog, log_format: { text_format_source: { inline_string: ACCESS_LOG_FORMAT } } } },
+    ];
   return hcm;
 }
 
