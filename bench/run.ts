@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ProxyWasmHost, type HostOptions, type RequestDescription } from "../host/index.ts";
+import { ROUTE_STATE_KEY } from "../envoy/control-plane/apisix/index.ts";
 import { Meter, guestExports, interleaved, median, now, timedHost, type Subject } from "./lib.ts";
 import { ROOT, analyseCompiled, countAllocations, layout, namedCompileCommand, sourceOf, writeTmp, type Compiled } from "./wasm.ts";
 import { balancerConfig, balancerRequests, routeRequests, routeTable, typicalConfig, upstreams } from "./workloads.ts";
@@ -147,17 +148,15 @@ log("2. route-table scaling");
     const ups = Math.min(size, 100);
     const { config } = routeTable(size, ups);
     const h = filterHost(config);
-    // The route a request took is in the filter's debug line: checked on a
-    // debug-level host, measured on info-level ones (Envoy's default).
-    const hv = new ProxyWasmHost(filterModule, { ...FILTER_OPTS, logLevel: 1 });
+    // The route a request took is the filter state the filter writes for
+    // Envoy's access log.
+    const hv = new ProxyWasmHost(filterModule, FILTER_OPTS);
     if (!hv.configure(JSON.stringify(config))) throw new Error("route table rejected");
     const exp = routeRequests(size, 1000, 0.1, 42 + size);
     let bad = 0;
     for (const e of exp) {
       const r = hv.request(e.req);
-      const got = r.localReply
-        ? String(r.localReply.status)
-        : /\(route (\S+),/.exec(r.logs.find((l) => l.message.startsWith("proxy request to"))?.message ?? "")?.[1];
+      const got = r.localReply ? String(r.localReply.status) : r.filterState.get(ROUTE_STATE_KEY);
       if (got !== e.want) {
         bad++;
         if (bad <= 3) log(`  routes=${size}: ${e.req.method} ${e.req.authority}${e.req.path} → ${got}, expected ${e.want}`);
