@@ -24,24 +24,15 @@ import { EtcdClient } from "../envoy/control-plane/etcd-client.ts";
 import { TYPE_URL } from "../envoy/control-plane/protos.ts";
 import { freePort, Proc, ROOT, WASM } from "../tests/e2e/stack.ts";
 import { AdsWatcher, type Push } from "../tests/etcd/ads-watcher.ts";
-import { stored } from "../tests/etcd/admin.ts";
 import { EtcdServer } from "../tests/etcd/etcd.ts";
+import { arg, countText, fmt, ms, putAll, route, upstream } from "../tests/etcd/workload.ts";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const REPLICAS = Number(arg("--replicas", "2"));
 const ROUTES = Number(arg("--routes", "10000"));
 const UPSTREAMS = Number(arg("--upstreams", "1000"));
 const CHANGES = Number(arg("--changes", "10"));
 const PREFIX = "/apisix";
 
-const ms = (x: number) => `${Math.round(x)} ms`;
-const fmt = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `median ${ms(s[Math.floor(s.length / 2)])} (min ${ms(s[0])}, max ${ms(s[s.length - 1])}, n=${xs.length})`;
-};
 const load = () =>
   os
     .loadavg()
@@ -55,35 +46,6 @@ const cpuMs = (pid: number) => {
   return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
 };
 const ecds = (p: Push) => p.typeUrl === TYPE_URL.extensionConfig;
-const countText = (p: Push, text: string) => {
-  let n = 0;
-  for (const r of p.resources) {
-    const b = Buffer.from(r.value);
-    for (let i = b.indexOf(text); i >= 0; i = b.indexOf(text, i + 1)) n++;
-  }
-  return n;
-};
-
-const route = (i: number, tag = "") =>
-  stored("routes", `r${i}`, {
-    uri: `/svc${i}/*`,
-    hosts: [`h${i % 50}.example.com`],
-    methods: ["GET", "POST"],
-    upstream_id: `u${i % UPSTREAMS}`,
-    ...(tag ? { desc: tag } : {}),
-  });
-
-async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (i < items.length) {
-        const [k, v] = items[i++];
-        await w.put(k, v);
-      }
-    }),
-  );
-}
 
 const running: Proc[] = [];
 
@@ -123,10 +85,7 @@ async function main() {
     );
     await putAll(
       w,
-      Array.from({ length: UPSTREAMS }, (_, i) => [
-        `${PREFIX}/upstreams/u${i}`,
-        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
-      ]),
+      Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, upstream(i)]),
     );
     const reps = await Promise.all(Array.from({ length: REPLICAS }, (_, k) => replica(etcd, k + 1)));
     await Promise.all(reps.map((r) => r.ads.waitFor(ecds, 300_000)));
@@ -137,7 +96,7 @@ async function main() {
     const t0 = performance.now();
     await putAll(
       w,
-      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]),
+      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i, UPSTREAMS)]),
     );
     const tLast = performance.now();
     const all = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, '"/svc') === ROUTES, 900_000, from[k])));
@@ -158,7 +117,7 @@ async function main() {
       const from = reps.map((r) => r.ads.pushes.length);
       const c0 = reps.map((r) => cpuMs(r.proc.child.pid!));
       const t = performance.now();
-      await w.put(`${PREFIX}/routes/r${i}`, route(i, tag));
+      await w.put(`${PREFIX}/routes/r${i}`, route(i, UPSTREAMS, tag));
       const ps = await Promise.all(reps.map((r, k) => r.ads.waitFor((p) => ecds(p) && countText(p, tag) > 0, 120_000, from[k])));
       for (const p of ps) lat.push(p.at - t);
       reps.forEach((r, k) => cpu.push(cpuMs(r.proc.child.pid!) - c0[k]));

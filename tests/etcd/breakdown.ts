@@ -14,22 +14,11 @@ import { AdsServer, type Logger } from "../../envoy/control-plane/server.ts";
 import { AdsWatcher } from "./ads-watcher.ts";
 import { stored } from "./admin.ts";
 import { EtcdServer } from "./etcd.ts";
+import { arg, route } from "./workload.ts";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const ROUTES = Number(arg("--routes", "10000"));
 const UPSTREAMS = Math.max(1, Math.round(ROUTES / 10));
 const CHANGES = Number(arg("--changes", "5"));
-const route = (i: number, tag = "") =>
-  stored("routes", `r${i}`, {
-    uri: `/svc${i}/*`,
-    hosts: [`h${i % 50}.example.com`],
-    methods: ["GET", "POST"],
-    upstream_id: `u${i % UPSTREAMS}`,
-    ...(tag ? { desc: tag } : {}),
-  });
 
 async function main() {
   const etcd = await EtcdServer.start();
@@ -48,7 +37,7 @@ async function main() {
   await put(
     Array.from({ length: UPSTREAMS }, (_, i) => [`/apisix/upstreams/u${i}`, stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + i}`]: 1 } })]),
   );
-  await put(Array.from({ length: ROUTES }, (_, i) => [`/apisix/routes/r${i}`, route(i)]));
+  await put(Array.from({ length: ROUTES }, (_, i) => [`/apisix/routes/r${i}`, route(i, UPSTREAMS)]));
 
   const marks: { at: number; what: string }[] = [];
   const mark = (what: string) => marks.push({ at: performance.now(), what });
@@ -84,7 +73,7 @@ async function main() {
     marks.length = 0;
     const from = ads.pushes.length;
     const t = performance.now();
-    await w.put(`/apisix/routes/r${c * 17}`, route(c * 17, tag));
+    await w.put(`/apisix/routes/r${c * 17}`, route(c * 17, UPSTREAMS, tag));
     const p = await ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && x.resources.some((r) => Buffer.from(r.value).includes(tag)), 120_000, from);
     const loaded = marks.find((m) => m.what.startsWith("config: loaded"));
     const snap = marks.find((m) => m.what.startsWith("xds: snapshot"));

@@ -14,13 +14,9 @@ import { TYPE_URL } from "../../envoy/control-plane/protos.ts";
 import { EtcdClient } from "../../envoy/control-plane/etcd-client.ts";
 import { freePort, Proc, ROOT, WASM } from "../e2e/stack.ts";
 import { AdsWatcher, type Push } from "./ads-watcher.ts";
-import { stored } from "./admin.ts";
 import { EtcdServer } from "./etcd.ts";
+import { arg, countText, fmt, ms, putAll, route, upstream } from "./workload.ts";
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const REPLICAS = arg("--replicas", "1,2,4").split(",").map(Number);
 const ROUTES = Number(arg("--routes", "10000"));
 const UPSTREAMS = Number(arg("--upstreams", "1000"));
@@ -28,45 +24,7 @@ const CHANGES = Number(arg("--changes", "10"));
 const PREFIX = "/apisix";
 const BULK = "/bulk";
 
-const ms = (x: number) => `${Math.round(x)} ms`;
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
-};
-const fmt = (xs: number[]) => {
-  const s = stats(xs);
-  return `median ${ms(s.median)} (min ${ms(s.min)}, max ${ms(s.max)}, n=${xs.length})`;
-};
 const hasText = (p: Push, text: string) => p.resources.some((r) => Buffer.from(r.value).includes(text));
-const countText = (p: Push, text: string) => {
-  let n = 0;
-  for (const r of p.resources) {
-    const b = Buffer.from(r.value);
-    for (let i = b.indexOf(text); i >= 0; i = b.indexOf(text, i + 1)) n++;
-  }
-  return n;
-};
-
-async function putAll(w: EtcdClient, items: [string, string][], concurrency = 64): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (i < items.length) {
-        const [k, v] = items[i++];
-        await w.put(k, v);
-      }
-    }),
-  );
-}
-
-const route = (i: number, tag = "") =>
-  stored("routes", `r${i}`, {
-    uri: `/svc${i}/*`,
-    hosts: [`h${i % 50}.example.com`],
-    methods: ["GET", "POST"],
-    upstream_id: `u${i % UPSTREAMS}`,
-    ...(tag ? { desc: tag } : {}),
-  });
 
 interface Replica {
   proc: Proc;
@@ -109,15 +67,12 @@ async function main() {
     say(`etcd ${etcd.url}; ${ROUTES} routes, ${UPSTREAMS} upstreams; node ${process.version}; ${(await import("node:os")).cpus().length} cores`);
     await putAll(
       w,
-      Array.from({ length: UPSTREAMS }, (_, i) => [
-        `${PREFIX}/upstreams/u${i}`,
-        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
-      ]),
+      Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, upstream(i)]),
     );
 
     await putAll(
       w,
-      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i)]),
+      Array.from({ length: ROUTES }, (_, i) => [`${PREFIX}/routes/r${i}`, route(i, UPSTREAMS)]),
     );
     for (const n of REPLICAS) {
       const reps: Replica[] = [];
@@ -140,7 +95,7 @@ async function main() {
         const tag = `change-${n}-${c}`;
         const from = reps.map((r) => r.ads.pushes.length);
         const t0 = performance.now();
-        await w.put(`${PREFIX}/routes/r${i}`, route(i, tag));
+        await w.put(`${PREFIX}/routes/r${i}`, route(i, UPSTREAMS, tag));
         const ps = await Promise.all(reps.map((r, k) => r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && hasText(x, tag), 60_000, from[k])));
         for (const p of ps) lat.push(p.at - t0);
         // let every replica settle (ACKs) before the next change
@@ -157,10 +112,7 @@ async function main() {
     // bulk: one replica running on an empty prefix, then 10,000 route puts (and the upstreams they use)
     await putAll(
       w,
-      Array.from({ length: UPSTREAMS }, (_, i) => [
-        `${BULK}/upstreams/u${i}`,
-        stored("upstreams", `u${i}`, { nodes: { [`127.0.0.1:${20000 + (i % 1000)}`]: 1 } }),
-      ]),
+      Array.from({ length: UPSTREAMS }, (_, i) => [`${BULK}/upstreams/u${i}`, upstream(i)]),
     );
     if (!process.argv.includes("--no-bulk")) {
       const r = await startReplica(etcd, 0, BULK);
@@ -169,7 +121,7 @@ async function main() {
       const t0 = performance.now();
       await putAll(
         w,
-        Array.from({ length: ROUTES }, (_, i) => [`${BULK}/routes/r${i}`, route(i)]),
+        Array.from({ length: ROUTES }, (_, i) => [`${BULK}/routes/r${i}`, route(i, UPSTREAMS)]),
       );
       const tWritten = performance.now();
       // every route's uri is "/svc<i>/*": the push holding ROUTES of them holds them all
