@@ -19,7 +19,7 @@ import {
 } from "../envoy/control-plane/apisix/index.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
 import { envoySide } from "../envoy/control-plane/translate.ts";
-import { hasEndTrailer, rawDocument } from "../envoy/control-plane/standalone.ts";
+import { hasEndTrailer, parseStandaloneYaml } from "../envoy/control-plane/standalone.ts";
 import { WasmValidator, type DroppedObject } from "../envoy/control-plane/validate.ts";
 import { detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally, type Outcome, type RequestSpec } from "./try.ts";
 
@@ -234,7 +234,7 @@ async function prepare(file: string, text: string, resolve: boolean, envoy: Envo
   // The control plane's own pipeline: config_yaml's ids, the filter's checks
   // object by object (an invalid object is dropped, the rest is served), and
   // the cluster names it publishes.
-  const doc = rawDocument(parseDocument(text, { uniqueKeys: true }).toJS({ maxAliasCount: 1000 }), `file ${file}`);
+  const doc = parseStandaloneYaml(text, file);
   const verdict = await (await WasmValidator.load(wasm)).check(doc, envoy);
   for (const d of verdict.dropped) errors.push(...(d.errors.length ? d.errors : [`${d.section}[${d.id ?? d.index}]: invalid`]));
   const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(verdict.objects as ApisixConfig)) : {};

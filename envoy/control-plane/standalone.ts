@@ -67,13 +67,24 @@ export function parseStandalone(bytes: Uint8Array, file: string, maxBytes = DEFA
   } else {
     if (!hasEndTrailer(text))
       throw new ConfigError("missing the #END trailer APISIX requires at the end of a standalone file (the file may be half-written); not applied");
-    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length) throw new ConfigError(`invalid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
-    try {
-      data = doc.toJS({ maxAliasCount: 1000 });
-    } catch (e) {
-      throw new ConfigError(`invalid YAML: ${(e as Error).message}`);
-    }
+    return parseStandaloneYaml(text, file);
+  }
+  return rawDocument(data, `file ${file}`);
+}
+
+/**
+ * A standalone YAML text into a RawDocument, without the byte and #END
+ * checks (the operator CLI reports a missing #END and goes on). Throws
+ * ConfigError (syntax, sections, a circular alias).
+ */
+export function parseStandaloneYaml(text: string, file: string): RawDocument {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) throw new ConfigError(`invalid YAML: ${doc.errors.map((e) => e.message).join("; ")}`);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    throw new ConfigError(`invalid YAML: ${(e as Error).message}`);
   }
   return rawDocument(data, `file ${file}`);
 }
