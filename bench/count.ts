@@ -239,12 +239,14 @@ if (ex.proxy_on_vm_start(ROOT_CTX, 0) !== 1) throw new Error("vm start failed");
 if (!APPLY && ex.proxy_on_configure(ROOT_CTX, config.length) !== 1) throw new Error("configure rejected");
 
 if (APPLY) {
+  counting = ALLOC_SITES;
   const times: number[] = [];
   for (let i = 0; i < N; i++) {
     const t = performance.now();
     if (ex.proxy_on_configure(ROOT_CTX, config.length) !== 1) throw new Error("configure rejected");
     times.push(performance.now() - t);
   }
+  if (ALLOC_SITES) printSites(N, "apply");
   console.log(JSON.stringify({ subject, applies: N, msPerApply: times.map((t) => +t.toFixed(1)), memoryBytes: mem.buffer.byteLength }));
   process.exit(0);
 }
@@ -265,12 +267,14 @@ for (let i = 0; i < N; i++) {
 const elapsed = performance.now() - started;
 // The workload is all proxied requests: a local reply means a wrong measurement.
 if (localReplies > 0) throw new Error(`${localReplies} of ${N} requests got a local reply`);
-if (ALLOC_SITES) {
+if (ALLOC_SITES) printSites(N, "request");
+
+function printSites(per: number, what: string): void {
   const top = [...sites].sort((a, b) => b[1] - a[1]);
   let total = 0;
   for (const [, v] of top) total += v;
-  console.error(`${(total / N).toFixed(2)} allocations per request`);
-  for (const [k, v] of top.slice(0, 40)) console.error(`${(v / N).toFixed(2)}  ${k}`);
+  console.error(`${(total / per).toFixed(2)} allocations per ${what}`);
+  for (const [k, v] of top.slice(0, what === "apply" ? 60 : 40)) console.error(`${(v / per).toFixed(2)}  ${k.replace(/^~lib\/rt\/t?cms\/__new < /, "")}`);
 }
 const perRequest: Record<string, number> = {};
 for (const [k, v] of calls) perRequest[k] = +(v / Math.max(N, 1)).toFixed(3);
