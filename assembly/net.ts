@@ -1,5 +1,7 @@
 // Address helpers: IP literal checks, "host:port" splitting, CIDR matching.
 
+import { text } from "./config/text";
+
 export function isIPv4(s: string): bool {
   let parts = 0, digits = 0, value = 0;
   for (let i = 0; i < s.length; i++) {
@@ -107,14 +109,18 @@ export function isIP(s: string): bool {
 
 // "host:port" as Envoy's original-destination parser wants it: IPv6 in brackets.
 export function formatAddress(ip: string, port: i32): string {
-  if (ip.indexOf(":") >= 0) return "[" + ip + "]:" + port.toString();
-  return ip + ":" + port.toString();
+  const b = text.reset();
+  if (ip.indexOf(":") >= 0) b.add("[").add(ip).add("]"); else b.add(ip);
+  return b.add(":").addInt(port).take();
 }
 
 export class HostPort {
   host: string = "";
   port: i32 = 0;   // 0 = absent
   error: string = "";
+  // The input is exactly formatAddress(host, port): a port without leading
+  // zeros, so the input string can serve as the address.
+  canonical: bool = false;
 }
 
 // Splits "host", "host:port", "[v6]", "[v6]:port". A bare IPv6 literal is an
@@ -127,11 +133,9 @@ export function splitHostPort(s: string): HostPort {
     if (close < 0) { r.error = "unterminated '[' in " + s; return r; }
     r.host = s.substring(1, close);
     if (!isIPv6(r.host)) { r.error = "invalid IPv6 address " + s; return r; }
-    const rest = s.substring(close + 1);
-    if (rest.length == 0) return r;
-    if (rest.charCodeAt(0) != 0x3a) { r.error = "invalid address " + s; return r; }
-    r.port = parsePort(rest.substring(1));
-    if (r.port < 0) r.error = "invalid port " + rest.substring(1);
+    if (close + 1 == s.length) return r;
+    if (s.charCodeAt(close + 1) != 0x3a) { r.error = "invalid address " + s; return r; }
+    readPort(s, close + 2, r);
     return r;
   }
   const first = s.indexOf(":");
@@ -141,16 +145,27 @@ export function splitHostPort(s: string): HostPort {
   }
   if (first < 0) { r.host = s; return r; }
   r.host = s.substring(0, first);
-  r.port = parsePort(s.substring(first + 1));
-  if (r.port < 0) r.error = "invalid port " + s.substring(first + 1);
+  readPort(s, first + 1, r);
   return r;
+}
+
+// The port that ends `s` from `from` on, into r (or r.error).
+function readPort(s: string, from: i32, r: HostPort): void {
+  r.port = parsePortAt(s, from);
+  if (r.port < 0) r.error = "invalid port " + s.substring(from);
+  else r.canonical = s.charCodeAt(from) != 0x30;
 }
 
 // 1-65535, digits only; -1 otherwise.
 export function parsePort(s: string): i32 {
-  if (s.length == 0 || s.length > 5) return -1;
+  return parsePortAt(s, 0);
+}
+
+function parsePortAt(s: string, from: i32): i32 {
+  const n = s.length - from;
+  if (n <= 0 || n > 5) return -1;
   let v = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return -1;
     v = v * 10 + (c - 0x30);

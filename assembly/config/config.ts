@@ -12,7 +12,7 @@
 import { JsonValue, parseJsonBytes } from "../json";
 import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, readId, readOwnId } from "./errors";
 import { Ssl, Upstream } from "./model";
-import { METHODS, Route, Service, methodBit } from "./route";
+import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
@@ -124,196 +124,204 @@ function isRouteHost(s: string): bool {
   return true;
 }
 
-function readHosts(obj: JsonValue, path: string, issues: Issues, out: Array<string>): void {
+// The object's host or hosts, lower-cased; NO_HOSTS when it has neither.
+function readHosts(obj: JsonValue, issues: Issues): Array<string> {
   const host = obj.get("host");
   const hosts = obj.get("hosts");
-  if (host !== null && hosts !== null) { issues.error(path, "only one of host or hosts is allowed"); return; }
+  if (host !== null && hosts !== null) { issues.error("", "only one of host or hosts is allowed"); return NO_HOSTS; }
   if (host !== null) {
-    if (!host.isString() || !isRouteHost(host.str)) { issues.error(path + ".host", "invalid host " + describe(host)); return; }
-    out.push(host.str.toLowerCase());
+    if (!host.isString() || !isRouteHost(host.str)) { issues.error(".host", "invalid host " + describe(host)); return NO_HOSTS; }
+    return [lower(host.str)];
   }
-  if (hosts !== null) {
-    if (!hosts.isArray() || hosts.length < 1) { issues.error(path + ".hosts", "expected a non-empty array of host names"); return; }
-    for (let i = 0; i < hosts.length; i++) {
-      const h = hosts.at(i);
-      if (!h.isString() || !isRouteHost(h.str)) { issues.error(path + ".hosts[" + i.toString() + "]", "invalid host " + describe(h)); continue; }
-      const lower = h.str.toLowerCase();
-      if (!out.includes(lower)) out.push(lower);
-    }
+  if (hosts === null) return NO_HOSTS;
+  if (!hosts.isArray() || hosts.length < 1) { issues.error(".hosts", "expected a non-empty array of host names"); return NO_HOSTS; }
+  const out = new Array<string>();
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts.at(i);
+    if (!h.isString() || !isRouteHost(h.str)) { issues.error(".hosts[" + i.toString() + "]", "invalid host " + describe(h)); continue; }
+    const l = lower(h.str);
+    if (!out.includes(l)) out.push(l);
   }
+  return out;
+}
+
+// toLowerCase() copies even a string that is lower case already, as host names mostly are.
+function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+  }
+  return s;
 }
 
 // Plugins other than traffic-split are not this filter's job: they are
 // ignored with a warning naming them, never a failure.
-function readPlugins(obj: JsonValue, path: string, issues: Issues): void {
+function readPlugins(obj: JsonValue, issues: Issues): void {
   const plugins = obj.get("plugins");
   if (plugins === null) return;
-  if (!plugins.isObject()) { issues.error(path + ".plugins", "expected an object {name: config}"); return; }
+  if (!plugins.isObject()) { issues.error(".plugins", "expected an object {name: config}"); return; }
   for (let i = 0; i < plugins.length; i++) {
     if (plugins.keyAt(i) == TRAFFIC_SPLIT) continue;
-    issues.warn(path + ".plugins." + plugins.keyAt(i), "plugin ignored: plugins are not run by this filter");
+    issues.warn(".plugins." + plugins.keyAt(i), "plugin ignored: plugins are not run by this filter");
   }
 }
 
 const TRAFFIC_SPLIT = "traffic-split";
 
-function readUri(uri: string, path: string, issues: Issues): bool {
-  if (uri.length < 1 || uri.length > 4096) { issues.error(path, "uri length must be 1-4096"); return false; }
-  return true;
+function uriLengthOk(uri: string): bool {
+  return uri.length >= 1 && uri.length <= 4096;
 }
 
-// An object's required id, and the path errors name it by: "routes[r1]", or
-// "routes[3]" (its index) when it has no usable id.
-class Identity {
-  id: string = "";
-  path: string = "";
-}
-
-function identify(section: string, v: JsonValue, idx: i32, issues: Issues): Identity {
-  const r = new Identity();
-  const at = section + "[" + idx.toString() + "]";
+// An object's required id. Errors name the object by its position
+// ("routes[3].id") until it has a valid id, and by that id from then on.
+function identify(section: string, v: JsonValue, issues: Issues): string {
   const idv = v.get("id");
-  r.id = readOwnId(idv, section, at + ".id", issues);
-  if (idv === null) issues.error(at + ".id", "is required");
-  r.path = r.id.length ? section + "[" + r.id + "]" : at;
-  return r;
+  if (idv === null) { issues.error(".id", "is required"); return ""; }
+  const id = readOwnId(idv, section, ".id", issues);
+  if (id.length) issues.named(id);
+  return id;
 }
 
+// Paths inside parseRoute, parseService and parseSsl are relative to the
+// object (see Issues.enter): "" is the object, ".uri" its uri.
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
-  if (!v.isObject()) { issues.error("routes[" + idx.toString() + "]", "expected a route object, got " + v.typeName()); return null; }
+  if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
   const r = new Route();
   const before = issues.count;
-  const who = identify("routes", v, idx, issues);
-  r.id = who.id;
-  const path = who.path;
-  r.path = path;
+  r.id = identify("routes", v, issues);
   r.order = idx;
-  checkKeys(v, ROUTE_FIELDS, path, issues);
+  checkKeys(v, ROUTE_FIELDS, "", issues);
 
   const uri = v.get("uri");
   const uris = v.get("uris");
-  if ((uri === null) == (uris === null)) issues.error(path, "exactly one of uri or uris is required");
+  if ((uri === null) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
   if (uri !== null) {
-    if (!uri.isString()) issues.error(path + ".uri", "expected a string, got " + uri.typeName());
-    else if (readUri(uri.str, path + ".uri", issues)) r.uris.push(uri.str);
+    if (!uri.isString()) issues.error(".uri", "expected a string, got " + uri.typeName());
+    else if (!uriLengthOk(uri.str)) issues.error(".uri", "uri length must be 1-4096");
+    else r.uris = [uri.str];
   }
   if (uris !== null) {
-    if (!uris.isArray() || uris.length < 1) issues.error(path + ".uris", "expected a non-empty array of uris");
-    else for (let i = 0; i < uris.length; i++) {
-      const u = uris.at(i);
-      const p = path + ".uris[" + i.toString() + "]";
-      if (!u.isString()) { issues.error(p, "expected a string, got " + u.typeName()); continue; }
-      if (r.uris.includes(u.str)) { issues.error(p, "duplicate uri " + describe(u)); continue; }
-      if (readUri(u.str, p, issues)) r.uris.push(u.str);
+    if (!uris.isArray() || uris.length < 1) issues.error(".uris", "expected a non-empty array of uris");
+    else {
+      // Beside uri (an error already) a repeat of it is a duplicate, as it always was.
+      const list = r.uris.length ? r.uris : new Array<string>();
+      for (let i = 0; i < uris.length; i++) {
+        const u = uris.at(i);
+        if (!u.isString()) { issues.error(".uris[" + i.toString() + "]", "expected a string, got " + u.typeName()); continue; }
+        if (list.includes(u.str)) { issues.error(".uris[" + i.toString() + "]", "duplicate uri " + describe(u)); continue; }
+        if (!uriLengthOk(u.str)) { issues.error(".uris[" + i.toString() + "]", "uri length must be 1-4096"); continue; }
+        list.push(u.str);
+      }
+      r.uris = list;
     }
   }
-  readHosts(v, path, issues, r.hosts);
+  r.hosts = readHosts(v, issues);
 
   const methods = v.get("methods");
   if (methods !== null) {
-    if (!methods.isArray()) issues.error(path + ".methods", "expected an array of methods");
+    if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
       const m = methods.at(i);
       const bit = m.isString() ? methodBit(m.str) : 0;
-      if (bit == 0) { issues.error(path + ".methods[" + i.toString() + "]", describe(m) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
-      if (r.methods & bit) { issues.error(path + ".methods", "duplicate method " + m.str); continue; }
+      if (bit == 0) { issues.error(".methods[" + i.toString() + "]", describe(m) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
+      if (r.methods & bit) { issues.error(".methods", "duplicate method " + m.str); continue; }
       r.methods |= bit;
     }
   }
 
   const ra = v.get("remote_addr");
   const ras = v.get("remote_addrs");
-  if (ra !== null && ras !== null) issues.error(path, "only one of remote_addr or remote_addrs is allowed");
-  const addrList = new Array<JsonValue>();
-  if (ra !== null) addrList.push(ra);
-  if (ras !== null) {
-    if (!ras.isArray() || ras.length < 1) issues.error(path + ".remote_addrs", "expected a non-empty array of IPs or CIDRs");
-    else for (let i = 0; i < ras.length; i++) addrList.push(ras.at(i));
-  }
-  for (let i = 0; i < addrList.length; i++) {
-    const a = addrList[i];
-    const c = a.isString() ? Cidr.parse(a.str) : null;
-    if (c === null) { issues.error(path + (ra !== null ? ".remote_addr" : ".remote_addrs[" + i.toString() + "]"), "expected an IPv4/IPv6 address or CIDR, got " + describe(a)); continue; }
-    r.remoteAddrs.push(c);
+  if (ra !== null && ras !== null) issues.error("", "only one of remote_addr or remote_addrs is allowed");
+  if (ra !== null || ras !== null) {
+    const rasOk = ras !== null && ras.isArray() && ras.length >= 1;
+    if (ras !== null && !rasOk) issues.error(".remote_addrs", "expected a non-empty array of IPs or CIDRs");
+    const list = new Array<Cidr>();
+    if (ra !== null) readCidr(ra, ".remote_addr", issues, list);
+    // With remote_addr beside remote_addrs (an error already) every address
+    // is named remote_addr, as it always was.
+    if (rasOk) for (let i = 0; i < ras!.length; i++) readCidr(ras!.at(i), ra !== null ? ".remote_addr" : ".remote_addrs[" + i.toString() + "]", issues, list);
+    if (list.length) r.remoteAddrs = list;
   }
 
   const vars = v.get("vars");
-  if (vars !== null) r.vars = compileVars(vars, path + ".vars", issues);
-  if (v.has("filter_func")) issues.error(path + ".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
-  if (v.has("script")) issues.error(path + ".script", "Lua scripts cannot run in the filter");
-  if (v.has("plugin_config_id")) issues.warn(path + ".plugin_config_id", "ignored: plugins are not run by this filter");
-  readPlugins(v, path, issues);
+  if (vars !== null) r.vars = compileVars(vars, ".vars", issues);
+  if (v.has("filter_func")) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
+  if (v.has("script")) issues.error(".script", "Lua scripts cannot run in the filter");
+  if (v.has("plugin_config_id")) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
+  readPlugins(v, issues);
   const plugins = v.get("plugins");
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
-  if (ts !== null) r.split = parseTrafficSplit(ts, path + ".plugins.traffic-split", dns, upstreamIds, issues);
+  if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreamIds, issues);
 
-  r.priority = optInt(v, "priority", path, issues, 0, -9007199254740991, 9007199254740991);
-  const status = optInt(v, "status", path, issues, 1, 0, 1);
+  r.priority = optInt(v, "priority", "", issues, 0, -9007199254740991, 9007199254740991);
+  const status = optInt(v, "status", "", issues, 1, 0, 1);
   const to = v.get("timeout");
-  if (to !== null) r.timeout = parseTimeout(to, path + ".timeout", issues);
+  if (to !== null) r.timeout = parseTimeout(to, ".timeout", issues);
   r.websocketSet = v.has("enable_websocket");
-  r.enableWebsocket = optBool(v, "enable_websocket", path, issues, false);
+  r.enableWebsocket = optBool(v, "enable_websocket", "", issues, false);
 
-  r.upstreamId = readId(v.get("upstream_id"), path + ".upstream_id", issues);
-  r.serviceId = readId(v.get("service_id"), path + ".service_id", issues);
+  r.upstreamId = readId(v.get("upstream_id"), ".upstream_id", issues);
+  r.serviceId = readId(v.get("service_id"), ".service_id", issues);
   const up = v.get("upstream");
-  if (up !== null) r.upstream = parseUpstream(up, path + ".upstream", dns, issues);
+  if (up !== null) r.upstream = parseUpstream(up, ".upstream", dns, issues);
   if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && !v.has("plugins")) {
-    issues.error(path, "one of upstream, upstream_id, service_id or plugins is required");
+    issues.error("", "one of upstream, upstream_id, service_id or plugins is required");
   }
   if (issues.count != before) return null;
   // status 0 = disabled: validated, but never matched.
   return status == 0 ? new Route() : r;
 }
 
-function parseService(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, issues: Issues): Service | null {
-  if (!v.isObject()) { issues.error("services[" + idx.toString() + "]", "expected a service object"); return null; }
+function readCidr(a: JsonValue, path: string, issues: Issues, out: Array<Cidr>): void {
+  const c = a.isString() ? Cidr.parse(a.str) : null;
+  if (c === null) { issues.error(path, "expected an IPv4/IPv6 address or CIDR, got " + describe(a)); return; }
+  out.push(c);
+}
+
+function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues): Service | null {
+  if (!v.isObject()) { issues.error("", "expected a service object"); return null; }
   const s = new Service();
   const before = issues.count;
-  const who = identify("services", v, idx, issues);
-  s.id = who.id;
-  const path = who.path;
-  checkKeys(v, SERVICE_FIELDS, path, issues);
-  s.upstreamId = readId(v.get("upstream_id"), path + ".upstream_id", issues);
+  s.id = identify("services", v, issues);
+  checkKeys(v, SERVICE_FIELDS, "", issues);
+  s.upstreamId = readId(v.get("upstream_id"), ".upstream_id", issues);
   const up = v.get("upstream");
-  if (up !== null) s.upstream = parseUpstream(up, path + ".upstream", dns, issues);
+  if (up !== null) s.upstream = parseUpstream(up, ".upstream", dns, issues);
   s.websocketSet = v.has("enable_websocket");
-  s.enableWebsocket = optBool(v, "enable_websocket", path, issues, false);
+  s.enableWebsocket = optBool(v, "enable_websocket", "", issues, false);
   const hosts = v.get("hosts");
-  if (hosts !== null) readHosts(v, path, issues, s.hosts);
-  readPlugins(v, path, issues);
+  if (hosts !== null) s.hosts = readHosts(v, issues);
+  readPlugins(v, issues);
   return issues.count == before ? s : null;
 }
 
-function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
-  if (!v.isObject()) { issues.error("ssls[" + idx.toString() + "]", "expected an ssl object"); return null; }
+function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
+  if (!v.isObject()) { issues.error("", "expected an ssl object"); return null; }
   const s = new Ssl();
   const before = issues.count;
-  const who = identify("ssls", v, idx, issues);
-  s.id = who.id;
-  const path = who.path;
-  checkKeys(v, SSL_FIELDS, path, issues);
+  s.id = identify("ssls", v, issues);
+  checkKeys(v, SSL_FIELDS, "", issues);
   const t = v.get("type");
   if (t !== null) {
-    if (!t.isString() || (t.str != "server" && t.str != "client")) issues.error(path + ".type", describe(t) + " matches none of the enum values [server, client]");
+    if (!t.isString() || (t.str != "server" && t.str != "client")) issues.error(".type", describe(t) + " matches none of the enum values [server, client]");
     else s.type = t.str;
   }
   const cert = v.get("cert");
   // The control plane keeps private keys out of the document it sends Envoy
   // (its /config_dump prints this configuration in clear) and marks the
   // object `_redacted: true`; it validated the key before redacting it.
-  const redacted = optBool(v, "_redacted", path, issues, false);
+  const redacted = optBool(v, "_redacted", "", issues, false);
   const key: JsonValue | null = redacted ? null : v.get("key");
-  if (cert !== null) checkPem(cert, "CERTIFICATE", 128, path + ".cert", issues);
-  if (key !== null) checkPem(key, "PRIVATE KEY", 64, path + ".key", issues);
+  if (cert !== null) checkPem(cert, "CERTIFICATE", 128, ".cert", issues);
+  if (key !== null) checkPem(key, "PRIVATE KEY", 64, ".key", issues);
   if (s.type == "client") {
-    if (cert === null) issues.error(path + ".cert", "is required for a client certificate");
-    if (key === null && !redacted) issues.error(path + ".key", "is required for a client certificate");
+    if (cert === null) issues.error(".cert", "is required for a client certificate");
+    if (key === null && !redacted) issues.error(".key", "is required for a client certificate");
   } else {
-    if (cert === null || (key === null && !redacted)) issues.error(path, "a server certificate needs cert and key");
+    if (cert === null || (key === null && !redacted)) issues.error("", "a server certificate needs cert and key");
     const sni = v.get("sni");
     const snis = v.get("snis");
-    if ((sni === null) == (snis === null)) issues.error(path, "a server certificate needs exactly one of sni or snis");
+    if ((sni === null) == (snis === null)) issues.error("", "a server certificate needs exactly one of sni or snis");
     // Shape errors here are the control plane's to report (it drops that
     // ssl from the HTTPS listener); the filter only keeps the usable names.
     if (sni !== null && sni.isString()) s.snis.push(normaliseSni(sni.str));
@@ -326,7 +334,7 @@ function parseSsl(v: JsonValue, idx: i32, issues: Issues): Ssl | null {
     const client = v.get("client");
     s.mtls = client !== null && client.isObject();
   }
-  if (optInt(v, "status", path, issues, 1, 0, 1) == 0) s.snis = new Array<string>();
+  if (optInt(v, "status", "", issues, 1, 0, 1) == 0) s.snis = new Array<string>();
   return issues.count == before ? s : null;
 }
 
@@ -373,38 +381,39 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
 
   const ups = array(root, "upstreams", issues);
   if (ups !== null) for (let i = 0; i < ups.length; i++) {
-    issues.current = "upstreams/" + i.toString();
+    issues.enter("upstreams", i);
     const v = ups.at(i);
-    const idv = v.isObject() ? v.get("id") : null;
-    const idPath = "upstreams[" + i.toString() + "].id";
-    if (idv === null) { issues.error(v.isObject() ? idPath : "upstreams[" + i.toString() + "]", v.isObject() ? "is required" : "expected an upstream object"); continue; }
-    const id = readOwnId(idv, "upstreams", idPath, issues);
+    if (!v.isObject()) { issues.error("", "expected an upstream object"); continue; }
+    const id = identify("upstreams", v, issues);
     if (id.length == 0) continue;
-    const up = parseUpstream(v, "upstreams[" + id + "]", dns, issues);
+    const up = parseUpstream(v, "", dns, issues);
     if (up === null) continue;
-    if (cfg.upstreams.has(id)) { issues.error("upstreams[" + id + "].id", "duplicate id"); continue; }
+    if (cfg.upstreams.has(id)) { issues.error(".id", "duplicate id"); continue; }
     cfg.upstreams.set(id, up);
   }
+  issues.leave();
 
   const ssls = array(root, "ssls", issues);
   if (ssls !== null) for (let i = 0; i < ssls.length; i++) {
-    issues.current = "ssls/" + i.toString();
-    const s = parseSsl(ssls.at(i), i, issues);
+    issues.enter("ssls", i);
+    const s = parseSsl(ssls.at(i), issues);
     if (s === null) continue;
-    if (cfg.ssls.has(s.id)) { issues.error("ssls[" + s.id + "].id", "duplicate id"); continue; }
+    if (cfg.ssls.has(s.id)) { issues.error(".id", "duplicate id"); continue; }
     cfg.ssls.set(s.id, s);
     for (let k = 0; k < s.snis.length; k++) if (!cfg.sslBySni.has(s.snis[k])) cfg.sslBySni.set(s.snis[k], s);
     if (s.mtls && s.snis.length > 0) cfg.anyMtls = true;
   }
+  issues.leave();
 
   const services = array(root, "services", issues);
   if (services !== null) for (let i = 0; i < services.length; i++) {
-    issues.current = "services/" + i.toString();
-    const s = parseService(services.at(i), i, dns, issues);
+    issues.enter("services", i);
+    const s = parseService(services.at(i), dns, issues);
     if (s === null) continue;
-    if (cfg.services.has(s.id)) { issues.error("services[" + s.id + "].id", "duplicate id"); continue; }
+    if (cfg.services.has(s.id)) { issues.error(".id", "duplicate id"); continue; }
     cfg.services.set(s.id, s);
   }
+  issues.leave();
 
   const upstreamIds = new Set<string>();
   const upKeys = cfg.upstreams.keys();
@@ -412,15 +421,15 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const routes = array(root, "routes", issues);
   const seen = new Set<string>();
   if (routes !== null) for (let i = 0; i < routes.length; i++) {
-    issues.current = "routes/" + i.toString();
+    issues.enter("routes", i);
     const r = parseRoute(routes.at(i), i, dns, upstreamIds, issues);
     if (r === null) continue;
     if (r.id.length == 0) continue; // disabled (status 0)
-    if (seen.has(r.id)) { issues.error("routes[" + r.id + "].id", "duplicate id"); continue; }
+    if (seen.has(r.id)) { issues.error(".id", "duplicate id"); continue; }
     seen.add(r.id);
     cfg.routes.push(r);
   }
-  issues.current = "";
+  issues.leave();
   parseHealth(root.get("health"), cfg, issues);
   const envoy = root.get("envoy");
   if (envoy !== null) {
@@ -440,8 +449,8 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   // operator wants to hear about them when the config is loaded.
   for (let i = 0; i < cfg.routes.length; i++) {
     const r = cfg.routes[i];
-    if (r.upstreamId.length && !cfg.upstreams.has(r.upstreamId)) issues.warn(r.path + ".upstream_id", "upstream " + r.upstreamId + " does not exist (requests will get 502)");
-    if (r.serviceId.length && !cfg.services.has(r.serviceId)) issues.warn(r.path + ".service_id", "service " + r.serviceId + " does not exist (requests will get 404)");
+    if (r.upstreamId.length && !cfg.upstreams.has(r.upstreamId)) issues.warn("routes[" + r.id + "].upstream_id", "upstream " + r.upstreamId + " does not exist (requests will get 502)");
+    if (r.serviceId.length && !cfg.services.has(r.serviceId)) issues.warn("routes[" + r.id + "].service_id", "service " + r.serviceId + " does not exist (requests will get 404)");
     // A route inherits the service's hosts unless it has its own.
     let hosts = r.hosts;
     if (hosts.length == 0 && r.serviceId.length && cfg.services.has(r.serviceId)) hosts = cfg.services.get(r.serviceId).hosts;

@@ -3,39 +3,75 @@
 // Objects are addressed by id (not by array index) whenever they have one.
 
 import { JsonValue, quote } from "../json";
+import { text } from "./text";
 
 export class Issues {
   errors: Array<string> = new Array<string>();
   warnings: Array<string> = new Array<string>();
   // How many errors were found (errors keeps the first 50 of them).
   count: i32 = 0;
-  // The object being parsed, as "<section>/<position>", and every object
-  // that had an error. The control plane reads the list (see
-  // invalidObjects()) to drop those objects one by one, as APISIX's
-  // config_yaml does, instead of refusing the whole document.
-  current: string = "";
+  // Every object that had an error, as "<section>/<position>". The control
+  // plane reads the list (see invalidObjects()) to drop those objects one by
+  // one, as APISIX's config_yaml does, instead of refusing the whole document.
   objects: Array<string> = new Array<string>();
-  private objectSet: Set<string> = new Set<string>();
+  // Errors about the document itself (its JSON, an unknown section, dns,
+  // health, envoy): dropping objects cannot fix those.
+  documentErrors: i32 = 0;
+
+  // The object being parsed (enter/named/leave). Inside it every path is
+  // relative to it ("" is the object itself, ".uri" a field), and the full
+  // path ("routes[r1].uri") is built only when an issue is reported: a valid
+  // document then costs no path strings at all.
+  private section: string = "";
+  private index: i32 = 0;
+  private id: string = "";
+  private flagged: bool = false;
+
+  // Starts object `index` of `section`; it is named by its position until named().
+  enter(section: string, index: i32): void {
+    this.section = section;
+    this.index = index;
+    this.id = "";
+    this.flagged = false;
+  }
+
+  // From here on the object is named by its id: "routes[r1]".
+  named(id: string): void { this.id = id; }
+
+  // Back to the document: paths are absolute again.
+  leave(): void { this.section = ""; }
+
+  // The absolute path of `path`.
+  pathOf(path: string): string {
+    if (this.section.length == 0) return path;
+    const b = text.reset().add(this.section).add("[");
+    if (this.id.length) b.add(this.id); else b.addInt(this.index);
+    return b.add("]").add(path).take();
+  }
 
   error(path: string, msg: string): void {
     this.count++;
     // A broken document can produce thousands of errors; the first ones are
     // what an operator needs, the rest would only flood Envoy's log.
-    if (this.errors.length < 50) this.errors.push(path + ": " + msg);
-    const cur = this.current;
-    if (cur.length == 0) this.documentErrors++;
-    else if (!this.objectSet.has(cur)) { this.objectSet.add(cur); this.objects.push(cur); }
+    if (this.errors.length < 50) this.errors.push(this.pathOf(path) + ": " + msg);
+    if (this.section.length == 0) this.documentErrors++;
+    else if (!this.flagged) {
+      this.flagged = true;
+      this.objects.push(text.reset().add(this.section).add("/").addInt(this.index).take());
+    }
   }
 
-  // Errors about the document itself (its JSON, an unknown section, dns,
-  // health, envoy): dropping objects cannot fix those.
-  documentErrors: i32 = 0;
-
   warn(path: string, msg: string): void {
-    if (this.warnings.length < 50) this.warnings.push(path + ": " + msg);
+    if (this.warnings.length < 50) this.warnings.push(this.pathOf(path) + ": " + msg);
   }
 
   get ok(): bool { return this.errors.length == 0; }
+}
+
+// `path` + `field` without allocating when `path` is "" (a field of the
+// object being parsed), the common case.
+export function subPath(path: string, field: string): string {
+  return path.length ? path + field : field;
 }
 
 export function describe(v: JsonValue): string {

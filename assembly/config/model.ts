@@ -8,6 +8,9 @@
 import { JsonValue } from "../json";
 import { PassiveChecks } from "./checks";
 
+const NO_LINES: Array<string> = [];
+const NO_NODES: Array<Node> = [];
+
 export class Node {
   // IP literal Envoy connects to (a domain node carries the address the
   // control plane resolved).
@@ -47,10 +50,13 @@ export class Upstream {
   scheme: string = "http";
   passHost: PassHost = PassHost.Pass;
   upstreamHost: string = "";
-  nodes: Array<Node> = new Array<Node>();
+  // parseUpstream gives each upstream its own array; an Upstream built
+  // otherwise starts with the shared NO_NODES, which is never pushed to.
+  nodes: Array<Node> = NO_NODES;
   // One "failed to parse domain: <host>, error: <err>" line per domain node
-  // the control plane could not resolve (those nodes are dropped).
-  dnsDropped: Array<string> = new Array<string>();
+  // the control plane could not resolve (those nodes are dropped). Mostly
+  // none: then the shared NO_LINES, which is never pushed to.
+  dnsDropped: Array<string> = NO_LINES;
   // Set when the upstream had domain nodes and none of them resolved.
   dnsError: string = "";
   timeout: Timeout | null = null;

@@ -6,16 +6,22 @@ import { Cidr } from "../net";
 import { Timeout, Upstream } from "./model";
 import { TrafficSplit } from "./traffic_split";
 
+// Shared empty lists for the many routes without hosts or remote_addrs, so
+// that each route does not carry (and the collector visit) arrays of its
+// own. Never pushed to: a parser that has elements builds a new array.
+export const NO_HOSTS: Array<string> = [];
+export const NO_CIDRS: Array<Cidr> = [];
+const NO_URIS: Array<string> = [];
+
 export class Route {
   id: string = "";
-  path: string = "";
-  uris: Array<string> = new Array<string>();
-  hosts: Array<string> = new Array<string>();
+  uris: Array<string> = NO_URIS;
+  hosts: Array<string> = NO_HOSTS;
   // Bit per method (see METHODS); 0 = any.
   methods: u32 = 0;
   priority: i64 = 0;
   vars: Expr | null = null;
-  remoteAddrs: Array<Cidr> = new Array<Cidr>();
+  remoteAddrs: Array<Cidr> = NO_CIDRS;
   upstreamId: string = "";
   upstream: Upstream | null = null;
   serviceId: string = "";
@@ -34,7 +40,7 @@ export class Service {
   upstream: Upstream | null = null;
   enableWebsocket: bool = false;
   websocketSet: bool = false;
-  hosts: Array<string> = new Array<string>();
+  hosts: Array<string> = NO_HOSTS;
 }
 
 export const METHODS: Array<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];

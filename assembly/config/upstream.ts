@@ -2,8 +2,9 @@
 // Admin API's extra checks (check_upstream_conf), normalised as
 // filter_upstream / fill_node_info do.
 
-import { JsonValue, joinStrings } from "../json";
-import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId } from "./errors";
+import { JsonValue } from "../json";
+import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId, subPath } from "./errors";
+import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
 import { formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
 import { validateChecks } from "./checks";
@@ -70,37 +71,46 @@ function vetHashKey(up: Upstream, path: string, issues: Issues): void {
   }
 }
 
-function readWeight(v: JsonValue | null, path: string, issues: Issues): i64 {
-  if (v === null) { issues.error(path, "is required"); return -1; }
-  if (!v.isInteger()) { issues.error(path, "expected an integer weight, got " + describe(v)); return -1; }
-  if (v.num < 0) { issues.error(path, "expected " + describe(v) + " to be at least 0"); return -1; }
+// What is wrong with a node's weight, "" when nothing is (the caller names
+// the node only then).
+function weightError(v: JsonValue): string {
+  if (!v.isInteger()) return "expected an integer weight, got " + describe(v);
+  if (v.num < 0) return "expected " + describe(v) + " to be at least 0";
   // Weights beyond 2^31 would not fit the balancers' arithmetic; APISIX's
   // tests go up to 4e9 and reduce by the gcd, which we do as well.
-  if (v.num > 4294967295) { issues.error(path, "weight " + describe(v) + " is too large"); return -1; }
-  return <i64>v.num;
+  if (v.num > 4294967295) return "weight " + describe(v) + " is too large";
+  return "";
 }
 
-// Reads `nodes` in either form into raw (unresolved) nodes.
+function nodeKeyPath(path: string, key: string): string {
+  return subPath(path, ".nodes") + "[\"" + key + "\"]";
+}
+
+// Reads `nodes` in either form into raw (unresolved) nodes; `path` is the
+// upstream's.
 function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>): void {
   if (v.isObject()) {
     for (let i = 0; i < v.length; i++) {
       const key = v.keyAt(i);
-      const p = path + "[\"" + key + "\"]";
       const hp = splitHostPort(key);
-      if (hp.error.length) { issues.error(p, hp.error); continue; }
-      if (!isHostPattern(hp.host)) { issues.error(p, "invalid host " + hp.host); continue; }
-      const w = readWeight(v.at(i), p, issues);
-      if (w < 0) continue;
+      if (hp.error.length) { issues.error(nodeKeyPath(path, key), hp.error); continue; }
+      if (!isHostPattern(hp.host)) { issues.error(nodeKeyPath(path, key), "invalid host " + hp.host); continue; }
+      const wv = v.at(i);
+      const werr = weightError(wv);
+      if (werr.length) { issues.error(nodeKeyPath(path, key), werr); continue; }
       const n = new Node();
-      n.host = hp.host; n.port = hp.port; n.weight = w;
+      n.host = hp.host; n.port = hp.port; n.weight = <i64>wv.num;
+      // "10.0.0.1:8080" is the node's address already (see parseUpstream).
+      if (hp.canonical) n.address = key;
       out.push(n);
     }
     return;
   }
-  if (!v.isArray()) { issues.error(path, "expected a map {\"host:port\": weight} or an array of nodes, got " + v.typeName()); return; }
+  const np = subPath(path, ".nodes");
+  if (!v.isArray()) { issues.error(np, "expected a map {\"host:port\": weight} or an array of nodes, got " + v.typeName()); return; }
   for (let i = 0; i < v.length; i++) {
     const item = v.at(i);
-    const p = path + "[" + i.toString() + "]";
+    const p = np + "[" + i.toString() + "]";
     if (!item.isObject()) { issues.error(p, "expected a node object {host, port, weight}, got " + item.typeName()); continue; }
     checkKeys(item, NODE_FIELDS, p, issues);
     const h = item.get("host");
@@ -112,9 +122,11 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
     const n = new Node();
     n.host = host;
     n.port = <i32>optInt(item, "port", p, issues, 0, 1, 65535);
-    const w = readWeight(item.get("weight"), p + ".weight", issues);
-    if (w < 0) continue;
-    n.weight = w;
+    const wv = item.get("weight");
+    if (wv === null) { issues.error(p + ".weight", "is required"); continue; }
+    const werr = weightError(wv);
+    if (werr.length) { issues.error(p + ".weight", werr); continue; }
+    n.weight = <i64>wv.num;
     n.priority = <i32>optInt(item, "priority", p, issues, 0, -2147483648, 2147483647);
     const md = item.get("metadata");
     if (md !== null && !md.isObject()) issues.error(p + ".metadata", "expected an object");
@@ -122,23 +134,31 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
   }
 }
 
+// Host header for pass_host "node": balancer.lua's domain or host, plus the
+// port unless it is the scheme's standard one.
 function nodeHostHeader(n: Node, scheme: string): string {
-  let h = n.domain.length ? n.domain : n.host;
-  if (h.indexOf(":") >= 0) h = "[" + h + "]";
-  if (n.port == standardPort(scheme)) return h;
-  return h + ":" + n.port.toString();
+  const h = n.domain.length ? n.domain : n.host;
+  const v6 = h.indexOf(":") >= 0;
+  if (n.port == standardPort(scheme)) return v6 ? "[" + h + "]" : h;
+  // An IP node's host:port is its address, built already.
+  if (n.domain.length == 0) return n.address;
+  const b = text.reset();
+  if (v6) b.add("[").add(h).add("]"); else b.add(h);
+  return b.add(":").addInt(n.port).take();
 }
 
 // Parses one upstream object (top-level, or inline in a route, service or
-// traffic-split rule; `path` names it).
+// traffic-split rule; `path` names it relative to the object being parsed,
+// see Issues.enter: "" for a top-level upstream, ".upstream" inline).
 export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
   if (!v.isObject()) { issues.error(path, "expected an upstream object, got " + v.typeName()); return null; }
   const before = issues.count;
   checkKeys(v, UPSTREAM_FIELDS, path, issues);
   const up = new Upstream();
-  up.path = path;
-  up.cluster = clusterOf(v, path, issues);
-  up.id = readOwnId(v.get("id"), "upstreams", path + ".id", issues);
+  up.path = issues.pathOf(path);
+  up.cluster = clusterOf(v, path, up.path, issues);
+  const idv = v.get("id");
+  if (idv !== null) up.id = readOwnId(idv, "upstreams", subPath(path, ".id"), issues);
 
   const t = v.get("type");
   if (t !== null) {
@@ -164,7 +184,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   if (up.passHost == PassHost.Rewrite && up.upstreamHost.length == 0) issues.error(path + ".upstream_host", "`upstream_host` can't be empty when `pass_host` is `rewrite`");
 
   const to = v.get("timeout");
-  if (to !== null) up.timeout = parseTimeout(to, path + ".timeout", issues);
+  if (to !== null) up.timeout = parseTimeout(to, subPath(path, ".timeout"), issues);
   up.retries = <i32>optInt(v, "retries", path, issues, -1, 0, 2147483647);
   const rt = v.get("retry_timeout");
   if (rt !== null) {
@@ -218,16 +238,17 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   const nodesV = v.get("nodes");
   const raw = new Array<Node>();
   if (nodesV === null) {
-    if (!v.has("service_name")) issues.error(path + ".nodes", "is required");
+    if (!v.has("service_name")) issues.error(subPath(path, ".nodes"), "is required");
   } else {
-    readNodes(nodesV, path + ".nodes", issues, raw);
+    readNodes(nodesV, path, issues, raw);
   }
   if (issues.count != before) return null;
 
   // Resolve domain nodes with the control plane's answers (APISIX resolves
   // them per request with its own resolver; Envoy's wasm sandbox has no DNS).
-  let domains = 0;
-  const errs = new Array<string>();
+  // The nodes kept are moved to the front of `raw`, which becomes up.nodes.
+  let domains = 0, kept = 0;
+  let errs: Array<string> | null = null;
   for (let i = 0; i < raw.length; i++) {
     const n = raw[i];
     if (n.port == 0) n.port = standardPort(up.scheme);
@@ -240,19 +261,23 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
       else if (ans.error.length) err = ans.error;
       else if (ans.addresses.length == 0) err = "no address";
       if (err.length) {
+        if (errs === null) { errs = new Array<string>(); up.dnsDropped = new Array<string>(); }
         up.dnsDropped.push("failed to parse domain: " + name + ", error: " + err);
         errs.push(name + ": " + err);
         continue;
       }
       n.domain = name;
       n.host = ans!.addresses[0];
+      n.address = "";
     }
-    n.address = formatAddress(n.host, n.port);
+    if (n.address.length == 0) n.address = formatAddress(n.host, n.port);
     n.hostHeader = nodeHostHeader(n, up.scheme);
-    n.index = up.nodes.length;
-    up.nodes.push(n);
+    n.index = kept;
+    raw[kept++] = n;
   }
-  if (domains > 0 && up.nodes.length == 0) up.dnsError = errs.join("; ");
+  raw.length = kept;
+  up.nodes = raw;
+  if (domains > 0 && kept == 0) up.dnsError = errs!.join("; ");
 
   up.fingerprint = fingerprint(up);
   return up;
@@ -263,29 +288,30 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
 // names (envoy/control-plane/apisix/sites.ts). A document without it (a test, the
 // CLI on raw JSON) has no Envoy clusters at all; such an upstream is known
 // by its path, which is unique, so its balancer and health state stay its own.
-function clusterOf(v: JsonValue, path: string, issues: Issues): string {
+function clusterOf(v: JsonValue, path: string, fullPath: string, issues: Issues): string {
   const c = v.get("_cluster");
-  if (c === null) return path;
-  if (!c.isString() || c.str.length < 1 || c.str.length > 255) { issues.error(path + "._cluster", "expected a cluster name of 1-255 characters"); return path; }
+  if (c === null) return fullPath;
+  if (!c.isString() || c.str.length < 1 || c.str.length > 255) { issues.error(path + "._cluster", "expected a cluster name of 1-255 characters"); return fullPath; }
   const s = c.str;
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i);
     // It travels as the value of the x-apisix-upstream header.
-    if (ch <= 0x20 || ch >= 0x7f) { issues.error(path + "._cluster", "a cluster name is printable ASCII without spaces"); return path; }
+    if (ch <= 0x20 || ch >= 0x7f) { issues.error(path + "._cluster", "a cluster name is printable ASCII without spaces"); return fullPath; }
   }
   return s;
 }
 
 function fingerprint(up: Upstream): string {
-  const parts = new Array<string>();
-  parts.push(up.type); parts.push(up.hashOn); parts.push(up.key); parts.push(up.scheme);
+  // Before the builder starts: one string at a time (text.ts).
+  const c = up.checks;
+  const checks = c !== null ? c.toJSON() : "";
+  const b = text.reset().add(up.type).add("|").add(up.hashOn).add("|").add(up.key).add("|").add(up.scheme);
   for (let i = 0; i < up.nodes.length; i++) {
     const n = up.nodes[i];
-    parts.push(n.address + "/" + n.weight.toString() + "/" + n.priority.toString() + "/" + n.domain);
+    b.add("|").add(n.address).add("/").addInt(n.weight).add("/").addInt(n.priority).add("/").add(n.domain);
   }
-  const c = up.checks;
-  if (c !== null) parts.push(c.toJSON());
-  return joinStrings(parts, "|");
+  if (c !== null) b.add("|").add(checks);
+  return b.take();
 }
 
 export function parseDns(v: JsonValue | null, issues: Issues): Map<string, DnsAnswer> {
