@@ -124,9 +124,10 @@ export class HostPort {
 }
 
 // Splits "host", "host:port", "[v6]", "[v6]:port". A bare IPv6 literal is an
-// error, as APISIX's check_upstream_conf says.
-export function splitHostPort(s: string): HostPort {
-  const r = new HostPort();
+// error, as APISIX's check_upstream_conf says. A caller splitting many may
+// pass one HostPort to fill each time.
+export function splitHostPort(s: string, r: HostPort = new HostPort()): HostPort {
+  r.host = ""; r.port = 0; r.error = ""; r.canonical = false;
   if (s.length == 0) { r.error = "empty address"; return r; }
   if (s.charCodeAt(0) == 0x5b) {
     const close = s.indexOf("]");

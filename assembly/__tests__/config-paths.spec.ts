@@ -107,3 +107,16 @@ describe("text builder", () => {
     expect(text.reset().add("x").take()).toBe("x");
   });
 });
+
+describe("list-form nodes", () => {
+  it("name the node by its position, inside inline upstreams too", () => {
+    const res = parseConfig(Uint8Array.wrap(String.UTF8.encode(
+      '{"upstreams":[{"id":"u1","nodes":[{"host":"a","port":1,"weight":1},{"host":"b","port":0,"weight":1,"x":1}]}],' +
+      '"routes":[{"id":"r1","uri":"/","upstream":{"nodes":[{"host":"c","weight":-1},{"host":"::1","weight":1},{"host":"d","weight":1,"priority":"p","metadata":1}]},"timeout":{"connect":0,"send":1,"read":1}}]}')));
+    expect(res.issues.errors.join(" | ")).toBe(
+      "upstreams[u1].nodes[1].x: unknown field (not in APISIX's schema) | upstreams[u1].nodes[1].port: expected 0 to be at least 1 | " +
+      "routes[r1].timeout.connect: expected 0 to be greater than 0 | " +
+      "routes[r1].upstream.nodes[0].weight: expected -1 to be at least 0 | routes[r1].upstream.nodes[1].host: IPv6 address must be enclosed with '[' and ']' | " +
+      "routes[r1].upstream.nodes[2].priority: expected an integer, got \"p\" | routes[r1].upstream.nodes[2].metadata: expected an object");
+  });
+});

@@ -26,6 +26,10 @@ export class Issues {
   private index: i32 = 0;
   private id: string = "";
   private flagged: bool = false;
+  // One list element inside the object (a node of an upstream's `nodes`
+  // list), the same way: paths given meanwhile are relative to it.
+  private list: string = "";
+  private item: i32 = 0;
 
   // Starts object `index` of `section`; it is named by its position until named().
   enter(section: string, index: i32): void {
@@ -33,20 +37,31 @@ export class Issues {
     this.index = index;
     this.id = "";
     this.flagged = false;
+    this.list = "";
   }
 
   // From here on the object is named by its id: "routes[r1]".
   named(id: string): void { this.id = id; }
 
   // Back to the document: paths are absolute again.
-  leave(): void { this.section = ""; }
+  leave(): void { this.section = ""; this.list = ""; }
+
+  // Element `index` of the list at `list` (a path within the object, e.g.
+  // ".nodes"), until leaveItem().
+  enterItem(list: string, index: i32): void { this.list = list; this.item = index; }
+  leaveItem(): void { this.list = ""; }
 
   // The absolute path of `path`.
   pathOf(path: string): string {
-    if (this.section.length == 0) return path;
-    const b = text.reset().add(this.section).add("[");
-    if (this.id.length) b.add(this.id); else b.addInt(this.index);
-    return b.add("]").add(path).take();
+    if (this.section.length == 0 && this.list.length == 0) return path;
+    const b = text.reset();
+    if (this.section.length) {
+      b.add(this.section).add("[");
+      if (this.id.length) b.add(this.id); else b.addInt(this.index);
+      b.add("]");
+    }
+    if (this.list.length) b.add(this.list).add("[").addInt(this.item).add("]");
+    return b.add(path).take();
   }
 
   error(path: string, msg: string): void {

@@ -6,7 +6,7 @@ import { JsonValue } from "../json";
 import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId, subPath } from "./errors";
 import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
-import { formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
+import { HostPort, formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
 import { validateChecks } from "./checks";
 
 const UPSTREAM_FIELDS: Array<string> = [
@@ -86,13 +86,15 @@ function nodeKeyPath(path: string, key: string): string {
   return subPath(path, ".nodes") + "[\"" + key + "\"]";
 }
 
+const split = new HostPort();
+
 // Reads `nodes` in either form into raw (unresolved) nodes; `path` is the
 // upstream's.
 function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>): void {
   if (v.isObject()) {
     for (let i = 0; i < v.length; i++) {
       const key = v.keyAt(i);
-      const hp = splitHostPort(key);
+      const hp = splitHostPort(key, split);
       if (hp.error.length) { issues.error(nodeKeyPath(path, key), hp.error); continue; }
       if (!isHostPattern(hp.host)) { issues.error(nodeKeyPath(path, key), "invalid host " + hp.host); continue; }
       const wv = v.at(i);
@@ -108,30 +110,37 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
   }
   const np = subPath(path, ".nodes");
   if (!v.isArray()) { issues.error(np, "expected a map {\"host:port\": weight} or an array of nodes, got " + v.typeName()); return; }
+  // Paths below are relative to the node (Issues.enterItem).
   for (let i = 0; i < v.length; i++) {
-    const item = v.at(i);
-    const p = np + "[" + i.toString() + "]";
-    if (!item.isObject()) { issues.error(p, "expected a node object {host, port, weight}, got " + item.typeName()); continue; }
-    checkKeys(item, NODE_FIELDS, p, issues);
-    const h = item.get("host");
-    if (h === null || !h.isString()) { issues.error(p + ".host", h === null ? "is required" : "expected a string"); continue; }
-    let host = h.str;
-    if (host.length > 2 && host.charCodeAt(0) == 0x5b && host.charCodeAt(host.length - 1) == 0x5d) host = host.substring(1, host.length - 1);
-    else if (host.indexOf(":") >= 0) { issues.error(p + ".host", "IPv6 address must be enclosed with '[' and ']'"); continue; }
-    if (!isHostPattern(host)) { issues.error(p + ".host", "invalid host " + describe(h)); continue; }
-    const n = new Node();
-    n.host = host;
-    n.port = <i32>optInt(item, "port", p, issues, 0, 1, 65535);
-    const wv = item.get("weight");
-    if (wv === null) { issues.error(p + ".weight", "is required"); continue; }
-    const werr = weightError(wv);
-    if (werr.length) { issues.error(p + ".weight", werr); continue; }
-    n.weight = <i64>wv.num;
-    n.priority = <i32>optInt(item, "priority", p, issues, 0, -2147483648, 2147483647);
-    const md = item.get("metadata");
-    if (md !== null && !md.isObject()) issues.error(p + ".metadata", "expected an object");
-    out.push(n);
+    issues.enterItem(np, i);
+    const n = readNode(v.at(i), issues);
+    if (n !== null) out.push(n);
   }
+  issues.leaveItem();
+}
+
+// One node of the list form, {host, port, weight, priority, metadata}.
+function readNode(item: JsonValue, issues: Issues): Node | null {
+  if (!item.isObject()) { issues.error("", "expected a node object {host, port, weight}, got " + item.typeName()); return null; }
+  checkKeys(item, NODE_FIELDS, "", issues);
+  const h = item.get("host");
+  if (h === null || !h.isString()) { issues.error(".host", h === null ? "is required" : "expected a string"); return null; }
+  let host = h.str;
+  if (host.length > 2 && host.charCodeAt(0) == 0x5b && host.charCodeAt(host.length - 1) == 0x5d) host = host.substring(1, host.length - 1);
+  else if (host.indexOf(":") >= 0) { issues.error(".host", "IPv6 address must be enclosed with '[' and ']'"); return null; }
+  if (!isHostPattern(host)) { issues.error(".host", "invalid host " + describe(h)); return null; }
+  const n = new Node();
+  n.host = host;
+  n.port = <i32>optInt(item, "port", "", issues, 0, 1, 65535);
+  const wv = item.get("weight");
+  if (wv === null) { issues.error(".weight", "is required"); return null; }
+  const werr = weightError(wv);
+  if (werr.length) { issues.error(".weight", werr); return null; }
+  n.weight = <i64>wv.num;
+  n.priority = <i32>optInt(item, "priority", "", issues, 0, -2147483648, 2147483647);
+  const md = item.get("metadata");
+  if (md !== null && !md.isObject()) issues.error(".metadata", "expected an object");
+  return n;
 }
 
 // Host header for pass_host "node": balancer.lua's domain or host, plus the
