@@ -10,7 +10,7 @@
 // it, and the caller keeps serving the previous configuration.
 
 import { JsonValue, parseJsonBytes } from "../json";
-import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, readId, readOwnId } from "./errors";
+import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readId, readOwnId } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
@@ -31,6 +31,39 @@ const ROUTE_FIELDS: Array<string> = [
   "vars", "filter_func", "priority", "timeout", "upstream", "upstream_id", "service_id", "plugin_config_id",
   "plugins", "script", "enable_websocket", "status", "create_time", "update_time",
 ];
+// A route's members by field, found in one pass over its keys: a route may
+// have any of 25 fields and usually has 3 to 5, and a JsonValue#get per
+// field would scan the members once for each of them. F_* index ROUTE_FIELDS.
+const ROUTE_FIELD_AT: Map<string, i32> = fieldIndex(ROUTE_FIELDS);
+const F_ID = ROUTE_FIELDS.indexOf("id");
+const F_URI = ROUTE_FIELDS.indexOf("uri");
+const F_URIS = ROUTE_FIELDS.indexOf("uris");
+const F_HOST = ROUTE_FIELDS.indexOf("host");
+const F_HOSTS = ROUTE_FIELDS.indexOf("hosts");
+const F_REMOTE_ADDR = ROUTE_FIELDS.indexOf("remote_addr");
+const F_REMOTE_ADDRS = ROUTE_FIELDS.indexOf("remote_addrs");
+const F_METHODS = ROUTE_FIELDS.indexOf("methods");
+const F_VARS = ROUTE_FIELDS.indexOf("vars");
+const F_FILTER_FUNC = ROUTE_FIELDS.indexOf("filter_func");
+const F_PRIORITY = ROUTE_FIELDS.indexOf("priority");
+const F_TIMEOUT = ROUTE_FIELDS.indexOf("timeout");
+const F_UPSTREAM = ROUTE_FIELDS.indexOf("upstream");
+const F_UPSTREAM_ID = ROUTE_FIELDS.indexOf("upstream_id");
+const F_SERVICE_ID = ROUTE_FIELDS.indexOf("service_id");
+const F_PLUGIN_CONFIG_ID = ROUTE_FIELDS.indexOf("plugin_config_id");
+const F_PLUGINS = ROUTE_FIELDS.indexOf("plugins");
+const F_SCRIPT = ROUTE_FIELDS.indexOf("script");
+const F_ENABLE_WEBSOCKET = ROUTE_FIELDS.indexOf("enable_websocket");
+const F_STATUS = ROUTE_FIELDS.indexOf("status");
+// Reused for every route (parseRoute does not nest).
+const routeMembers = new StaticArray<JsonValue | null>(ROUTE_FIELDS.length);
+
+function fieldIndex(fields: Array<string>): Map<string, i32> {
+  const m = new Map<string, i32>();
+  for (let i = 0; i < fields.length; i++) m.set(fields[i], i);
+  return m;
+}
+
 const SERVICE_FIELDS: Array<string> = [
   "id", "name", "desc", "labels", "upstream", "upstream_id", "plugins", "script", "enable_websocket", "hosts",
   "create_time", "update_time",
@@ -124,10 +157,8 @@ function isRouteHost(s: string): bool {
   return true;
 }
 
-// The object's host or hosts, lower-cased; NO_HOSTS when it has neither.
-function readHosts(obj: JsonValue, issues: Issues): Array<string> {
-  const host = obj.get("host");
-  const hosts = obj.get("hosts");
+// The object's host or hosts members, lower-cased; NO_HOSTS when it has neither.
+function readHosts(host: JsonValue | null, hosts: JsonValue | null, issues: Issues): Array<string> {
   if (host !== null && hosts !== null) { issues.error("", "only one of host or hosts is allowed"); return NO_HOSTS; }
   if (host !== null) {
     if (!host.isString() || !isRouteHost(host.str)) { issues.error(".host", "invalid host " + describe(host)); return NO_HOSTS; }
@@ -156,8 +187,7 @@ function lower(s: string): string {
 
 // Plugins other than traffic-split are not this filter's job: they are
 // ignored with a warning naming them, never a failure.
-function readPlugins(obj: JsonValue, issues: Issues): void {
-  const plugins = obj.get("plugins");
+function readPlugins(plugins: JsonValue | null, issues: Issues): void {
   if (plugins === null) return;
   if (!plugins.isObject()) { issues.error(".plugins", "expected an object {name: config}"); return; }
   for (let i = 0; i < plugins.length; i++) {
@@ -174,8 +204,7 @@ function uriLengthOk(uri: string): bool {
 
 // An object's required id. Errors name the object by its position
 // ("routes[3].id") until it has a valid id, and by that id from then on.
-function identify(section: string, v: JsonValue, issues: Issues): string {
-  const idv = v.get("id");
+function identify(section: string, idv: JsonValue | null, issues: Issues): string {
   if (idv === null) { issues.error(".id", "is required"); return ""; }
   const id = readOwnId(idv, section, ".id", issues);
   if (id.length) issues.named(id);
@@ -186,14 +215,22 @@ function identify(section: string, v: JsonValue, issues: Issues): string {
 // object (see Issues.enter): "" is the object, ".uri" its uri.
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
+  const m = routeMembers;
+  for (let i = 0; i < m.length; i++) unchecked(m[i] = null);
+  let unknown = false;
+  for (let i = 0; i < v.length; i++) {
+    const k = v.keyAt(i);
+    if (ROUTE_FIELD_AT.has(k)) m[ROUTE_FIELD_AT.get(k)] = v.at(i);
+    else unknown = true;
+  }
   const r = new Route();
   const before = issues.count;
-  r.id = identify("routes", v, issues);
+  r.id = identify("routes", m[F_ID], issues);
   r.order = idx;
-  checkKeys(v, ROUTE_FIELDS, "", issues);
+  if (unknown) checkKeys(v, ROUTE_FIELDS, "", issues);
 
-  const uri = v.get("uri");
-  const uris = v.get("uris");
+  const uri = m[F_URI];
+  const uris = m[F_URIS];
   if ((uri === null) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
   if (uri !== null) {
     if (!uri.isString()) issues.error(".uri", "expected a string, got " + uri.typeName());
@@ -215,9 +252,9 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
       r.uris = list;
     }
   }
-  r.hosts = readHosts(v, issues);
+  r.hosts = readHosts(m[F_HOST], m[F_HOSTS], issues);
 
-  const methods = v.get("methods");
+  const methods = m[F_METHODS];
   if (methods !== null) {
     if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
@@ -229,8 +266,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     }
   }
 
-  const ra = v.get("remote_addr");
-  const ras = v.get("remote_addrs");
+  const ra = m[F_REMOTE_ADDR];
+  const ras = m[F_REMOTE_ADDRS];
   if (ra !== null && ras !== null) issues.error("", "only one of remote_addr or remote_addrs is allowed");
   if (ra !== null || ras !== null) {
     const rasOk = ras !== null && ras.isArray() && ras.length >= 1;
@@ -243,28 +280,34 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (list.length) r.remoteAddrs = list;
   }
 
-  const vars = v.get("vars");
+  const vars = m[F_VARS];
+  // The members are read into locals before the nested parsers below run.
+  const plugins = m[F_PLUGINS];
+  const priority = m[F_PRIORITY];
+  const statusV = m[F_STATUS];
+  const to = m[F_TIMEOUT];
+  const ws = m[F_ENABLE_WEBSOCKET];
+  const upstreamId = m[F_UPSTREAM_ID];
+  const serviceId = m[F_SERVICE_ID];
+  const up = m[F_UPSTREAM];
   if (vars !== null) r.vars = compileVars(vars, ".vars", issues);
-  if (v.has("filter_func")) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
-  if (v.has("script")) issues.error(".script", "Lua scripts cannot run in the filter");
-  if (v.has("plugin_config_id")) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
-  readPlugins(v, issues);
-  const plugins = v.get("plugins");
+  if (m[F_FILTER_FUNC] !== null) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
+  if (m[F_SCRIPT] !== null) issues.error(".script", "Lua scripts cannot run in the filter");
+  if (m[F_PLUGIN_CONFIG_ID] !== null) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
+  readPlugins(plugins, issues);
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
   if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreamIds, issues);
 
-  r.priority = optInt(v, "priority", "", issues, 0, -9007199254740991, 9007199254740991);
-  const status = optInt(v, "status", "", issues, 1, 0, 1);
-  const to = v.get("timeout");
+  r.priority = intMember(priority, "priority", "", issues, 0, -9007199254740991, 9007199254740991);
+  const status = intMember(statusV, "status", "", issues, 1, 0, 1);
   if (to !== null) r.timeout = parseTimeout(to, ".timeout", issues);
-  r.websocketSet = v.has("enable_websocket");
-  r.enableWebsocket = optBool(v, "enable_websocket", "", issues, false);
+  r.websocketSet = ws !== null;
+  r.enableWebsocket = boolMember(ws, "enable_websocket", "", issues, false);
 
-  r.upstreamId = readId(v.get("upstream_id"), ".upstream_id", issues);
-  r.serviceId = readId(v.get("service_id"), ".service_id", issues);
-  const up = v.get("upstream");
+  r.upstreamId = readId(upstreamId, ".upstream_id", issues);
+  r.serviceId = readId(serviceId, ".service_id", issues);
   if (up !== null) r.upstream = parseUpstream(up, ".upstream", dns, issues);
-  if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && !v.has("plugins")) {
+  if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && plugins === null) {
     issues.error("", "one of upstream, upstream_id, service_id or plugins is required");
   }
   if (issues.count != before) return null;
@@ -282,7 +325,7 @@ function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues)
   if (!v.isObject()) { issues.error("", "expected a service object"); return null; }
   const s = new Service();
   const before = issues.count;
-  s.id = identify("services", v, issues);
+  s.id = identify("services", v.get("id"), issues);
   checkKeys(v, SERVICE_FIELDS, "", issues);
   s.upstreamId = readId(v.get("upstream_id"), ".upstream_id", issues);
   const up = v.get("upstream");
@@ -290,8 +333,8 @@ function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues)
   s.websocketSet = v.has("enable_websocket");
   s.enableWebsocket = optBool(v, "enable_websocket", "", issues, false);
   const hosts = v.get("hosts");
-  if (hosts !== null) s.hosts = readHosts(v, issues);
-  readPlugins(v, issues);
+  if (hosts !== null) s.hosts = readHosts(v.get("host"), hosts, issues);
+  readPlugins(v.get("plugins"), issues);
   return issues.count == before ? s : null;
 }
 
@@ -299,7 +342,7 @@ function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
   if (!v.isObject()) { issues.error("", "expected an ssl object"); return null; }
   const s = new Ssl();
   const before = issues.count;
-  s.id = identify("ssls", v, issues);
+  s.id = identify("ssls", v.get("id"), issues);
   checkKeys(v, SSL_FIELDS, "", issues);
   const t = v.get("type");
   if (t !== null) {
@@ -384,7 +427,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     issues.enter("upstreams", i);
     const v = ups.at(i);
     if (!v.isObject()) { issues.error("", "expected an upstream object"); continue; }
-    const id = identify("upstreams", v, issues);
+    const id = identify("upstreams", v.get("id"), issues);
     if (id.length == 0) continue;
     const up = parseUpstream(v, "", dns, issues);
     if (up === null) continue;

@@ -154,14 +154,22 @@ export function optString(obj: JsonValue, key: string, path: string, issues: Iss
 }
 
 export function optBool(obj: JsonValue, key: string, path: string, issues: Issues, def: bool = false): bool {
-  const v = obj.get(key);
+  return boolMember(obj.get(key), key, path, issues, def);
+}
+
+// optBool for a member already looked up (null: absent).
+export function boolMember(v: JsonValue | null, key: string, path: string, issues: Issues, def: bool = false): bool {
   if (v === null) return def;
   if (!v.isBool()) { issues.error(path + "." + key, "expected a boolean, got " + v.typeName()); return def; }
   return v.bool;
 }
 
 export function optInt(obj: JsonValue, key: string, path: string, issues: Issues, def: i64, min: i64, max: i64): i64 {
-  const v = obj.get(key);
+  return intMember(obj.get(key), key, path, issues, def, min, max);
+}
+
+// optInt for a member already looked up (null: absent).
+export function intMember(v: JsonValue | null, key: string, path: string, issues: Issues, def: i64, min: i64, max: i64): i64 {
   if (v === null) return def;
   if (!v.isInteger()) { issues.error(path + "." + key, "expected an integer, got " + describe(v)); return def; }
   if (v.num < <f64>min) { issues.error(path + "." + key, "expected " + describe(v) + " to be at least " + min.toString()); return def; }
