@@ -44,9 +44,12 @@ export function dispatch(cfg: Config, req: Request, route: Route, res: Resolutio
   // override_host policy, x-envoy-max-retries, x-envoy-retry-on.
   emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method, req.headers, cfg.envoyFollowsPlan);
 
-  // The cluster by header (route cluster_header), the endpoint of that
-  // cluster by filter state (ORIGINAL_DST; override_host reads the plan).
-  const rc = envoy.setFilterState(envoy.ORIGINAL_DST_KEY, node.address);
+  // The cluster by header (route cluster_header); the endpoint by filter
+  // state for ORIGINAL_DST clusters. override_host clusters read the plan
+  // header instead, and the filter state would be dead weight there: in the
+  // real Envoy it is the costliest host call of a request (a protobuf decode,
+  // an address parse and a filter-state object; bench/README.md).
+  const rc = cfg.envoyFollowsPlan ? 0 : envoy.setFilterState(envoy.ORIGINAL_DST_KEY, node.address);
   if (rc != 0) {
     envoy.logError("failed to set upstream endpoint " + node.address + " in filter state " + envoy.ORIGINAL_DST_KEY + ": result " + rc.toString());
     afterBalance(up, bctx, health, false);

@@ -7,6 +7,7 @@
 // the control plane emits (envoy/control-plane/translate.ts), so that the
 // variants differ only in routing:
 //   static       no wasm filter, one static route to the upstream
+//   empty        the empty wasm module (build/empty.wasm: no SDK, nothing done) + the same static route
 //   noop         the no-op wasm filter (build/noop.wasm) + the same static route
 //   filter-10    this filter, 10 routes (the translate output, inline instead of xDS)
 //   filter-10k   this filter, 10,000 routes, requesting the last one
@@ -72,7 +73,7 @@ function bootstrap(listener: Json, clusters: Json[]): string {
 }
 
 // The control plane's listener, with RDS and ECDS replaced by inline config.
-function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: string; path: string } {
+export function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: string; path: string } {
   const nRoutes = kind === "filter-10" ? 10 : 10000;
   const apisix = kind.startsWith("filter") ? routesConfig(nRoutes, kind === "filter-10" ? 10 : 1000, upPort) : routesConfig(1, 1, upPort);
   const snap = translate(apisix, { listenerPort: port, listenerAddress: "127.0.0.1", wasmPath: join(ROOT, "build/filter.wasm") });
@@ -90,7 +91,7 @@ function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: str
   if (kind === "static") {
     hcm.http_filters = [ROUTER];
     hcm.route_config = staticRoute;
-  } else if (kind === "noop") {
+  } else if (kind === "noop" || kind === "empty") {
     hcm.http_filters = [
       {
         name: "noop",
@@ -100,9 +101,9 @@ function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: str
           // onConfigure traps in Envoy 1.40 (memory access out of bounds
           // reading a zero-length plugin configuration).
           config: {
-            name: "noop",
-            root_id: "noop",
-            vm_config: { vm_id: "noop", runtime: "envoy.wasm.runtime.v8", code: { local: { filename: join(ROOT, "build/noop.wasm") } } },
+            name: kind,
+            root_id: kind,
+            vm_config: { vm_id: kind, runtime: "envoy.wasm.runtime.v8", code: { local: { filename: join(ROOT, `build/${kind}.wasm`) } } },
             configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: "{}" },
           },
         },
@@ -142,7 +143,7 @@ function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: str
   return { yaml: bootstrap(listener, clusters), path };
 }
 
-function upstreamBootstrap(port: number): string {
+export function upstreamBootstrap(port: number): string {
   return bootstrap(
     {
       name: "up",
@@ -241,7 +242,7 @@ export async function runEnvoyBench(
   try {
     const upPort = await freePort();
     children.push(startEnvoy(dir, "upstream", upstreamBootstrap(upPort), loadCpu));
-    const variants = ["static", "noop", "filter-10", "filter-10k", "rds-10k"];
+    const variants = ["static", "empty", "noop", "filter-10", "filter-10k", "rds-10k"];
     const ports: Record<string, number> = {},
       paths: Record<string, string> = {};
     for (const v of variants) {

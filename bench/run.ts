@@ -10,7 +10,7 @@
 //   npm run bench -- --quick           fewer rounds, 100k instead of 1M requests for the memory check
 //   npm run bench -- --no-compile      skip the named re-compile (no size breakdown, profile, GC counts)
 //   npm run bench -- --no-callgrind    skip the instruction counts (valgrind)
-//   npm run bench -- --no-envoy        skip the real-Envoy throughput runs (wrk)
+//   npm run bench -- --no-envoy        skip the real-Envoy runs (wrk, and Envoy under callgrind)
 //   npm run bench -- --update-reference  also write bench/results.json
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -23,6 +23,7 @@ import { ROOT, analyseCompiled, countAllocations, layout, namedCompileCommand, s
 import { balancerConfig, balancerRequests, routeRequests, routeTable, typicalConfig, upstreams } from "./workloads.ts";
 import { measure, measureApply, valgrindAvailable } from "./callgrind.ts";
 import { runEnvoyBench, wrkAvailable } from "./envoy.ts";
+import { runEnvoyCallgrind } from "./envoy-callgrind.ts";
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has("--quick");
@@ -540,6 +541,28 @@ if (ENVOY && wrkAvailable()) {
   }
 } else if (ENVOY) log("8. envoy: wrk not found (apt-get install wrk), skipped");
 
+// 8b. The same proxies under callgrind: instructions per request of the
+// whole Envoy process, the real-Envoy figure that load does not move.
+if (ENVOY && CALLGRIND && valgrindAvailable()) {
+  log("8b. real Envoy under callgrind (instructions per request; several minutes)");
+  try {
+    const figs = await runEnvoyCallgrind({ requests: QUICK ? 400 : 1000, log });
+    const by = Object.fromEntries(figs.map((f) => [f.variant, f.instructionsPerRequest]));
+    results.envoyInstructions = {
+      figures: figs,
+      ratios: {
+        noopVsFilter10: by.noop / by["filter-10"],
+        staticVsFilter10: by.static / by["filter-10"],
+        rds10kVsFilter10k: by["rds-10k"] / by["filter-10k"],
+      },
+      what: "instructions per request of the proxy Envoy process (C++, V8 builtins, compiled wasm) under callgrind; a ratio a/b is the throughput of b relative to a when the proxy's CPU is the bottleneck",
+    };
+  } catch (err) {
+    results.envoyInstructions = { error: String((err as Error).message ?? err).slice(0, 500) };
+    log(`  envoy callgrind failed: ${(err as Error).message}`);
+  }
+}
+
 // --no-envoy with --update-reference: the reference keeps the previous
 // run's Envoy figures, marked as carried over with that run's date, so the
 // committed file still backs the Envoy table in bench/README.md.
@@ -547,6 +570,11 @@ if (!ENVOY && UPDATE_REFERENCE && !results.envoy) {
   try {
     const prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
     if (prev.envoy) results.envoy = { ...prev.envoy, carriedOverFrom: prev.envoy.carriedOverFrom ?? prev.date ?? "the previous reference run" };
+    if (prev.envoyInstructions && !results.envoyInstructions)
+      results.envoyInstructions = {
+        ...prev.envoyInstructions,
+        carriedOverFrom: prev.envoyInstructions.carriedOverFrom ?? prev.date ?? "the previous reference run",
+      };
   } catch {
     /* no previous reference */
   }
@@ -706,6 +734,14 @@ function printTable(r: Record<string, any>) {
     row("  filter-10 / noop, / static", `${f(q.filter10VsNoop * 100)}% / ${f(q.filter10VsStatic * 100)}%`, "targets ≥ 90% / ≥ 80%");
     row("  filter-10k / rds-10k (last route)", `${f(q.filter10kVsRds10k * 100)}%`, "target > 100%");
   } else if (r.envoy?.error) row("envoy", "failed", r.envoy.error.slice(0, 80));
+  if (r.envoyInstructions?.figures) {
+    lines.push("");
+    for (const x of r.envoyInstructions.figures)
+      row(`envoy under callgrind, ${x.variant}`, f(x.instructionsPerRequest), "instructions / request, whole proxy process");
+    const q = r.envoyInstructions.ratios;
+    row("  noop / filter-10, static / filter-10", `${f(q.noopVsFilter10 * 100)}% / ${f(q.staticVsFilter10 * 100)}%`, "targets ≥ 90% / ≥ 80%");
+    row("  rds-10k / filter-10k (last route)", `${f(q.rds10kVsFilter10k * 100)}%`, "target > 100%");
+  } else if (r.envoyInstructions?.error) row("envoy under callgrind", "failed", r.envoyInstructions.error.slice(0, 80));
   if (r.profile?.wasmFunctions) {
     lines.push("");
     lines.push(`profile: ${JSON.stringify(r.profile.split)} (% of samples)`);

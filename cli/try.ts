@@ -1,11 +1,11 @@
 // `apisix-wasm try`: requests through the real filter.wasm in the proxy-wasm
 // host, and what Envoy's router would do with each (or the local reply).
 import { LogLevelName, type ProxyWasmHost, type LogEntry, type RequestResult } from "../host/index.ts";
-import { ORIGINAL_DST_KEY as ORIGINAL_DST, ROUTE_STATE_KEY as ROUTE_STATE, UPSTREAM_STATE_KEY as UPSTREAM_STATE } from "../envoy/control-plane/apisix/index.ts";
+import { ROUTE_STATE_KEY as ROUTE_STATE, UPSTREAM_STATE_KEY as UPSTREAM_STATE } from "../envoy/control-plane/apisix/index.ts";
 
 // What the filter decided, as it tells Envoy's access log (filter.ts); the
 // names are the control plane's mirror of the filter's (apisix/steering.ts).
-export { ORIGINAL_DST, ROUTE_STATE, UPSTREAM_STATE };
+export { ROUTE_STATE, UPSTREAM_STATE };
 export const LEVELS: readonly string[] = LogLevelName;
 
 export interface RequestSpec {
@@ -109,7 +109,7 @@ export function send(host: ProxyWasmHost, spec: RequestSpec, from: string): Outc
     return out;
   }
   out.cluster = r.header("x-apisix-upstream") ?? null;
-  out.endpoint = r.filterState.get(ORIGINAL_DST) ?? null;
+  out.endpoint = r.endpoint ?? null;
   const before = new Map(headers.map(([k, v]) => [k, v]));
   for (const [k, v] of r.requestHeaders.entries) {
     if (k === "x-apisix-upstream") continue;

@@ -41,7 +41,7 @@ export interface UpstreamResponse {
   headers?: HeadersInit;
   body?: string | Uint8Array;
   trailers?: HeadersInit;
-  /** The upstream host "ip:port" (upstream.address). Default: the original_dst filter state, if set. */
+  /** The upstream host "ip:port" (upstream.address). Default: the endpoint the router picks (plan header, else original_dst). */
   address?: string;
   attemptCount?: number;
 }
@@ -55,6 +55,8 @@ export interface ForwardedRequest {
   filterState: Map<string, string>;
   /** envoy.network.transport_socket.original_dst_address, request first then connection. */
   originalDst: string | undefined;
+  /** The endpoint the router connects to (override_host plan first, else originalDst). */
+  endpoint: string | undefined;
 }
 
 export interface CompletionInfo {

@@ -3,6 +3,7 @@
 // decodeHeaders/decodeData/encodeHeaders/log/onDestroy, on top of cpp-host
 // src/context.cc onRequestHeaders & co).
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult } from "./abi.ts";
+import { PLAN_HEADER } from "../envoy/control-plane/apisix/steering.ts";
 import { ORIGINAL_DST_ADDRESS_KEY } from "./foreign.ts";
 import { HeaderMap, headersToPairs, type HeadersInit, type RawPair } from "./headers.ts";
 import type { CallOutcome, DeferredActions, FailurePolicy, HostClock, LogEntry, RootContext, VmFailure } from "./context.ts";
@@ -46,6 +47,8 @@ export interface RequestResult {
   filterState: Map<string, string>;
   /** The ORIGINAL_DST override the router would use. */
   originalDst: string | undefined;
+  /** The endpoint the router connects to first (see Stream#endpoint). */
+  endpoint: string | undefined;
   logs: LogEntry[];
   routeCacheCleared: number;
   /** The router received the request. */
@@ -212,6 +215,18 @@ export class HttpStream {
     return c ? fromUtf8(c) : undefined;
   }
 
+  /**
+   * The endpoint Envoy's router connects to first: in override-host clusters
+   * the first address of the filter's plan header (override_host reads it);
+   * in ORIGINAL_DST clusters, where the filter sets no plan for a single try,
+   * the original_dst filter state.
+   */
+  get endpoint(): string | undefined {
+    const plan = this.requestHeaderMap.get(PLAN_HEADER);
+    if (plan !== undefined && plan.length > 0) return plan.split(",")[0];
+    return this.originalDst;
+  }
+
   // ---------------------------------------------------------------- whole lifecycle
 
   /** The gateway-visible outcome (see RequestResult). */
@@ -227,6 +242,7 @@ export class HttpStream {
       responseHeader: (n) => this.responseHeaderMap?.get(n),
       filterState: this.filterState,
       originalDst: this.originalDst,
+      endpoint: this.endpoint,
       logs: this.logs,
       routeCacheCleared: this.routeCacheCleared,
       forwarded: this.forwarded,
@@ -273,12 +289,13 @@ export class HttpStream {
       trailers: this.requestTrailerMap,
       filterState: this.filterState,
       originalDst: this.originalDst,
+      endpoint: this.endpoint,
     };
   }
 
   /** Which upstream host the router picked (upstream.address) and how many attempts it made. */
   setUpstream(address?: string, attemptCount = 1): void {
-    this.upstreamAddress = address ?? this.originalDst;
+    this.upstreamAddress = address ?? this.endpoint;
     this.attemptCount = attemptCount;
   }
 

@@ -9,7 +9,7 @@ const WARN = LOG.warn;
 
 function picked(r: RequestResult): string {
   assert.equal(r.localReply, undefined, `no local reply: ${JSON.stringify(r.localReply)}`);
-  return r.originalDst!;
+  return r.endpoint!;
 }
 
 function healthy(host: ProxyWasmHost): void {
@@ -117,7 +117,7 @@ describe("ewma", () => {
       for (let i = 0; i < 12; i++) {
         const s = host.stream({ method: "GET", path: "/", authority: "example.com", source: "127.0.0.1:5555" });
         s.requestHeaders(true);
-        const addr = s.originalDst!;
+        const addr = s.endpoint!;
         got.push(addr);
         const ms = addr.endsWith(":1980") ? 1 : 5;
         clock.advance(ms);
@@ -139,7 +139,7 @@ describe("least_conn", () => {
       return s;
     });
     assert.deepEqual(
-      open.map((s) => s.originalDst),
+      open.map((s) => s.endpoint),
       ["127.0.0.1:1980", "0.0.0.0:1980", "127.0.0.1:1980"],
     );
     for (const s of open) {
@@ -152,7 +152,7 @@ describe("least_conn", () => {
     // a stream reset by the client also releases
     const s = host.stream({ method: "GET", path: "/", authority: "example.com" });
     s.requestHeaders(true);
-    assert.equal(s.originalDst, "127.0.0.1:1980");
+    assert.equal(s.endpoint, "127.0.0.1:1980");
     s.reset();
     assert.equal(picked(get(host)), "127.0.0.1:1980");
     assert.ok(!host.logs.some((l) => l.message.includes("released a connection never picked")));
@@ -166,13 +166,13 @@ describe("least_conn", () => {
       s.requestHeaders(true);
       return s;
     });
-    assert.deepEqual(counts(held.map((s) => s.originalDst!)), { "127.0.0.1:1980": 2, "127.0.0.1:1981": 2 });
+    assert.deepEqual(counts(held.map((s) => s.endpoint!)), { "127.0.0.1:1980": 2, "127.0.0.1:1981": 2 });
     host.configure(JSON.stringify(overrideHost(oneUpstream({ type: "least_conn", nodes: { "127.0.0.1:1980": 1, "127.0.0.1:1981": 1, "127.0.0.1:1982": 1 } }))));
     const a = host.stream({ path: "/" });
     a.requestHeaders(true);
     const b = host.stream({ path: "/" });
     b.requestHeaders(true);
-    assert.deepEqual([a.originalDst, b.originalDst], ["127.0.0.1:1982", "127.0.0.1:1982"]);
+    assert.deepEqual([a.endpoint, b.endpoint], ["127.0.0.1:1982", "127.0.0.1:1982"]);
   });
 });
 

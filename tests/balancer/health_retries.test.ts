@@ -9,7 +9,7 @@ const UF = 0x20;
 
 // Upstream answering by node: status per "ip:port".
 function answers(byNode: Record<string, number>): RequestOptions {
-  return { upstream: (fwd) => ({ status: byNode[fwd.originalDst!] ?? 200 }) };
+  return { upstream: (fwd) => ({ status: byNode[fwd.endpoint!] ?? 200 }) };
 }
 
 const CHECKS = {
@@ -31,18 +31,18 @@ describe("passive health checks", () => {
     );
     for (let i = 0; i < 12; i++) {
       const r = get(host, "/", {}, bad);
-      assert.notEqual(r.originalDst, "10.0.0.1:80");
+      assert.notEqual(r.endpoint, "10.0.0.1:80");
       const hosts = r.header("x-apisix-upstream-hosts")!.split(",");
       assert.equal(hosts.length, 2);
       assert.ok(!hosts.includes("10.0.0.1:80"), hosts.join(","));
-      assert.equal(hosts[0], r.originalDst);
+      assert.equal(hosts[0], r.endpoint);
       assert.equal(r.header("x-envoy-max-retries"), "1");
     }
     // active.unhealthy.interval 3 s × active.healthy.successes 2 = 6 s
     clock.advance(5_000);
-    assert.ok(!Array.from({ length: 6 }, () => get(host).originalDst).includes("10.0.0.1:80"));
+    assert.ok(!Array.from({ length: 6 }, () => get(host).endpoint).includes("10.0.0.1:80"));
     clock.advance(1_500);
-    assert.ok(Array.from({ length: 6 }, () => get(host).originalDst).includes("10.0.0.1:80"));
+    assert.ok(Array.from({ length: 6 }, () => get(host).endpoint).includes("10.0.0.1:80"));
     assert.ok(host.logs.some((l) => l.message.startsWith("passive health check: 10.0.0.1:80 of upstream.u1 is healthy again")));
   });
 
@@ -62,11 +62,11 @@ describe("passive health checks", () => {
     );
     const failed = r.header("x-apisix-upstream-hosts")!.split(",")[0];
     const other = failed === "10.0.0.1:80" ? "10.0.0.2:80" : "10.0.0.1:80";
-    for (let i = 0; i < 6; i++) assert.equal(get(host).originalDst, other);
+    for (let i = 0; i < 6; i++) assert.equal(get(host).endpoint, other);
     // now a UF on the other node too: all unhealthy → warn, use every node
     get(host, "/", {}, { upstream: { status: 503 }, completion: { responseFlags: UF, responseCode: 503 } });
     host.clearLogs();
-    const seen = new Set(Array.from({ length: 6 }, () => get(host).originalDst));
+    const seen = new Set(Array.from({ length: 6 }, () => get(host).endpoint));
     assert.deepEqual([...seen].sort(), ["10.0.0.1:80", "10.0.0.2:80"]);
     assert.ok(host.logs.some((l) => l.level === WARN && l.message === "all upstream nodes is unhealthy, use default"));
   });
@@ -85,11 +85,11 @@ describe("passive health checks", () => {
     for (let i = 0; i < 3; i++) get(host, "/", {}, { upstream: { status: 200 } });
     assert.ok(host.logs.some((l) => /passive health check: .* is healthy \(successes 2\/2\)/.test(l.message)));
     host.clearLogs();
-    const now = new Set(Array.from({ length: 4 }, () => get(host).originalDst));
+    const now = new Set(Array.from({ length: 4 }, () => get(host).endpoint));
     assert.equal(now.size, 1);
     assert.ok(!warned());
     clock.advance(6_001);
-    const later = new Set(Array.from({ length: 4 }, () => get(host).originalDst));
+    const later = new Set(Array.from({ length: 4 }, () => get(host).endpoint));
     assert.equal(later.size, 2);
   });
 
@@ -108,7 +108,7 @@ describe("retry plan headers", () => {
     const host = await load(oneUpstream({ nodes: THREE }));
     const r = get(host);
     const hosts = r.header("x-apisix-upstream-hosts")!.split(",");
-    assert.equal(hosts[0], r.originalDst);
+    assert.equal(hosts[0], r.endpoint);
     assert.deepEqual(hosts.slice().sort(), Object.keys(THREE).sort());
     assert.equal(r.header("x-envoy-max-retries"), "2");
     assert.equal(r.header("x-envoy-retry-on"), "connect-failure,refused-stream,reset");
@@ -120,7 +120,7 @@ describe("retry plan headers", () => {
     let host = await load(oneUpstream({ nodes: THREE, retries: 0 }));
     let r = get(host);
     // override_host needs the list for its first pick; no retry, no retry headers.
-    assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
+    assert.equal(r.header("x-apisix-upstream-hosts"), r.endpoint);
     assert.equal(r.header("x-envoy-max-retries"), undefined);
     assert.equal(r.header("x-envoy-retry-on"), undefined);
     host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, retries: 10 }));
@@ -168,10 +168,10 @@ describe("retry plan headers", () => {
   test("a client cannot choose the upstream list or the retry policy", async () => {
     const host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, retries: 0 }));
     const r = get(host, "/", { headers: { "x-apisix-upstream-hosts": "6.6.6.6:80", "x-envoy-max-retries": "9", "x-envoy-retry-on": "5xx" } });
-    assert.deepEqual(r.requestHeaders.getAll("x-apisix-upstream-hosts"), [r.originalDst]);
+    assert.deepEqual(r.requestHeaders.getAll("x-apisix-upstream-hosts"), [r.endpoint]);
     // No retry header at all (Envoy's route has no retry policy: none means none).
     assert.deepEqual(r.requestHeaders.getAll("x-envoy-max-retries"), []);
-    assert.equal(r.header("x-apisix-upstream-hosts"), r.originalDst);
+    assert.equal(r.header("x-apisix-upstream-hosts"), r.endpoint);
     assert.equal(r.header("x-envoy-retry-on"), undefined);
   });
 
@@ -181,7 +181,7 @@ describe("retry plan headers", () => {
     assert.equal(r.header("x-apisix-upstream-hosts"), "127.0.0.1:1960,127.0.0.1:1961");
     assert.equal(r.header("x-envoy-max-retries"), "1");
     const rr = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 } }));
-    const seq = Array.from({ length: 6 }, () => get(rr).originalDst);
+    const seq = Array.from({ length: 6 }, () => get(rr).endpoint);
     for (let i = 1; i < 6; i++) assert.notEqual(seq[i], seq[i - 1]);
   });
 });

@@ -3,7 +3,7 @@
 // Envoy's router is sent (cluster header + original-destination endpoint).
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { filterHost, get, outcome, errorLogs, assertHealthy, ORIGINAL_DST, LOG, named } from "./helpers.ts";
+import { balancerHost, filterHost, get, outcome, errorLogs, assertHealthy, ORIGINAL_DST, LOG, named } from "./helpers.ts";
 
 const NODE = { "10.0.0.1:8080": 1 };
 
@@ -17,7 +17,7 @@ describe("1. steering headers from the client never survive", () => {
     assert.equal(proxied.header("x-apisix-upstream"), "route.r1");
     assert.equal(proxied.requestHeaders.getAll("x-apisix-upstream").length, 1);
     assert.equal(proxied.header("x-envoy-original-dst-host"), undefined);
-    assert.equal(proxied.originalDst, "10.0.0.1:8080");
+    assert.equal(proxied.endpoint, "10.0.0.1:8080");
     // One node, no retries: no try list is sent, and the client's is gone.
     assert.deepEqual(proxied.requestHeaders.getAll("x-apisix-upstream-hosts"), []);
 
@@ -179,11 +179,11 @@ describe("3. upstream resolution", () => {
       dns: { "api.internal": { addresses: ["10.1.1.1", "10.1.1.2"] }, "gone.internal": { error: "NXDOMAIN" } },
     });
     const ok = get(host, "/ok");
-    assert.equal(ok.originalDst, "10.1.1.1:8080");
+    assert.equal(ok.endpoint, "10.1.1.1:8080");
     assert.equal(ok.header(":authority"), "api.internal:8080");
 
     const partial = get(host, "/partial");
-    assert.equal(partial.originalDst, "10.1.1.1:80");
+    assert.equal(partial.endpoint, "10.1.1.1:80");
     assert.deepEqual(errorLogs(partial.logs), ["failed to parse domain: gone.internal, error: NXDOMAIN"]);
 
     const inline = get(host, "/inline-dead");
@@ -264,7 +264,7 @@ describe("6. balancer pick", () => {
     const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { nodes } }] });
     for (let i = 0; i < 7; i++) get(host, "/"); // leave the fresh picker's partial first cycle
     for (let window = 0; window < 6; window++) {
-      const picks = Array.from({ length: 6 }, () => get(host, "/").originalDst);
+      const picks = Array.from({ length: 6 }, () => get(host, "/").endpoint);
       const c = new Map<string, number>();
       for (const p of picks) c.set(p!, (c.get(p!) ?? 0) + 1);
       assert.deepEqual(Object.fromEntries([...c].sort()), { "10.0.0.1:80": 3, "10.0.0.2:80": 2, "10.0.0.3:80": 1 });
@@ -276,7 +276,7 @@ describe("6. balancer pick", () => {
     for (let i = 0; i < 5; i++) get(host, "/");
     const c = new Map<string, number>();
     for (let i = 0; i < 12; i++) {
-      const p = get(host, "/").originalDst!;
+      const p = get(host, "/").endpoint!;
       c.set(p, (c.get(p) ?? 0) + 1);
     }
     assert.deepEqual(Object.fromEntries([...c].sort()), { "10.0.0.1:80": 9, "10.0.0.3:80": 3 });
@@ -284,7 +284,7 @@ describe("6. balancer pick", () => {
 
   test("single node fast path, even with weight 0", async () => {
     const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { nodes: { "10.0.0.4:9000": 0 } } }] });
-    for (let i = 0; i < 3; i++) assert.equal(get(host, "/").originalDst, "10.0.0.4:9000");
+    for (let i = 0; i < 3; i++) assert.equal(get(host, "/").endpoint, "10.0.0.4:9000");
   });
 
   test("priority: only the highest level is used while it has nodes", async () => {
@@ -303,14 +303,14 @@ describe("6. balancer pick", () => {
         },
       ],
     });
-    const seen = new Set(Array.from({ length: 20 }, () => get(host, "/").originalDst));
+    const seen = new Set(Array.from({ length: 20 }, () => get(host, "/").endpoint));
     assert.deepEqual([...seen].sort(), ["10.0.0.1:80", "10.0.0.2:80"]);
   });
 
   test("IPv6 nodes are bracketed for Envoy's original-destination parser", async () => {
     const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { nodes: { "[::1]:8080": 1 }, pass_host: "node" } }] });
     const r = get(host, "/");
-    assert.equal(r.originalDst, "[::1]:8080");
+    assert.equal(r.endpoint, "[::1]:8080");
     assert.equal(r.header(":authority"), "[::1]:8080");
   });
 });
@@ -344,6 +344,14 @@ describe("7. Envoy steering", () => {
     assert.equal(get(host, "/inline").header("x-apisix-upstream"), "route.inline");
   });
 
+  test("override-host clusters: the plan header alone names the endpoint, no original-destination filter state", async () => {
+    const host = await balancerHost(config);
+    const byId = get(host, "/byid");
+    assert.equal(byId.header("x-apisix-upstream-hosts"), "10.0.0.1:80");
+    assert.equal(byId.endpoint, "10.0.0.1:80");
+    assert.equal(byId.filterState.get(ORIGINAL_DST), undefined);
+  });
+
   test("pass_host: pass keeps the client's Host, node uses the node, rewrite uses upstream_host", async () => {
     const host = await filterHost(config);
     assert.equal(get(host, "/byid", { authority: "client.example:8080" }).header(":authority"), "client.example:8080");
@@ -359,7 +367,7 @@ describe("7. Envoy steering", () => {
     assert.equal(get(host, "/byid").header("x-envoy-upstream-rq-timeout-ms"), undefined);
     const grpc = get(host, "/echo.Echo/Say", { method: "POST", protocol: "HTTP/2", headers: { "content-type": "application/grpc", te: "trailers" } });
     assert.equal(grpc.header("x-apisix-upstream"), "route.grpc");
-    assert.equal(grpc.originalDst, "10.0.0.6:50051");
+    assert.equal(grpc.endpoint, "10.0.0.6:50051");
     assert.equal(grpc.header("x-envoy-upstream-rq-timeout-ms"), undefined);
   });
 
@@ -405,7 +413,7 @@ describe("8. logs", () => {
     warn.configure(config);
     logCalls = 0;
     const r = get(warn, "/");
-    assert.equal(r.originalDst, "10.0.0.1:8080");
+    assert.equal(r.endpoint, "10.0.0.1:8080");
     assert.equal(logCalls, 0);
     assertHealthy(warn);
   });

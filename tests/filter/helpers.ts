@@ -59,10 +59,10 @@ export function get(host: ProxyWasmHost, path = "/", extra: RequestDescription =
   return host.request({ method: "GET", path, authority: "example.com", source: "127.0.0.1:40000", ...extra }, options);
 }
 
-/** The node Envoy's ORIGINAL_DST cluster would connect to, or the local reply status. */
+/** The cluster and the node Envoy's router would connect to, or the local reply status. */
 export function outcome(r: RequestResult): string {
   if (r.localReply) return String(r.localReply.status);
-  return `${r.header("x-apisix-upstream")} ${r.originalDst}`;
+  return `${r.header("x-apisix-upstream")} ${r.endpoint}`;
 }
 
 export function assertHealthy(host: ProxyWasmHost): void {

@@ -58,7 +58,7 @@ test("a recycled stream sees none of the previous request's headers, whatever th
     if (n) headers["x-pad"] = "p".repeat(n);
     if (beta) headers["x-env"] = "beta";
     const r = get(host, i % 2 ? "/a" : "/a?x=1", { headers });
-    assert.equal(r.originalDst, beta ? "10.0.0.3:80" : "10.0.0.1:80", `request ${i} (pad ${n}, beta ${beta})`);
+    assert.equal(r.endpoint, beta ? "10.0.0.3:80" : "10.0.0.1:80", `request ${i} (pad ${n}, beta ${beta})`);
   }
   assertHealthy(host);
 });
@@ -70,14 +70,14 @@ test("least_conn releases on the stream that counted the pick, with streams inte
   const b = host.stream({ method: "GET", path: "/lc", authority: "example.com" });
   a.requestHeaders(true);
   b.requestHeaders(true);
-  const picks = new Set([a.originalDst, b.originalDst]);
+  const picks = new Set([a.endpoint, b.endpoint]);
   assert.equal(picks.size, 2, "two in-flight requests go to two nodes");
   // Finishing b frees b's node: the next pick is that node.
-  const freed = b.originalDst;
+  const freed = b.endpoint;
   finish(b);
   const c = host.stream({ method: "GET", path: "/lc", authority: "example.com" });
   c.requestHeaders(true);
-  assert.equal(c.originalDst, freed);
+  assert.equal(c.endpoint, freed);
   finish(a);
   finish(c);
   assertHealthy(host);

@@ -117,7 +117,7 @@ test("fuzz: 1,600 random upstreams × 50 requests: picks are nodes of the upstre
           assert.equal(r.localReply.status, 502, ctx);
           continue;
         }
-        const dst = r.originalDst!;
+        const dst = r.endpoint!;
         const picked = all.get(canonical(dst));
         assert.ok(picked, `${ctx}: picked ${dst}, not a node`);
         if (type === "roundrobin" && !allZero && nodes.length > 1) assert.notEqual(picked.weight, 0, `${ctx}: roundrobin picked weight-0 node ${dst}`);
@@ -143,7 +143,7 @@ test("fuzz: roundrobin over a full cycle picks each node in proportion to its we
       for (let i = 0; i < 2 * total; i++) {
         const r = host.request({ path: "/", authority: "example.com" });
         totalRequests++;
-        const k = canonical(r.originalDst!);
+        const k = canonical(r.endpoint!);
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
       for (const n of nodes) assert.equal(counts.get(canonical(address(n))) ?? 0, 2 * n.weight, `${JSON.stringify(nodes)} → ${JSON.stringify([...counts])}`);
@@ -171,7 +171,7 @@ test("fuzz: priorities: every pick comes from the highest priority level that ha
         totalRequests++;
         assert.equal(host.trapped, false, JSON.stringify(host.failure));
         assert.equal(r.localReply, undefined, `${type} ${JSON.stringify(nodes)}: ${r.localReply?.status}`);
-        assert.ok(allowed.has(r.originalDst!), `${type} ${JSON.stringify(nodes)}: picked ${r.originalDst} outside priority ${top}`);
+        assert.ok(allowed.has(r.endpoint!), `${type} ${JSON.stringify(nodes)}: picked ${r.endpoint} outside priority ${top}`);
       }
       if (host.logs.length > 4000) host.clearLogs();
     }),

@@ -26,7 +26,7 @@ function assertBaseServes(host: ProxyWasmHost, context: string): void {
   const r = host.request({ method: "GET", path: "/known/x", authority: "example.com", source: "127.0.0.1:1000" });
   assert.equal(r.localReply, undefined, `${context}: the previous config no longer serves /known/x (got ${r.localReply?.status})`);
   assert.equal(r.header("x-apisix-upstream"), "upstream.known", context);
-  assert.equal(r.originalDst, "10.255.0.1:80", context);
+  assert.equal(r.endpoint, "10.255.0.1:80", context);
 }
 
 // ---------------------------------------------------------------- valid configurations

@@ -130,7 +130,7 @@ test("all-zero weights: roundrobin, ewma and least_conn still pick; chash answer
   const nodes = { "10.0.0.1:80": 0, "10.0.0.2:80": 0 };
   for (const type of ["roundrobin", "ewma", "least_conn"]) {
     const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { type, nodes } }] });
-    for (let i = 0; i < 4; i++) assert.ok(["10.0.0.1:80", "10.0.0.2:80"].includes(get(host, "/").originalDst!), type);
+    for (let i = 0; i < 4; i++) assert.ok(["10.0.0.1:80", "10.0.0.2:80"].includes(get(host, "/").endpoint!), type);
   }
   const host = await filterHost({ routes: [{ id: "r", uri: "/*", upstream: { type: "chash", key: "remote_addr", nodes } }] });
   const r = get(host, "/");

@@ -240,7 +240,7 @@ function check(r: RequestResult, context: string): void {
     const status = r.localReply.status;
     assert.ok(status in STATUS_LOGS, `${context}: unexpected local reply ${status} ${r.localReply.body}`);
     assert.equal(clusters.length, 0, `${context}: a local reply but x-apisix-upstream = ${clusters}`);
-    assert.equal(r.originalDst, undefined, `${context}: a local reply but original_dst = ${r.originalDst}`);
+    assert.equal(r.endpoint, undefined, `${context}: a local reply but endpoint = ${r.endpoint}`);
     assert.equal(plan.length, 0, `${context}: a local reply but x-apisix-upstream-hosts = ${plan}`);
     const explained = r.logs.some((l) => STATUS_LOGS[status].test(l.message) && (status === 404 || status === 400 || l.level === LOG.error));
     assert.ok(explained, `${context}: ${status} without its log line; logs: ${JSON.stringify(r.logs.map((l) => l.message))}`);
@@ -250,7 +250,7 @@ function check(r: RequestResult, context: string): void {
   assert.equal(clusters.length, 1, `${context}: x-apisix-upstream values ${JSON.stringify(clusters)}`);
   const nodes = CLUSTERS.get(clusters[0]);
   assert.ok(nodes, `${context}: proxied to unknown cluster ${clusters[0]}`);
-  assert.ok(r.originalDst !== undefined && nodes.has(r.originalDst), `${context}: ${r.originalDst} is not a node of ${clusters[0]}`);
+  assert.ok(r.endpoint !== undefined && nodes.has(r.endpoint), `${context}: ${r.endpoint} is not a node of ${clusters[0]}`);
   // The retry plan is the filter's, never the client's: one value, nodes of the cluster only.
   assert.ok(plan.length <= 1, `${context}: x-apisix-upstream-hosts values ${JSON.stringify(plan)}`);
   for (const hp of plan.length ? plan[0].split(",") : []) assert.ok(nodes.has(hp), `${context}: plan entry ${hp} is not a node of ${clusters[0]}`);
