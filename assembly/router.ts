@@ -22,11 +22,19 @@
 // order. Priority orders routes under the same key only: a longer prefix
 // wins over a shorter one whatever their priorities, as in APISIX.
 //
-// Everything is indexed at configure time; a request costs one hash lookup
-// for the exact uri plus one walk of the path through a character trie.
+// Everything is indexed at configure time; a request costs one walk of the
+// path through a radix tree (exact uris and prefixes share it), plus a hash
+// lookup of the host.
+//
+// The trees of all uri indexes (one per host, one per wildcard suffix, the
+// host-less one) live in a handful of flat arrays owned by the Router:
+// nodes, label characters and entries are array slots, not objects. A
+// 10,000-route table is then a few dozen heap objects instead of about a
+// hundred thousand, which is what allocation, every later collection (it
+// marks the live config) and the sweep of the previous config pay for.
 
 import { Route } from "./config/route";
-import { UriPattern, parseUri } from "./uri_pattern";
+import { UriPattern, uriCut, uriPattern } from "./uri_pattern";
 
 export const ROUTER_HOST_URI: u8 = 0;
 export const ROUTER_URI: u8 = 1;
@@ -40,202 +48,341 @@ export abstract class RouteFilter {
   abstract accept(route: Route): bool;
 }
 
-// One route under one uri key.
-class Entry {
-  constructor(
-    public route: Route,
-    public pattern: UriPattern | null,
-    // radixtree_uri modes: the route's hosts as one more condition (null =
-    // any host); radixtree_host_uri files hosts in the Router instead.
-    public hosts: Array<string> | null,
-    public uriLength: i32,
-    public seq: i32,
-  ) {}
-
-  // The cheap checks this index owns; the caller's filter does the rest.
-  holds(path: string, host: string): bool {
-    const hosts = this.hosts;
-    if (hosts !== null && !hostMatches(hosts, host)) return false;
-    const pattern = this.pattern;
-    return pattern === null || pattern.matches(path);
-  }
-}
-
 // lua-resty-radixtree match_host: an exact name, or "*.foo.com" as the
-// suffix ".foo.com" ("*" alone: any host).
+// suffix ".foo.com" ("*" alone: any host). Compared in place: this runs per
+// request and must not allocate.
 function hostMatches(hosts: Array<string>, host: string): bool {
   for (let i = 0, n = hosts.length; i < n; i++) {
     const h = unchecked(hosts[i]);
     if (h.length && h.charCodeAt(0) == 0x2a) {
-      if (host.endsWith(h.substring(1))) return true;
+      const len = h.length - 1;
+      const at = host.length - len;
+      if (at >= 0 && memory.compare(changetype<usize>(host) + (<usize>at << 1), changetype<usize>(h) + 2, <usize>len << 1) == 0) return true;
     } else if (h == host) return true;
   }
   return false;
 }
 
-class TrieNode {
-  chars: Array<u16> = new Array<u16>();
-  kids: Array<TrieNode> = new Array<TrieNode>();
-  entries: Array<Entry> | null = null;
+// Node layout in UriTrees.nodes, NODE i32s per node. A node's label is
+// chars[at, at + len) of the shared character pool; the root of a tree has
+// an empty label, every other node a non-empty one whose first character
+// tells it from its siblings (kept in the node too, so that choosing a child
+// reads one array).
+const LABEL_AT = 0;
+const LABEL_LEN = 1;
+const FIRST_CHILD = 2;
+const NEXT_SIBLING = 3;
+const FIRST_CHAR = 4;
+const NODE = 5;
+// Entry layout in UriTrees.ints, ENTRY i32s per entry (the route, pattern
+// and hosts of entry e are at index e of their arrays).
+const E_SLOT = 0; // node * 2 (exact key) or node * 2 + 1 (prefix key)
+const E_URI_LENGTH = 1;
+const E_PREV = 2; // the previous entry filed in the same slot, or -1
+const ENTRY = 3;
+// Below this many entries in one slot insertion sort beats merging.
+const INSERTION_SORT_MAX = 12;
 
-  child(c: u16): TrieNode | null {
-    const chars = this.chars;
-    for (let i = 0, n = chars.length; i < n; i++) if (unchecked(chars[i]) == c) return unchecked(this.kids[i]);
-    return null;
+// Radix trees over uri keys, one per uri index, each entered at its own root
+// node; the order within an index is the one described at the top.
+class UriTrees {
+  private nodes: Array<i32> = new Array<i32>();
+  private chars: Array<u16> = new Array<u16>();
+  // Entries in the order they were added (that order is the final tie-break).
+  private ints: Array<i32> = new Array<i32>();
+  private routes: Array<Route> = new Array<Route>();
+  private patterns: Array<UriPattern | null> = new Array<UriPattern | null>();
+  // radixtree_uri modes: a route's hosts as one more condition (null = any
+  // host); radixtree_host_uri files hosts in the Router instead.
+  private hosts: Array<Array<string> | null> = new Array<Array<string> | null>();
+  // The last entry filed in each slot (2 slots per node), while adding.
+  private slotLast: Array<i32> = new Array<i32>();
+  // After seal: the entries of slot s are order[start[s] .. start[s + 1]).
+  private start: StaticArray<i32> = new StaticArray<i32>(1);
+  private order: StaticArray<i32> = new StaticArray<i32>(0);
+  private sealed: bool = false;
+  // Reused per request: nodes along the path that carry prefix entries.
+  private stack: Array<i32> = new Array<i32>();
+
+  newRoot(): i32 { return this.newNode(0, 0); }
+
+  private newNode(at: i32, len: i32): i32 {
+    const nodes = this.nodes;
+    const id = nodes.length / NODE;
+    nodes.push(at); nodes.push(len); nodes.push(-1); nodes.push(-1);
+    nodes.push(len > 0 ? <i32>unchecked(this.chars[at]) : -1);
+    this.slotLast.push(-1); this.slotLast.push(-1);
+    this.sealed = false;
+    return id;
   }
 
-  childOrAdd(c: u16): TrieNode {
-    const found = this.child(c);
-    if (found !== null) return found;
-    const node = new TrieNode();
-    this.chars.push(c);
-    this.kids.push(node);
+  // The node for key uri[0, keyLen) under root, created (splitting a label
+  // where the key ends or diverges) when missing. Iterative: keys can be as
+  // long as APISIX allows uris (4,096 characters).
+  private nodeFor(root: i32, uri: string, keyLen: i32): i32 {
+    const nodes = this.nodes;
+    const chars = this.chars;
+    let node = root;
+    let i = 0;
+    while (i < keyLen) {
+      const c = uri.charCodeAt(i);
+      let prev = -1;
+      let child = unchecked(nodes[node * NODE + FIRST_CHILD]);
+      while (child >= 0 && unchecked(nodes[child * NODE + FIRST_CHAR]) != c) {
+        prev = child;
+        child = unchecked(nodes[child * NODE + NEXT_SIBLING]);
+      }
+      if (child < 0) {
+        // A new leaf holding the rest of the key.
+        const at = chars.length;
+        for (let k = i; k < keyLen; k++) chars.push(<u16>uri.charCodeAt(k));
+        const leaf = this.newNode(at, keyLen - i);
+        nodes[leaf * NODE + NEXT_SIBLING] = nodes[node * NODE + FIRST_CHILD];
+        nodes[node * NODE + FIRST_CHILD] = leaf;
+        return leaf;
+      }
+      const at = unchecked(nodes[child * NODE + LABEL_AT]);
+      const len = unchecked(nodes[child * NODE + LABEL_LEN]);
+      let j = 1;
+      while (j < len && i + j < keyLen && unchecked(chars[at + j]) == <u16>uri.charCodeAt(i + j)) j++;
+      if (j < len) {
+        // Split: a new node takes the common head and the child keeps the
+        // tail, so the child's identity (its slots, its children) stays.
+        const head = this.newNode(at, j);
+        nodes[head * NODE + FIRST_CHILD] = child;
+        nodes[head * NODE + NEXT_SIBLING] = nodes[child * NODE + NEXT_SIBLING];
+        nodes[child * NODE + NEXT_SIBLING] = -1;
+        nodes[child * NODE + LABEL_AT] = at + j;
+        nodes[child * NODE + LABEL_LEN] = len - j;
+        nodes[child * NODE + FIRST_CHAR] = chars[at + j];
+        if (prev < 0) nodes[node * NODE + FIRST_CHILD] = head;
+        else nodes[prev * NODE + NEXT_SIBLING] = head;
+        child = head;
+      }
+      node = child;
+      i += j;
+    }
     return node;
   }
-}
 
-// resty/radixtree.lua sort_route, with insertion order for ties.
-function bySortRoute(a: Entry, b: Entry): i32 {
-  if (a.route.priority != b.route.priority) return a.route.priority > b.route.priority ? -1 : 1;
-  if (a.uriLength != b.uriLength) return b.uriLength - a.uriLength;
-  return a.seq - b.seq;
-}
-
-export class UriIndex {
-  exact: Map<string, Array<Entry>> = new Map<string, Array<Entry>>();
-  prefixes: TrieNode = new TrieNode();
-  private stack: Array<TrieNode> = new Array<TrieNode>();
-  private seq: i32 = 0;
-
-  constructor(private withParameters: bool = false) {}
-
-  add(uri: string, route: Route, hosts: Array<string> | null = null): void {
-    const parsed = parseUri(uri, this.withParameters);
-    const entry = new Entry(route, parsed.pattern, hosts, uri.length, this.seq++);
-    let list: Array<Entry>;
-    if (parsed.prefix) {
-      const prefix = parsed.key;
-      let node = this.prefixes;
-      for (let i = 0; i < prefix.length; i++) node = node.childOrAdd(<u16>prefix.charCodeAt(i));
-      let found = node.entries;
-      if (found === null) { found = new Array<Entry>(); node.entries = found; }
-      list = found;
-    } else if (this.exact.has(parsed.key)) {
-      list = this.exact.get(parsed.key);
-    } else {
-      list = new Array<Entry>();
-      this.exact.set(parsed.key, list);
-    }
+  add(root: i32, uri: string, withParameters: bool, route: Route, hosts: Array<string> | null): void {
+    const cut = uriCut(uri, withParameters);
+    const pattern = uriPattern(uri, cut);
+    const node = this.nodeFor(root, uri, cut < 0 ? uri.length : cut);
+    const slot = node * 2 + (cut < 0 ? 0 : 1);
+    const ints = this.ints;
     // The same route twice under one plain key (a host listed twice, or
     // "/a*" beside "/a*b", which radixtree also reads as the prefix "/a")
-    // is tried once, at the place of its longer uri.
-    if (entry.pattern === null) for (let i = 0; i < list.length; i++) {
-      const e = list[i];
-      if (e.route !== route || e.pattern !== null || e.hosts !== hosts) continue;
-      if (entry.uriLength > e.uriLength) e.uriLength = entry.uriLength;
-      return;
-    }
-    list.push(entry);
-  }
-
-  seal(): void {
-    const lists = this.exact.values();
-    for (let i = 0; i < lists.length; i++) lists[i].sort(bySortRoute);
-    sealTrie(this.prefixes);
-  }
-
-  match(path: string, host: string, filter: RouteFilter): Route | null {
-    if (this.exact.has(path)) {
-      const list = this.exact.get(path);
-      for (let i = 0, n = list.length; i < n; i++) {
-        const e = unchecked(list[i]);
-        if (e.holds(path, host) && filter.accept(e.route)) return e.route;
+    // is tried once, at the place of its longer uri. A route's entries are
+    // added together, so they are the newest ones of the slot.
+    if (pattern === null) {
+      let e = unchecked(this.slotLast[slot]);
+      while (e >= 0 && unchecked(this.routes[e]) === route) {
+        if (unchecked(this.patterns[e]) === null && unchecked(this.hosts[e]) === hosts) {
+          if (uri.length > ints[e * ENTRY + E_URI_LENGTH]) ints[e * ENTRY + E_URI_LENGTH] = uri.length;
+          return;
+        }
+        e = ints[e * ENTRY + E_PREV];
       }
     }
-    // Collect the trie nodes along the path that carry prefix routes, then
-    // try them deepest (longest prefix) first.
+    const e = this.routes.length;
+    ints.push(slot); ints.push(uri.length); ints.push(unchecked(this.slotLast[slot]));
+    this.routes.push(route);
+    this.patterns.push(pattern);
+    this.hosts.push(hosts);
+    this.slotLast[slot] = e;
+    this.sealed = false;
+  }
+
+  // Entries grouped by slot (a counting sort, which keeps the order they
+  // were added in), then each group ordered as radixtree's sort_route.
+  seal(): void {
+    const slots = this.slotLast.length;
+    const n = this.routes.length;
+    const ints = this.ints;
+    const start = new StaticArray<i32>(slots + 1);
+    for (let e = 0; e < n; e++) start[unchecked(ints[e * ENTRY + E_SLOT]) + 1]++;
+    for (let s = 0; s < slots; s++) start[s + 1] += start[s];
+    const fill = new StaticArray<i32>(slots);
+    const order = new StaticArray<i32>(n);
+    for (let e = 0; e < n; e++) {
+      const s = unchecked(ints[e * ENTRY + E_SLOT]);
+      order[start[s] + fill[s]++] = e;
+    }
+    let scratch: StaticArray<i32> | null = null;
+    for (let s = 0; s < slots; s++) {
+      const lo = start[s];
+      const hi = start[s + 1];
+      if (hi - lo <= 1) continue;
+      if (hi - lo <= INSERTION_SORT_MAX) this.insertionSort(order, lo, hi);
+      else {
+        if (scratch === null || scratch.length < n) scratch = new StaticArray<i32>(n);
+        this.mergeSort(order, lo, hi, scratch);
+      }
+    }
+    this.start = start;
+    this.order = order;
+    this.sealed = true;
+  }
+
+  // resty/radixtree.lua sort_route, with the order of adding for ties.
+  private before(a: i32, b: i32): bool {
+    const pa = unchecked(this.routes[a]).priority;
+    const pb = unchecked(this.routes[b]).priority;
+    if (pa != pb) return pa > pb;
+    const la = unchecked(this.ints[a * ENTRY + E_URI_LENGTH]);
+    const lb = unchecked(this.ints[b * ENTRY + E_URI_LENGTH]);
+    if (la != lb) return la > lb;
+    return a < b;
+  }
+
+  private insertionSort(order: StaticArray<i32>, lo: i32, hi: i32): void {
+    for (let i = lo + 1; i < hi; i++) {
+      const x = order[i];
+      let j = i;
+      while (j > lo && this.before(x, order[j - 1])) { order[j] = order[j - 1]; j--; }
+      order[j] = x;
+    }
+  }
+
+  // Bottom-up (no recursion): thousands of routes can share one uri.
+  private mergeSort(order: StaticArray<i32>, lo: i32, hi: i32, scratch: StaticArray<i32>): void {
+    for (let a = lo; a < hi; a += INSERTION_SORT_MAX) this.insertionSort(order, a, min(a + INSERTION_SORT_MAX, hi));
+    for (let width = INSERTION_SORT_MAX; width < hi - lo; width *= 2) {
+      for (let a = lo; a < hi - width; a += 2 * width) {
+        const mid = a + width;
+        const end = min(a + 2 * width, hi);
+        let i = a;
+        let j = mid;
+        let k = a;
+        while (i < mid && j < end) scratch[k++] = this.before(order[j], order[i]) ? order[j++] : order[i++];
+        while (i < mid) scratch[k++] = order[i++];
+        while (j < end) scratch[k++] = order[j++];
+        for (let t = a; t < end; t++) order[t] = scratch[t];
+      }
+    }
+  }
+
+  // The first entry of `slot` whose conditions hold, or null.
+  private trySlot(slot: i32, path: string, host: string, filter: RouteFilter): Route | null {
+    const start = this.start;
+    const order = this.order;
+    for (let k = unchecked(start[slot]), end = unchecked(start[slot + 1]); k < end; k++) {
+      const e = unchecked(order[k]);
+      const hosts = unchecked(this.hosts[e]);
+      if (hosts !== null && !hostMatches(hosts, host)) continue;
+      const pattern = unchecked(this.patterns[e]);
+      if (pattern !== null && !pattern.matches(path)) continue;
+      const route = unchecked(this.routes[e]);
+      if (filter.accept(route)) return route;
+    }
+    return null;
+  }
+
+  match(root: i32, path: string, host: string, filter: RouteFilter): Route | null {
+    if (!this.sealed) this.seal();
+    // Raw addresses: this is the per-request loop, and nothing below
+    // changes the tree's arrays.
+    const nodes = this.nodes.dataStart;
+    const chars = this.chars.dataStart;
+    const start = changetype<usize>(this.start);
     const stack = this.stack;
     stack.length = 0;
-    let node: TrieNode | null = this.prefixes;
-    if (node.entries !== null) stack.push(node);
-    for (let i = 0, n = path.length; i < n && node !== null; i++) {
-      node = node.child(<u16>path.charCodeAt(i));
-      if (node !== null && node.entries !== null) stack.push(node);
+    // Walk the path as far as whole labels match, noting the nodes that
+    // carry prefix entries (every prefix key ends at a node).
+    let node = root;
+    if (hasEntries(start, node * 2 + 1)) stack.push(node);
+    const p = changetype<usize>(path);
+    const n = path.length;
+    let i = 0;
+    while (i < n) {
+      const c = <i32>load<u16>(p + (<usize>i << 1));
+      let child = field(nodes, node, FIRST_CHILD);
+      while (child >= 0 && field(nodes, child, FIRST_CHAR) != c) child = field(nodes, child, NEXT_SIBLING);
+      if (child < 0) break;
+      const len = field(nodes, child, LABEL_LEN);
+      if (len > n - i) break;
+      const at = chars + (<usize>field(nodes, child, LABEL_AT) << 1);
+      const q = p + (<usize>i << 1);
+      let j = 1;
+      while (j < len && load<u16>(at + (<usize>j << 1)) == load<u16>(q + (<usize>j << 1))) j++;
+      if (j < len) break;
+      i += len;
+      node = child;
+      if (hasEntries(start, node * 2 + 1)) stack.push(node);
+    }
+    if (i == n) {
+      const r = this.trySlot(node * 2, path, host, filter);
+      if (r !== null) { stack.length = 0; return r; }
     }
     for (let k = stack.length - 1; k >= 0; k--) {
-      const list = unchecked(stack[k]).entries!;
-      for (let i = 0, n = list.length; i < n; i++) {
-        const e = unchecked(list[i]);
-        if (e.holds(path, host) && filter.accept(e.route)) { stack.length = 0; return e.route; }
-      }
+      const r = this.trySlot(unchecked(stack[k]) * 2 + 1, path, host, filter);
+      if (r !== null) { stack.length = 0; return r; }
     }
     stack.length = 0;
     return null;
   }
 }
 
-// Iterative: the trie is as deep as the longest prefix (APISIX allows 4,096
-// characters), far beyond what the wasm stack takes in recursion.
-function sealTrie(root: TrieNode): void {
-  const todo = new Array<TrieNode>();
-  todo.push(root);
-  while (todo.length) {
-    const node = todo.pop();
-    const list = node.entries;
-    if (list !== null) list.sort(bySortRoute);
-    for (let i = 0; i < node.kids.length; i++) todo.push(node.kids[i]);
-  }
+@inline function field(nodes: usize, node: i32, f: i32): i32 {
+  return load<i32>(nodes + (<usize>(node * NODE + f) << 2));
+}
+
+@inline function hasEntries(start: usize, slot: i32): bool {
+  const a = start + (<usize>slot << 2);
+  return load<i32>(a) < load<i32>(a, 4);
 }
 
 export class Router {
-  private byHost: Map<string, UriIndex> = new Map<string, UriIndex>();
-  // Wildcard hosts keyed by their suffix including the dot (".foo.com"); the
-  // lone "*" host is keyed by "".
-  private byWildcard: Map<string, UriIndex> = new Map<string, UriIndex>();
-  private hostless: UriIndex;
+  private trees: UriTrees = new UriTrees();
+  // Root nodes in `trees`, by exact host; wildcard hosts keyed by their
+  // suffix including the dot (".foo.com"), the lone "*" host by "".
+  private byHost: Map<string, i32> = new Map<string, i32>();
+  private byWildcard: Map<string, i32> = new Map<string, i32>();
+  private hostless: i32;
   private hasWildcards: bool = false;
+  // Only radixtree_uri_with_parameter reads ':name' segments, and in that
+  // mode every route is in the host-less tree.
+  private withParameters: bool;
   count: i32 = 0;
 
   constructor(public kind: u8 = ROUTER_HOST_URI) {
-    this.hostless = new UriIndex(kind == ROUTER_URI_WITH_PARAMETER);
+    this.hostless = this.trees.newRoot();
+    this.withParameters = kind == ROUTER_URI_WITH_PARAMETER;
   }
 
   add(route: Route, hosts: Array<string>): void {
     this.count++;
     if (this.kind != ROUTER_HOST_URI || hosts.length == 0) {
       const condition = hosts.length ? hostConditions(hosts) : null;
-      for (let i = 0; i < route.uris.length; i++) this.hostless.add(route.uris[i], route, condition);
+      for (let i = 0; i < route.uris.length; i++) this.trees.add(this.hostless, route.uris[i], this.withParameters, route, condition);
       return;
     }
     for (let h = 0; h < hosts.length; h++) {
       const host = hosts[h];
-      let idx: UriIndex;
+      let root: i32;
       if (host.startsWith("*")) {
         const suffix = host.substring(1);
         this.hasWildcards = true;
-        if (this.byWildcard.has(suffix)) idx = this.byWildcard.get(suffix);
-        else { idx = new UriIndex(); this.byWildcard.set(suffix, idx); }
+        if (this.byWildcard.has(suffix)) root = this.byWildcard.get(suffix);
+        else { root = this.trees.newRoot(); this.byWildcard.set(suffix, root); }
       } else {
-        if (this.byHost.has(host)) idx = this.byHost.get(host);
-        else { idx = new UriIndex(); this.byHost.set(host, idx); }
+        if (this.byHost.has(host)) root = this.byHost.get(host);
+        else { root = this.trees.newRoot(); this.byHost.set(host, root); }
       }
-      for (let i = 0; i < route.uris.length; i++) idx.add(route.uris[i], route);
+      for (let i = 0; i < route.uris.length; i++) this.trees.add(root, route.uris[i], false, route, null);
     }
   }
 
   seal(): void {
-    const a = this.byHost.values();
-    for (let i = 0; i < a.length; i++) a[i].seal();
-    const b = this.byWildcard.values();
-    for (let i = 0; i < b.length; i++) b[i].seal();
-    this.hostless.seal();
+    this.trees.seal();
   }
 
   // `host` is $host: lower-case, without port.
   match(host: string, path: string, filter: RouteFilter): Route | null {
     if (host.length) {
       if (this.byHost.has(host)) {
-        const r = this.byHost.get(host).match(path, host, filter);
+        const r = this.trees.match(this.byHost.get(host), path, host, filter);
         if (r !== null) return r;
       }
       if (this.hasWildcards) {
@@ -244,7 +391,7 @@ export class Router {
         while (dot >= 0) {
           const suffix = host.substring(dot);
           if (this.byWildcard.has(suffix)) {
-            const r = this.byWildcard.get(suffix).match(path, host, filter);
+            const r = this.trees.match(this.byWildcard.get(suffix), path, host, filter);
             if (r !== null) return r;
           }
           dot = host.indexOf(".", dot + 1);
@@ -252,10 +399,10 @@ export class Router {
       }
     }
     if (this.hasWildcards && this.byWildcard.has("")) {
-      const r = this.byWildcard.get("").match(path, host, filter);
+      const r = this.trees.match(this.byWildcard.get(""), path, host, filter);
       if (r !== null) return r;
     }
-    return this.hostless.match(path, host, filter);
+    return this.trees.match(this.hostless, path, host, filter);
   }
 }
 

@@ -83,25 +83,24 @@ function equalAt(s: string, at: i32, lit: string): bool {
   return true;
 }
 
-export class ParsedUri {
-  key: string = "";
-  prefix: bool = false;
-  pattern: UriPattern | null = null;
+// Where the key under which radixtree files a uri ends: -1 for an exact uri
+// (the whole uri is the key), else the prefix [0, cut) is the key. Returned
+// as an index rather than a substring so that filing a uri allocates nothing.
+export function uriCut(uri: string, withParameters: bool): i32 {
+  if (withParameters) {
+    const colon = uri.indexOf(":");
+    if (colon >= 0) return colon;
+  }
+  return uri.indexOf("*");
 }
 
-export function parseUri(uri: string, withParameters: bool): ParsedUri {
-  const out = new ParsedUri();
-  let cut = withParameters ? uri.indexOf(":") : -1;
-  let parameter = cut >= 0;
-  if (cut < 0) {
-    cut = uri.indexOf("*");
-    parameter = cut >= 0 && cut != uri.length - 1;
-  }
-  if (cut < 0) { out.key = uri; return out; }
-  out.key = uri.substring(0, cut);
-  out.prefix = true;
-  if (parameter) out.pattern = segmentPattern(uri);
-  return out;
+// The segment pattern of a prefix uri cut at `cut` (see uriCut), or null
+// when the prefix alone decides: a '*' that ends the uri, or no parameter
+// segment after the cut.
+export function uriPattern(uri: string, cut: i32): UriPattern | null {
+  if (cut < 0) return null;
+  const parameter = uri.charCodeAt(cut) == 0x3a || cut != uri.length - 1;
+  return parameter ? segmentPattern(uri) : null;
 }
 
 // null when no segment is a parameter: the uri is then only its prefix.

@@ -66,6 +66,68 @@ describe("router (radixtree_host_uri)", () => {
     expect(matchId(cfg, "a.foo.com", "/", new NotIds(["exacthost"]))).toBe("wild");
   });
 
+  it("finds keys that split, extend and end inside one another, whatever the order they came in", () => {
+    const routes = [
+      '{"id":"abc","uri":"/abc",' + UP + '}',
+      '{"id":"abd","uri":"/abd/*",' + UP + '}',
+      '{"id":"ab","uri":"/ab/*",' + UP + '}',
+      '{"id":"a","uri":"/a*",' + UP + '}',
+      '{"id":"abcdef","uri":"/abcdef",' + UP + '}',
+    ];
+    // Forward and reversed: a later key splits an earlier one's label, or
+    // ends where an earlier one continues.
+    const orders = [routes.join(","), routes.slice(0).reverse().join(",")];
+    for (let o = 0; o < orders.length; o++) {
+      const cfg = load('{"routes":[' + orders[o] + ']}');
+      expect(matchId(cfg, "", "/abc")).toBe("abc");
+      expect(matchId(cfg, "", "/abcdef")).toBe("abcdef");
+      // Ends inside the label of "/abcdef", or runs past it: only the prefix.
+      expect(matchId(cfg, "", "/abcd")).toBe("a");
+      expect(matchId(cfg, "", "/abcdefg")).toBe("a");
+      expect(matchId(cfg, "", "/abd/x")).toBe("abd");
+      expect(matchId(cfg, "", "/abd/")).toBe("abd");
+      expect(matchId(cfg, "", "/abd")).toBe("a");
+      expect(matchId(cfg, "", "/ab/x")).toBe("ab");
+      expect(matchId(cfg, "", "/ab")).toBe("a");
+      expect(matchId(cfg, "", "/a")).toBe("a");
+      expect(matchId(cfg, "", "/")).toBe("-");
+      expect(matchId(cfg, "", "")).toBe("-");
+      expect(matchId(cfg, "", "/b")).toBe("-");
+      expect(matchId(cfg, "", "/abd/x", new NotIds(["abd"]))).toBe("a");
+    }
+  });
+
+  it("orders many routes under one key by priority, then document order", () => {
+    // More than a handful under one key takes the merge sort.
+    let routes = "";
+    for (let i = 0; i < 40; i++) {
+      routes += (i ? "," : "") + '{"id":"s' + i.toString() + '","uri":"/same/*","priority":' + (i % 3).toString() + "," + UP + "}";
+    }
+    const cfg = load('{"routes":[' + routes + ']}');
+    const skip = new Array<string>();
+    const want = new Array<string>();
+    for (let p = 2; p >= 0; p--) for (let i = 0; i < 40; i++) if (i % 3 == p) want.push("s" + i.toString());
+    for (let k = 0; k < 40; k++) {
+      const got = matchId(cfg, "", "/same/x", new NotIds(skip));
+      expect(got).toBe(want[k]);
+      skip.push(got);
+    }
+    expect(matchId(cfg, "", "/same/x", new NotIds(skip))).toBe("-");
+  });
+
+  it("takes prefixes of thousands of characters, sharing all but their ends", () => {
+    const long = "/" + "a".repeat(4000);
+    let routes = "";
+    for (let i = 0; i < 20; i++) routes += (i ? "," : "") + '{"id":"l' + i.toString() + '","uri":"' + long + i.toString() + '/*",' + UP + "}";
+    routes += ',{"id":"exact","uri":"' + long + '",' + UP + "}";
+    const cfg = load('{"routes":[' + routes + ']}');
+    expect(matchId(cfg, "", long + "7/x")).toBe("l7");
+    expect(matchId(cfg, "", long + "17/")).toBe("l17");
+    expect(matchId(cfg, "", long)).toBe("exact");
+    expect(matchId(cfg, "", long + "7")).toBe("-");
+    expect(matchId(cfg, "", long.substring(0, 3000))).toBe("-");
+  });
+
   it("never matches disabled routes", () => {
     const cfg = load('{"routes":[{"id":"off","uri":"/*","status":0,' + UP + '}]}');
     expect(matchId(cfg, "", "/")).toBe("-");
