@@ -77,4 +77,33 @@ describe("json", () => {
     expect(v.get("x")!.at(1).str).toBe("roundrobin2");
     expect(v.get("x")!.at(3).str).toBe("é");
   });
+  it("keeps each object's members apart from the nested ones read in between", () => {
+    // Inner objects and arrays are read while the outer one is still open;
+    // duplicate detection and the key index must see the outer members only.
+    let text = '{"a":{"a":1,"b":[{"a":2}]},"n":[1,[2,[3]],{}],"e":{},"f":[]';
+    for (let i = 0; i < 20; i++) text += ',"k' + i.toString() + '":{"k' + i.toString() + '":' + i.toString() + "}";
+    text += ',"a":{"z":true},"k3":null}';
+    const v = parseJson(text).value!;
+    expect(v.length).toBe(24);
+    expect(v.keyAt(0)).toBe("a");
+    expect(v.get("a")!.get("z")!.bool).toBe(true);
+    expect(v.get("a")!.has("a")).toBe(false);
+    expect(v.get("k3")!.isNull()).toBe(true);
+    expect(v.get("k4")!.get("k4")!.num).toBe(4.0);
+    expect(v.keyAt(23)).toBe("k19");
+    const n = v.get("n")!;
+    expect(n.length).toBe(3);
+    expect(n.keyAt(0)).toBe("");
+    expect(n.at(1).at(1).at(0).num).toBe(3.0);
+    expect(n.at(2).isObject()).toBe(true);
+    expect(n.at(2).length).toBe(0);
+    expect(v.get("e")!.length).toBe(0);
+    expect(v.get("e")!.get("x")).toBeNull();
+    expect(v.get("f")!.length).toBe(0);
+    expect(v.get("f")!.at(0).isNull()).toBe(true);
+    expect(v.keyAt(-1)).toBe("");
+    expect(v.keyAt(24)).toBe("");
+    expect(parseJson(text).value!.toJSON()).toBe(v.toJSON());
+    expect(parseJson('{"a":{"a":1},"a":2}').value!.toJSON()).toBe('{"a":2}');
+  });
 });
