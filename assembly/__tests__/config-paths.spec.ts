@@ -51,6 +51,8 @@ const cases: Array<string[]> = [
   // Warnings: inside an object relative to it, after parsing absolute.
   ['{"routes":[{"id":"r1","uri":"/","upstream_id":"u2","service_id":"s9","plugin_config_id":"p","plugins":{"cors":{}}}],"upstreams":[' + U + ']}',
     '- # routes[r1].plugin_config_id: ignored: plugins are not run by this filter | routes[r1].plugins.cors: plugin ignored: plugins are not run by this filter | routes[r1].upstream_id: upstream u2 does not exist (requests will get 502) | routes[r1].service_id: service s9 does not exist (requests will get 404) # -'],
+  ['{"upstreams":[' + U + '],"routes":[{"id":"r1","uri":"/","upstream_id":"u1","plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream_id":"u1","weight":1},{"upstream_id":"u9","weight":1},{"weight":1}]}]}}}]}',
+    '- # routes[r1].plugins.traffic-split.rules[0].weighted_upstreams[1].upstream_id: upstream "u9" does not exist (requests it is chosen for will get 502) # -'],
   ['{"upstreams":[{"id":"u1","nodes":{"a:1":1},"tls":{"client_cert_id":"c1"}}]}', '- # upstreams[u1].tls.client_cert_id: ssl c1 does not exist (requests will get 502) # -'],
 ];
 

@@ -213,7 +213,7 @@ function identify(section: string, idv: JsonValue | null, issues: Issues): strin
 
 // Paths inside parseRoute, parseService and parseSsl are relative to the
 // object (see Issues.enter): "" is the object, ".uri" its uri.
-function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreamIds: Set<string>, issues: Issues): Route | null {
+function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreams: Map<string, Upstream>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
   const m = routeMembers;
   for (let i = 0; i < m.length; i++) unchecked(m[i] = null);
@@ -296,7 +296,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if (m[F_PLUGIN_CONFIG_ID] !== null) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
   readPlugins(plugins, issues);
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
-  if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreamIds, issues);
+  if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreams, issues);
 
   r.priority = intMember(priority, "priority", "", issues, 0, -9007199254740991, 9007199254740991);
   const status = intMember(statusV, "status", "", issues, 1, 0, 1);
@@ -458,18 +458,17 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   }
   issues.leave();
 
-  const upstreamIds = new Set<string>();
-  const upKeys = cfg.upstreams.keys();
-  for (let i = 0; i < upKeys.length; i++) upstreamIds.add(upKeys[i]);
   const routes = array(root, "routes", issues);
   const seen = new Set<string>();
   if (routes !== null) for (let i = 0; i < routes.length; i++) {
     issues.enter("routes", i);
-    const r = parseRoute(routes.at(i), i, dns, upstreamIds, issues);
+    const r = parseRoute(routes.at(i), i, dns, cfg.upstreams, issues);
     if (r === null) continue;
     if (r.id.length == 0) continue; // disabled (status 0)
-    if (seen.has(r.id)) { issues.error(".id", "duplicate id"); continue; }
+    // One hash instead of has() then add(): the set grows unless the id is there already.
+    const known = seen.size;
     seen.add(r.id);
+    if (seen.size == known) { issues.error(".id", "duplicate id"); continue; }
     cfg.routes.push(r);
   }
   issues.leave();
