@@ -553,7 +553,6 @@ if (ENVOY && CALLGRIND && valgrindAvailable()) {
       ratios: {
         noopVsFilter10: by.noop / by["filter-10"],
         staticVsFilter10: by.static / by["filter-10"],
-        rds10kVsFilter10k: by["rds-10k"] / by["filter-10k"],
       },
       what: "instructions per request of the proxy Envoy process (C++, V8 builtins, compiled wasm) under callgrind; a ratio a/b is the throughput of b relative to a when the proxy's CPU is the bottleneck",
     };
@@ -740,7 +739,6 @@ function printTable(r: Record<string, any>) {
       row(`envoy under callgrind, ${x.variant}`, f(x.instructionsPerRequest), "instructions / request, whole proxy process");
     const q = r.envoyInstructions.ratios;
     row("  noop / filter-10, static / filter-10", `${f(q.noopVsFilter10 * 100)}% / ${f(q.staticVsFilter10 * 100)}%`, "targets ≥ 90% / ≥ 80%");
-    row("  rds-10k / filter-10k (last route)", `${f(q.rds10kVsFilter10k * 100)}%`, "target > 100%");
   } else if (r.envoyInstructions?.error) row("envoy under callgrind", "failed", r.envoyInstructions.error.slice(0, 80));
   if (r.profile?.wasmFunctions) {
     lines.push("");
