@@ -355,7 +355,7 @@ export class Router {
     this.count++;
     if (this.kind != ROUTER_HOST_URI || hosts.length == 0) {
       const condition = hosts.length ? hostConditions(hosts) : null;
-      for (let i = 0; i < route.uris.length; i++) this.trees.add(this.hostless, route.uris[i], this.withParameters, route, condition);
+      for (let i = 0, n = route.uriCount; i < n; i++) this.trees.add(this.hostless, route.uriAt(i), this.withParameters, route, condition);
       return;
     }
     for (let h = 0; h < hosts.length; h++) {
@@ -370,7 +370,7 @@ export class Router {
         if (this.byHost.has(host)) root = this.byHost.get(host);
         else { root = this.trees.newRoot(); this.byHost.set(host, root); }
       }
-      for (let i = 0; i < route.uris.length; i++) this.trees.add(root, route.uris[i], false, route, null);
+      for (let i = 0, n = route.uriCount; i < n; i++) this.trees.add(root, route.uriAt(i), false, route, null);
     }
   }
 

@@ -235,13 +235,14 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if (uri !== null) {
     if (!uri.isString()) issues.error(".uri", "expected a string, got " + uri.typeName());
     else if (!uriLengthOk(uri.str)) issues.error(".uri", "uri length must be 1-4096");
-    else r.uris = [uri.str];
+    else r.uri = uri.str;
   }
   if (uris !== null) {
     if (!uris.isArray() || uris.length < 1) issues.error(".uris", "expected a non-empty array of uris");
     else {
       // Beside uri (an error already) a repeat of it is a duplicate, as it always was.
-      const list = r.uris.length ? r.uris : new Array<string>();
+      const list = new Array<string>();
+      if (r.uri.length) list.push(r.uri);
       for (let i = 0; i < uris.length; i++) {
         const u = uris.at(i);
         if (!u.isString()) { issues.error(".uris[" + i.toString() + "]", "expected a string, got " + u.typeName()); continue; }
@@ -249,7 +250,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
         if (!uriLengthOk(u.str)) { issues.error(".uris[" + i.toString() + "]", "uri length must be 1-4096"); continue; }
         list.push(u.str);
       }
-      r.uris = list;
+      if (list.length) r.uri = list[0];
+      if (list.length > 1) r.moreUris = list.slice(1);
     }
   }
   r.hosts = readHosts(m[F_HOST], m[F_HOSTS], issues);

@@ -15,7 +15,10 @@ const NO_URIS: Array<string> = [];
 
 export class Route {
   id: string = "";
-  uris: Array<string> = NO_URIS;
+  // Its uri, or the first of its uris (the others in moreUris): most routes
+  // have one, and then carry no array for it.
+  uri: string = "";
+  moreUris: Array<string> = NO_URIS;
   hosts: Array<string> = NO_HOSTS;
   // Bit per method (see METHODS); 0 = any.
   methods: u32 = 0;
@@ -32,6 +35,9 @@ export class Route {
   split: TrafficSplit | null = null;
   // Document order: ties between equal-priority routes keep it.
   order: i32 = 0;
+
+  get uriCount(): i32 { return (this.uri.length ? 1 : 0) + this.moreUris.length; }
+  uriAt(i: i32): string { return i == 0 ? this.uri : this.moreUris[i - 1]; }
 }
 
 export class Service {
