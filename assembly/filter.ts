@@ -17,6 +17,7 @@
 // Per-VM state (health, stats, balancer caches) is vm.ts; per-request state
 // lives on the recycled filter object.
 
+import { lowerAscii } from "./text";
 import { Context, FilterHeadersStatusValues, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
 import { Upstream } from "./config/model";
@@ -102,7 +103,7 @@ function httpsClientRejected(cfg: Config, req: Request): bool {
     return true;
   }
   const raw = envoy.property("connection.requested_server_name");
-  const sni = raw !== null ? raw.toLowerCase() : "";
+  const sni = raw !== null ? lowerAscii(raw) : "";
   if (sni != req.host) {
     envoy.logError("client certificate verified with SNI " + sni + ", but the host is " + req.host);
     return true;

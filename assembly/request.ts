@@ -1,6 +1,7 @@
 // The request as APISIX's `ctx.var` sees it, read from Envoy's header map
 // once per request (one host call for all pairs) and derived lazily.
 
+import { lowerAscii } from "./text";
 import { VarSource } from "./expr/vars";
 
 export class Header {
@@ -623,5 +624,5 @@ export class Request extends VarSource {
 
 // nginx's $http_x_foo names header "x-foo".
 export function headerName(varPart: string): string {
-  return varPart.toLowerCase().replaceAll("_", "-");
+  return lowerAscii(varPart).replaceAll("_", "-");
 }

@@ -33,6 +33,7 @@
 // hundred thousand, which is what allocation, every later collection (it
 // marks the live config) and the sweep of the previous config pay for.
 
+import { lowerAscii } from "./text";
 import { Route } from "./config/route";
 import { UriPattern, uriCut, uriPattern } from "./uri_pattern";
 
@@ -410,6 +411,6 @@ export class Router {
 // host names (schema host_def), so only the case needs folding.
 function hostConditions(hosts: Array<string>): Array<string> {
   const out = new Array<string>(hosts.length);
-  for (let i = 0; i < hosts.length; i++) out[i] = hosts[i].toLowerCase();
+  for (let i = 0; i < hosts.length; i++) out[i] = lowerAscii(hosts[i]);
   return out;
 }

@@ -9,6 +9,7 @@
 // A document is accepted or rejected as a whole: one invalid field rejects
 // it, and the caller keeps serving the previous configuration.
 
+import { lowerAscii } from "../text";
 import { JsonValue, parseJsonBytes } from "../json";
 import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readId, readOwnId } from "./errors";
 import { Ssl, Upstream } from "./model";
@@ -135,7 +136,7 @@ export class Config {
 }
 
 function normaliseSni(s: string): string {
-  const l = s.toLowerCase();
+  const l = lowerAscii(s);
   return l.endsWith(".") ? l.substring(0, l.length - 1) : l;
 }
 
@@ -180,7 +181,7 @@ function readHosts(host: JsonValue | null, hosts: JsonValue | null, issues: Issu
 function lower(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return s.toLowerCase();
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return lowerAscii(s);
   }
   return s;
 }

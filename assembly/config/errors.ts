@@ -2,6 +2,7 @@
 // operator finds it in their YAML: `upstreams[u1].nodes[0].port: ...`.
 // Objects are addressed by id (not by array index) whenever they have one.
 
+import { lowerAscii } from "../text";
 import { JsonValue, quote } from "../json";
 import { text } from "./text";
 
@@ -194,7 +195,7 @@ export function enumString(obj: JsonValue, key: string, values: Array<string>, p
 export function checkPem(v: JsonValue, label: string, minLength: i32, path: string, issues: Issues): void {
   if (!v.isString()) { issues.error(path, "expected a PEM string, got " + v.typeName()); return; }
   const s = v.str;
-  if (s.length < minLength) { issues.error(path, "expected a PEM " + label.toLowerCase() + " (at least " + minLength.toString() + " characters)"); return; }
+  if (s.length < minLength) { issues.error(path, "expected a PEM " + lowerAscii(label) + " (at least " + minLength.toString() + " characters)"); return; }
   const begin = s.indexOf("-----BEGIN ");
   const end = s.indexOf("-----END ");
   if (begin < 0 || end < begin || !pemLabelOk(s, begin + 11, label) || !pemLabelOk(s, end + 9, label)) {
