@@ -21,12 +21,22 @@ export class JsonValue {
   // here rather than in a keys array beside the items: one heap object less
   // per JSON object, and a 10,000-route config has about 12,000 of them.
   key: string = "";
-  // Array items, or object members in document order (APISIX's map-form
-  // nodes have an order that matters to round robin). Sized once when the
-  // array or object ends; null when empty.
+  // Array items, or object members, in document order (APISIX's map-form
+  // nodes have an order that matters to round robin). A container of fewer
+  // than INDEX_FROM items chains them through `next` from `first`, which
+  // costs no heap object of its own (most JSON objects and arrays are
+  // small: a route, a node map, a hosts list); a larger one also gets one
+  // exactly sized StaticArray for random access, and an object a key index.
   items: StaticArray<JsonValue> | null = null;
+  first: JsonValue | null = null;
+  next: JsonValue | null = null;
+  count: i32 = 0;
   // Key → member index, for objects with at least INDEX_FROM members.
   index: Map<string, i32> | null = null;
+  // The chain position last read by at(), so that a loop over a small
+  // container walks the chain once.
+  private cursor: JsonValue | null = null;
+  private cursorAt: i32 = 0;
 
   static null(): JsonValue { return new JsonValue(); }
 
@@ -38,34 +48,43 @@ export class JsonValue {
   isObject(): bool { return this.kind == JsonKind.Object; }
   isInteger(): bool { return this.kind == JsonKind.Number && isFinite(this.num) && Math.floor(this.num) == this.num; }
 
-  get length(): i32 {
+  get length(): i32 { return this.count; }
+
+  // Item i, 0 <= i < count. A chain is shorter than INDEX_FROM, so even a
+  // walk from its start is bounded.
+  private item(i: i32): JsonValue {
     const items = this.items;
-    return items === null ? 0 : items.length;
+    if (items !== null) return unchecked(items[i]);
+    let v = this.cursor;
+    let k = this.cursorAt;
+    if (v === null || k > i) { v = this.first; k = 0; }
+    while (k < i) { v = v!.next; k++; }
+    this.cursor = v;
+    this.cursorAt = i;
+    return v!;
   }
 
   at(i: i32): JsonValue {
-    const items = this.items;
-    if (items === null || i < 0 || i >= items.length) return JsonValue.null();
-    return unchecked(items[i]);
+    if (i < 0 || i >= this.count) return JsonValue.null();
+    return this.item(i);
   }
 
   keyAt(i: i32): string {
-    const items = this.items;
-    if (this.kind != JsonKind.Object || items === null || i < 0 || i >= items.length) return "";
-    return unchecked(items[i]).key;
+    if (this.kind != JsonKind.Object || i < 0 || i >= this.count) return "";
+    return this.item(i).key;
   }
 
   // Object member lookup: linear for the usual small object, hashed for
   // large ones. Returns null when absent so callers can tell absent from
   // JSON null.
   get(key: string): JsonValue | null {
-    const items = this.items;
-    if (this.kind != JsonKind.Object || items === null) return null;
+    if (this.kind != JsonKind.Object) return null;
     const index = this.index;
-    if (index !== null) return index.has(key) ? unchecked(items[index.get(key)]) : null;
-    for (let i = 0, n = items.length; i < n; i++) {
-      const v = unchecked(items[i]);
+    if (index !== null) return index.has(key) ? unchecked(this.items![index.get(key)]) : null;
+    let v = this.first;
+    while (v !== null) {
       if (v.key == key) return v;
+      v = v.next;
     }
     return null;
   }
@@ -181,27 +200,48 @@ const INDEX_FROM = 16;
 
 // Intern table for short ASCII strings: direct-mapped by a hash of the bytes,
 // a hit is verified byte for byte, a miss replaces the slot. Shared across
-// parses (strings are immutable), bounded in size.
-const INTERN_SLOTS = 1024;
+// parses (strings are immutable), so applying the same config again reuses
+// the strings it already holds. Sized by the document (about one slot per
+// 64 bytes, within [MIN, MAX]): a large route table streams thousands of
+// unique ids and uris through it, which in a small table evict the values
+// that do repeat (an upstream_id every thousand routes) before they repeat.
+const INTERN_MIN_SLOTS = 1024;
+const INTERN_MAX_SLOTS = 16384;
 const INTERN_MAX_LEN = 24;
-const interned = new StaticArray<string>(INTERN_SLOTS);
+let interned = new StaticArray<string>(INTERN_MIN_SLOTS);
+
+function sizeInternTable(documentBytes: i32): void {
+  let slots = INTERN_MIN_SLOTS;
+  while (slots < INTERN_MAX_SLOTS && slots * 64 < documentBytes) slots <<= 1;
+  if (slots != interned.length) interned = new StaticArray<string>(slots);
+}
 
 function sameAscii(s: string, p: usize, len: i32): bool {
   if (s.length != len) return false;
-  for (let i = 0; i < len; i++) if (<u32>s.charCodeAt(i) != <u32>load<u8>(p + i)) return false;
+  const q = changetype<usize>(s);
+  for (let i = 0; i < len; i++) if (<u32>load<u16>(q + (<usize>i << 1)) != <u32>load<u8>(p + i)) return false;
   return true;
+}
+
+// ASCII bytes widen one to one: the string is sized once, no UTF-8 decoding.
+function asciiString(p: usize, len: i32): string {
+  const s = __new(<usize>len << 1, idof<string>());
+  for (let i = 0; i < len; i++) store<u16>(s + (<usize>i << 1), <u16>load<u8>(p + i));
+  return changetype<string>(s);
 }
 
 // The string of UTF-8 bytes [p, p+len); `ascii` when none is >= 0x80.
 function decodeAt(p: usize, len: i32, ascii: bool): string {
-  if (!ascii || len > INTERN_MAX_LEN) return String.UTF8.decodeUnsafe(p, <usize>len);
+  if (!ascii) return String.UTF8.decodeUnsafe(p, <usize>len);
+  if (len > INTERN_MAX_LEN) return asciiString(p, len);
   let h: u32 = 2166136261;
   for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
-  const slot = <i32>(h & (INTERN_SLOTS - 1));
-  const hit = unchecked(interned[slot]);
+  const table = interned;
+  const slot = <i32>(h & <u32>(table.length - 1));
+  const hit = unchecked(table[slot]);
   if (changetype<usize>(hit) != 0 && sameAscii(hit, p, len)) return hit;
-  const s = String.UTF8.decodeUnsafe(p, <usize>len);
-  unchecked(interned[slot] = s);
+  const s = asciiString(p, len);
+  unchecked(table[slot] = s);
   return s;
 }
 
@@ -214,15 +254,21 @@ class Parser {
   stack: Array<JsonValue> = new Array<JsonValue>();
   constructor(public buf: Uint8Array) {}
 
-  // The items stack[base..] as an array value's or object's items.
-  take(base: i32): StaticArray<JsonValue> | null {
+  // Moves the items stack[base..] into `v`, the array or object they
+  // belong to (see JsonValue.items for the two shapes).
+  take(base: i32, v: JsonValue): void {
     const stack = this.stack;
     const n = stack.length - base;
-    if (n == 0) return null;
-    const out = new StaticArray<JsonValue>(n);
-    for (let i = 0; i < n; i++) unchecked(out[i] = unchecked(stack[base + i]));
+    v.count = n;
+    if (n >= INDEX_FROM) {
+      const out = new StaticArray<JsonValue>(n);
+      for (let i = 0; i < n; i++) unchecked(out[i] = unchecked(stack[base + i]));
+      v.items = out;
+    } else if (n > 0) {
+      for (let i = n - 1; i > 0; i--) unchecked(stack[base + i - 1]).next = unchecked(stack[base + i]);
+      v.first = unchecked(stack[base]);
+    }
     stack.length = base;
-    return out;
   }
 
   fail(msg: string): JsonValue | null {
@@ -413,7 +459,7 @@ class Parser {
     const stack = this.stack;
     const base = stack.length;
     this.skipWs();
-    if (this.peek() == 0x5d) { this.pos++; return makeArray(null); }
+    if (this.peek() == 0x5d) { this.pos++; return container(JsonKind.Array); }
     while (true) {
       const v = this.value(depth + 1);
       if (v === null) return null;
@@ -424,7 +470,9 @@ class Parser {
       if (c == 0x5d) { this.pos++; break; }
       return this.fail("expected ',' or ']'");
     }
-    return makeArray(this.take(base));
+    const v = container(JsonKind.Array);
+    this.take(base, v);
+    return v;
   }
 
   object(depth: i32): JsonValue | null {
@@ -433,7 +481,7 @@ class Parser {
     const base = stack.length;
     let index: Map<string, i32> | null = null;
     this.skipWs();
-    if (this.peek() == 0x7d) { this.pos++; return makeObject(null, null); }
+    if (this.peek() == 0x7d) { this.pos++; return container(JsonKind.Object); }
     while (true) {
       this.skipWs();
       if (this.peek() != 0x22) return this.fail("expected object key");
@@ -469,26 +517,21 @@ class Parser {
       if (c == 0x7d) { this.pos++; break; }
       return this.fail("expected ',' or '}'");
     }
-    return makeObject(this.take(base), index);
+    const o = container(JsonKind.Object);
+    this.take(base, o);
+    o.index = index;
+    return o;
   }
 }
 
-function makeArray(items: StaticArray<JsonValue> | null): JsonValue {
+function container(kind: JsonKind): JsonValue {
   const v = new JsonValue();
-  v.kind = JsonKind.Array;
-  v.items = items;
-  return v;
-}
-
-function makeObject(items: StaticArray<JsonValue> | null, index: Map<string, i32> | null): JsonValue {
-  const v = new JsonValue();
-  v.kind = JsonKind.Object;
-  v.items = items;
-  v.index = index;
+  v.kind = kind;
   return v;
 }
 
 export function parseJsonBytes(buf: Uint8Array): JsonResult {
+  sizeInternTable(buf.length);
   const p = new Parser(buf);
   const r = new JsonResult();
   const v = p.value(0);
