@@ -35,7 +35,7 @@ const ROUTE_FIELDS: Array<string> = [
 // A route's members by field, found in one pass over its keys: a route may
 // have any of 25 fields and usually has 3 to 5, and a JsonValue#get per
 // field would scan the members once for each of them. F_* index ROUTE_FIELDS.
-const ROUTE_FIELD_AT: Map<string, i32> = fieldIndex(ROUTE_FIELDS);
+const ROUTE_FIELD_AT = new FieldIndex(ROUTE_FIELDS);
 const F_ID = ROUTE_FIELDS.indexOf("id");
 const F_URI = ROUTE_FIELDS.indexOf("uri");
 const F_URIS = ROUTE_FIELDS.indexOf("uris");
@@ -59,10 +59,30 @@ const F_STATUS = ROUTE_FIELDS.indexOf("status");
 // Reused for every route (parseRoute does not nest).
 const routeMembers = new StaticArray<JsonValue | null>(ROUTE_FIELDS.length);
 
-function fieldIndex(fields: Array<string>): Map<string, i32> {
-  const m = new Map<string, i32>();
-  for (let i = 0; i < fields.length; i++) m.set(fields[i], i);
-  return m;
+// Position of a member name in a list of field names, -1 when it is none of
+// them. Names are grouped by length, so a name is compared only with the one
+// to five fields of its length (no hashing of the name).
+class FieldIndex {
+  private byLength: Array<Array<i32>> = new Array<Array<i32>>();
+
+  constructor(private names: Array<string>) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i].length;
+      while (this.byLength.length <= n) this.byLength.push(new Array<i32>());
+      this.byLength[n].push(i);
+    }
+  }
+
+  find(name: string): i32 {
+    const n = name.length;
+    if (n >= this.byLength.length) return -1;
+    const same = unchecked(this.byLength[n]);
+    for (let i = 0; i < same.length; i++) {
+      const f = unchecked(same[i]);
+      if (unchecked(this.names[f]) == name) return f;
+    }
+    return -1;
+  }
 }
 
 const SERVICE_FIELDS: Array<string> = [
@@ -219,9 +239,10 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   const m = routeMembers;
   for (let i = 0; i < m.length; i++) unchecked(m[i] = null);
   let unknown = false;
-  for (let i = 0; i < v.length; i++) {
-    const k = v.keyAt(i);
-    if (ROUTE_FIELD_AT.has(k)) m[ROUTE_FIELD_AT.get(k)] = v.at(i);
+  for (let i = 0, n = v.length; i < n; i++) {
+    const member = v.at(i);
+    const f = ROUTE_FIELD_AT.find(member.key);
+    if (f >= 0) m[f] = member;
     else unknown = true;
   }
   const r = new Route();
