@@ -83,7 +83,7 @@ export class JsonValue {
     if (index !== null) return index.has(key) ? unchecked(this.items![index.get(key)]) : null;
     let v = this.first;
     while (v !== null) {
-      if (v.key == key) return v;
+      if (sameKey(v.key, key)) return v;
       v = v.next;
     }
     return null;
@@ -137,6 +137,14 @@ export class JsonValue {
       }
     }
   }
+}
+
+// String equality with the common outcomes first: keys read from a document
+// are interned (equal ones are usually the same string), and different keys
+// usually differ in length; both are answered without a call.
+@inline function sameKey(a: string, b: string): bool {
+  if (changetype<usize>(a) == changetype<usize>(b)) return true;
+  return a.length == b.length && a == b;
 }
 
 // Array#join builds its result by repeated concatenation, quadratic in the
@@ -501,7 +509,7 @@ class Parser {
       } else {
         let replaced = false;
         for (let i = base, n = stack.length; i < n; i++) {
-          if (unchecked(stack[i]).key == k) { unchecked(stack[i] = v); replaced = true; break; }
+          if (sameKey(unchecked(stack[i]).key, k)) { unchecked(stack[i] = v); replaced = true; break; }
         }
         if (!replaced) {
           stack.push(v);
