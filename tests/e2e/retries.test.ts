@@ -4,15 +4,37 @@
 // only the override-host clusters can follow (assembly/balancer/RETRIES.md).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { LB_MODES, type Stack, closedPort, hostStat, sequence, startStacks, startUpstreams, until, type LbMode, type TestUpstream } from "./stack.ts";
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
 let closedA: number, closedB: number, closedC: number;
+// A node that reads the whole request and then drops the connection without
+// answering: a failure after the request was sent, which nginx passes to the
+// next node for GET but not for POST (proxy_next_upstream without
+// non_idempotent).
+let dropper: net.Server;
+let dropped = 0;
 
 before(async () => {
   up = await startUpstreams(["c", "good", "flaky", "steady"]);
   [closedA, closedB, closedC] = [await closedPort(), await closedPort(), await closedPort()];
+  dropper = net.createServer((sock) => {
+    let head = "";
+    sock.on("data", (c) => {
+      head += c.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (head.length - end - 4 < length) return;
+      dropped++;
+      sock.destroy();
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise<void>((r) => dropper.listen(0, "127.0.0.1", r));
+  const dropperPort = (dropper.address() as net.AddressInfo).port;
   // List-form nodes keep APISIX's node order, hence its round-robin cycle:
   // weights 5:1:1 give A A A A A B C.
   stacks = await startStacks({
@@ -55,7 +77,13 @@ upstreams:
         unhealthy: {interval: 3600, http_failures: 254, tcp_failures: 254, timeouts: 254}
       passive:
         unhealthy: {tcp_failures: 1}
+  - id: sent
+    type: roundrobin
+    nodes:
+      - {host: 127.0.0.1, port: ${dropperPort}, weight: 1000}
+      - {host: 127.0.0.1, port: ${up.steady.port}, weight: 1}
 routes:
+  - {id: sent, uri: /sent, upstream_id: sent}
   - {id: tcp, uri: /tcp, upstream_id: tcp}
   - {id: retry, uri: /retry, upstream_id: retry}
   - {id: passive, uri: /passive, upstream_id: passive}
@@ -65,6 +93,7 @@ routes:
 after(async () => {
   await Promise.all(Object.values(stacks ?? {}).map((s) => s.stop()));
   await Promise.all(Object.values(up ?? {}).map((u) => u.close()));
+  await new Promise((r) => dropper?.close(r));
 });
 
 for (const mode of LB_MODES) {
@@ -93,6 +122,16 @@ for (const mode of LB_MODES) {
         assert.deepEqual(answers.slice().sort(), ["502", "502", "502", "502", "502", "502", "c"]);
         assert.equal(failA + failB, 6);
       }
+    });
+
+    test("a node that drops the connection after the request was sent: GET goes on to the next node, POST is not resent (nginx's non-idempotent rule)", async () => {
+      const before = dropped;
+      const get = await stack.get("/sent");
+      const post = await stack.request({ method: "POST", path: "/sent", headers: { "content-type": "text/plain" }, body: "order=1" });
+      assert.equal(dropped - before, 2, "both requests reached the dropping node first");
+      if (mode === "override-host") assert.equal(get.status, 200, "GET retried on the next node");
+      else assert.equal(get.status, 502, "ORIGINAL_DST clusters cannot move a retry to another node");
+      assert.equal(post.status, 502, "POST was sent once and not resent");
     });
 
     test("passive health from Envoy's view of the tries: a refused connection takes the node out, and no later request tries it", async () => {
