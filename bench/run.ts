@@ -562,30 +562,21 @@ if (ENVOY && CALLGRIND && valgrindAvailable()) {
   }
 }
 
-// --no-envoy with --update-reference: the reference keeps the previous
-// run's Envoy figures, marked as carried over with that run's date, so the
-// committed file still backs the Envoy table in bench/README.md.
-if (!ENVOY && UPDATE_REFERENCE && !results.envoy) {
+// --update-reference: sections this run did not measure keep the previous
+// reference's figures, marked as carried over with that run's date, so the
+// committed file still backs bench/README.md: the Envoy runs under
+// --no-envoy, and bench/scale.ts, which is run by hand (it takes minutes).
+if (UPDATE_REFERENCE) {
+  const carried = [...(ENVOY ? [] : ["envoy", "envoyInstructions"]), "scaling"].filter((k) => !results[k]);
+  let prev: Record<string, any> | null = null;
   try {
-    const prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
-    if (prev.envoy) results.envoy = { ...prev.envoy, carriedOverFrom: prev.envoy.carriedOverFrom ?? prev.date ?? "the previous reference run" };
-    if (prev.envoyInstructions && !results.envoyInstructions)
-      results.envoyInstructions = {
-        ...prev.envoyInstructions,
-        carriedOverFrom: prev.envoyInstructions.carriedOverFrom ?? prev.date ?? "the previous reference run",
-      };
+    prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
   } catch {
     /* no previous reference */
   }
-}
-// bench/scale.ts is run by hand (it takes minutes); its figures stay in the
-// reference, marked with the run they came from.
-if (UPDATE_REFERENCE && !results.scaling) {
-  try {
-    const prev = JSON.parse(readFileSync(join(ROOT, "bench/results.json"), "utf8"));
-    if (prev.scaling) results.scaling = { ...prev.scaling, carriedOverFrom: prev.scaling.carriedOverFrom ?? prev.date ?? "the previous reference run" };
-  } catch {
-    /* no previous reference */
+  for (const k of carried) {
+    const p = prev?.[k];
+    if (p) results[k] = { ...p, carriedOverFrom: p.carriedOverFrom ?? prev?.date ?? "the previous reference run" };
   }
 }
 writeFileSync(join(ROOT, "bench/results.local.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -183,7 +183,7 @@ function readHosts(host: JsonValue | null, hosts: JsonValue | null, issues: Issu
   if (host !== null && hosts !== null) { issues.error("", "only one of host or hosts is allowed"); return NO_HOSTS; }
   if (host !== null) {
     if (!host.isString() || !isRouteHost(host.str)) { issues.error(".host", "invalid host " + describe(host)); return NO_HOSTS; }
-    return [lower(host.str)];
+    return [lowerAscii(host.str)];
   }
   if (hosts === null) return NO_HOSTS;
   if (!hosts.isArray() || hosts.length < 1) { issues.error(".hosts", "expected a non-empty array of host names"); return NO_HOSTS; }
@@ -191,19 +191,10 @@ function readHosts(host: JsonValue | null, hosts: JsonValue | null, issues: Issu
   for (let i = 0; i < hosts.length; i++) {
     const h = hosts.at(i);
     if (!h.isString() || !isRouteHost(h.str)) { issues.error(".hosts[" + i.toString() + "]", "invalid host " + describe(h)); continue; }
-    const l = lower(h.str);
+    const l = lowerAscii(h.str);
     if (!out.includes(l)) out.push(l);
   }
   return out;
-}
-
-// toLowerCase() copies even a string that is lower case already, as host names mostly are.
-function lower(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c >= 0x41 && c <= 0x5a) || c > 0x7f) return lowerAscii(s);
-  }
-  return s;
 }
 
 // Plugins other than traffic-split are not this filter's job: they are
