@@ -177,7 +177,7 @@ export function namedCompileCommand(tmp: string): { cmd: string; args: string[];
     wat = join(tmp, "filter.wat");
   return {
     cmd: join(ROOT, "node_modules/.bin/asc"),
-    args: ["assembly/index.ts", "--config", "asconfig.json", "--target", "release", "-o", wasm, "-t", wat],
+    args: ["assembly/index.ts", "--config", join(ROOT, "asconfig.json"), "--target", "release", "-o", wasm, "-t", wat],
     wasm,
     wat,
   };

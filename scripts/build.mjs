@@ -4,6 +4,7 @@
 // through, and the first failing step fails the build.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 const asc = createRequire(import.meta.url).resolve("assemblyscript/bin/asc.js");
 const STEPS = [
@@ -12,11 +13,14 @@ const STEPS = [
   ["bench/noop/noop.ts", "noop", "build/noop.wasm (the benchmark's no-op filter)"],
   ["bench/noop/empty.ts", "empty", "build/empty.wasm (the benchmark's empty module, no SDK)"],
 ];
+// An absolute path: asc joins a relative config directory onto the transform
+// path in asconfig.json and then resolves the result as a package name.
+const CONFIG = fileURLToPath(new URL("../asconfig.json", import.meta.url));
 const NOISE = /^Last converge was suboptimal\.?\s*$/;
 
 function run(entry, target) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [asc, entry, "--config", "asconfig.json", "--target", target], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [asc, entry, "--config", CONFIG, "--target", target], { stdio: ["ignore", "pipe", "pipe"] });
     const pass = (stream, out) => {
       let rest = "";
       stream.setEncoding("utf8");
