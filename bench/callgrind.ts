@@ -9,6 +9,11 @@
 // handling of its host calls plus V8's JS→wasm entries. The empty module
 // (bench/noop/empty.ts: the stream exports, no SDK) is the floor; "over
 // empty" is what a filter adds.
+//
+// V8 runs with fixed flags (V8_FLAGS): wasm compiled once by TurboFan (what
+// Envoy runs after tier-up) instead of Liftoff first and a tier-up landing
+// somewhere in the window, and seeded hashing and randomness, so that two
+// runs agree within a few instructions instead of moving by thousands.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,11 +44,13 @@ function bundle(dir: string): string {
   return out;
 }
 
+const V8_FLAGS = ["--no-liftoff", "--no-wasm-tier-up", "--predictable", "--hash-seed=7", "--random-seed=7"];
+
 function countOnce(script: string, subject: string, requests: number, dir: string, wasm?: string): number {
   const out = join(dir, `${subject}-${requests}.out`);
   const r = spawnSync(
     "valgrind",
-    ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded", script, subject, String(requests)],
+    ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded", ...V8_FLAGS, script, subject, String(requests)],
     { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: wasm ? { ...process.env, COUNT_WASM: wasm } : process.env },
   );
   if (r.status !== 0) throw new Error(`callgrind ${subject} ${requests}: ${r.stderr.slice(-2000)}`);

@@ -32,7 +32,7 @@ export interface EnvoyInstructions {
 // The 10,000-route variants are left to bench/envoy.ts: under valgrind the
 // proxy did not answer within 5 minutes of start-up (the filter's VMs apply
 // the 10,000 routes, V8 compiles, all some 50× slower).
-export const CALLGRIND_VARIANTS = ["static", "empty", "noop", "filter-10"];
+export const CALLGRIND_VARIANTS = ["static", "empty", "noop", "filter-10", "filter-10-1node"];
 
 // Self cost per object ("ob=" lines) of a callgrind dump; call lines carry
 // inclusive costs of callees and are skipped.

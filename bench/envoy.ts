@@ -10,6 +10,9 @@
 //   empty        the empty wasm module (build/empty.wasm: no SDK, nothing done) + the same static route
 //   noop         the no-op wasm filter (build/noop.wasm) + the same static route
 //   filter-10    this filter, 10 routes (the translate output, inline instead of xDS)
+//                to upstreams of two nodes (APISIX then retries once: Envoy's retry state)
+//   filter-10-1node  the same with one node per upstream, like static's one
+//                endpoint: no retry is possible, so none is asked of Envoy
 //   filter-10k   this filter, 10,000 routes, requesting the last one
 //   rds-10k      no wasm, Envoy's own route table with the same 10,000 uris
 //                as exact-path routes, requesting the last one
@@ -35,19 +38,21 @@ export interface EnvoyFigure {
   p50us: number;
   p99us: number;
   rounds: { rps: number; p50us: number; p99us: number }[];
+  /** One connection, one request at a time: latency without queueing (medians over rounds). */
+  serial: { rps: number; p50us: number; p99us: number };
 }
 
 const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
 const HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
-function routesConfig(n: number, upstreams: number, upPort: number) {
+function routesConfig(n: number, upstreams: number, upPort: number, nodesPerUpstream = 2) {
   return {
     routes: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, uri: `/r/${i}`, upstream_id: `u${i % upstreams}` })),
     // Two nodes each (both are the upstream Envoy): roundrobin does real work.
     upstreams: Array.from({ length: upstreams }, (_, u) => ({
       id: `u${u}`,
       type: "roundrobin",
-      nodes: { [`127.0.0.1:${upPort}`]: 1, [`127.0.0.2:${upPort}`]: 1 },
+      nodes: Object.fromEntries(["127.0.0.1", "127.0.0.2"].slice(0, nodesPerUpstream).map((ip) => [`${ip}:${upPort}`, 1])),
     })),
   };
 }
@@ -74,8 +79,10 @@ function bootstrap(listener: Json, clusters: Json[]): string {
 
 // The control plane's listener, with RDS and ECDS replaced by inline config.
 export function proxyBootstrap(kind: string, port: number, upPort: number): { yaml: string; path: string } {
-  const nRoutes = kind === "filter-10" ? 10 : 10000;
-  const apisix = kind.startsWith("filter") ? routesConfig(nRoutes, kind === "filter-10" ? 10 : 1000, upPort) : routesConfig(1, 1, upPort);
+  const small = kind.startsWith("filter-10") && kind !== "filter-10k";
+  const apisix = kind.startsWith("filter")
+    ? routesConfig(small ? 10 : 10000, small ? 10 : 1000, upPort, kind === "filter-10-1node" ? 1 : 2)
+    : routesConfig(1, 1, upPort);
   const snap = translate(apisix, { listenerPort: port, listenerAddress: "127.0.0.1", wasmPath: join(ROOT, "build/filter.wasm") });
   const listener = structuredClone(snap.resources.listeners[0]) as any;
   delete listener["@type"];
@@ -138,7 +145,7 @@ export function proxyBootstrap(kind: string, port: number, upPort: number): { ya
       }),
       ...clusters,
     ];
-    path = `/r/${nRoutes - 1}`;
+    path = `/r/${small ? 9 : 9999}`;
   }
   return { yaml: bootstrap(listener, clusters), path };
 }
@@ -242,7 +249,7 @@ export async function runEnvoyBench(
   try {
     const upPort = await freePort();
     children.push(startEnvoy(dir, "upstream", upstreamBootstrap(upPort), loadCpu));
-    const variants = ["static", "empty", "noop", "filter-10", "filter-10k", "rds-10k"];
+    const variants = ["static", "empty", "noop", "filter-10", "filter-10-1node", "filter-10k", "rds-10k"];
     const ports: Record<string, number> = {},
       paths: Record<string, string> = {};
     for (const v of variants) {
@@ -267,7 +274,29 @@ export async function runEnvoyBench(
         if (res.status !== 0) throw new Error(`wrk failed: ${res.stderr}`);
         const s = parseWrk(res.stdout);
         (samples[v] ??= []).push(s);
-        log(`  round ${r + 1} ${v.padEnd(10)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50us.toFixed(0)} µs  p99 ${s.p99us.toFixed(0)} µs`);
+        log(`  round ${r + 1} ${v.padEnd(15)} ${s.rps.toFixed(0).padStart(7)} req/s  p50 ${s.p50us.toFixed(0)} µs  p99 ${s.p99us.toFixed(0)} µs`);
+      }
+    }
+    // With 64 connections the latencies above are mostly queueing (64 ÷
+    // requests/s). One connection with one request in flight measures what
+    // each variant adds to a request's own latency.
+    const serial: Record<string, { rps: number; p50us: number; p99us: number }[]> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const v of variants) {
+        const [cmd, args] = pinned(loadCpu, "wrk", [
+          "-t1",
+          "-c1",
+          `-d${Math.max(2, secs >> 1)}s`,
+          "--latency",
+          "-H",
+          "Host: bench",
+          `http://127.0.0.1:${ports[v]}${paths[v]}`,
+        ]);
+        const res = spawnSync(cmd, args, { encoding: "utf8" });
+        if (res.status !== 0) throw new Error(`wrk failed: ${res.stderr}`);
+        const s = parseWrk(res.stdout);
+        (serial[v] ??= []).push(s);
+        log(`  serial ${r + 1} ${v.padEnd(15)} p50 ${s.p50us.toFixed(0)} µs  p99 ${s.p99us.toFixed(0)} µs`);
       }
     }
     const figures = variants.map((v) => ({
@@ -277,6 +306,11 @@ export async function runEnvoyBench(
       p50us: Math.round(median(samples[v].map((s) => s.p50us))),
       p99us: Math.round(median(samples[v].map((s) => s.p99us))),
       rounds: samples[v],
+      serial: {
+        rps: Math.round(median(serial[v].map((s) => s.rps))),
+        p50us: Math.round(median(serial[v].map((s) => s.p50us))),
+        p99us: Math.round(median(serial[v].map((s) => s.p99us))),
+      },
     }));
     const envoyVersion = spawnSync(envoyBinary(), ["--version"], { encoding: "utf8" }).stdout.trim().split("version: ")[1] ?? "?";
     return { figures, setup: { envoy: envoyVersion, concurrency: 1, wrk: `-t1 -c${conns} -d${secs}s`, rounds, pinned: twoCpus } };
@@ -293,7 +327,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       console.log(JSON.stringify({ setup, figures: figures.map(({ rounds: _r, ...f }) => f) }, null, 1));
       const pct = (a: string, b: string) => `${((by[a].rps / by[b].rps) * 100).toFixed(0)}%`;
       console.log(
-        `filter-10 / noop ${pct("filter-10", "noop")}, filter-10 / static ${pct("filter-10", "static")}, filter-10k / rds-10k ${pct("filter-10k", "rds-10k")}`,
+        `filter-10 / noop ${pct("filter-10", "noop")}, filter-10 / static ${pct("filter-10", "static")}, filter-10-1node / noop ${pct("filter-10-1node", "noop")}, filter-10k / rds-10k ${pct("filter-10k", "rds-10k")}`,
       );
     },
     (e) => {

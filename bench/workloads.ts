@@ -8,9 +8,16 @@ export interface Expected {
   want: string;
 }
 
-export function upstreams(count: number, nodesEach = 3): object[] {
+// Numbers in ids, uris and hosts, zero-padded to `width` digits: route-count
+// scaling compares tables of 10 and 10,000 routes with requests of the same
+// lengths, so that it measures the number of routes and not the digits in
+// "/api/v1234" (every byte of a path or host is decoded, hashed, compared
+// and copied a few times per request).
+const pad = (i: number, width: number) => String(i).padStart(width, "0");
+
+export function upstreams(count: number, nodesEach = 3, width = 0): object[] {
   return Array.from({ length: count }, (_, u) => ({
-    id: `u${u}`,
+    id: `u${pad(u, width)}`,
     type: "roundrobin",
     nodes: Object.fromEntries(Array.from({ length: nodesEach }, (_, k) => [`10.${(u >> 8) & 255}.${u & 255}.${k + 1}:8080`, 1 + (k % 3)])),
   }));
@@ -21,22 +28,23 @@ export function upstreams(count: number, nodesEach = 3): object[] {
  * prefixes (/svc-N/*), 20% host-bound (hN.example.com, catch-all or prefix),
  * 10% method-restricted exact uris. Route i uses upstream u(i % ups).
  */
-export function routeTable(n: number, ups: number): { config: object; kind: (i: number) => number } {
+export function routeTable(n: number, ups: number, width = 0): { config: object; kind: (i: number) => number } {
   const kind = (i: number) => i % 10;
   const routes = Array.from({ length: n }, (_, i) => {
     const k = kind(i);
-    const base = { id: `r${i}`, upstream_id: `u${i % ups}` };
-    if (k < 4) return { ...base, uri: `/api/v${i}/items` };
-    if (k < 7) return { ...base, uri: `/svc-${i}/*` };
-    if (k === 7) return { ...base, uri: "/*", hosts: [`h${i}.example.com`] };
-    if (k === 8) return { ...base, uri: "/app/*", host: `h${i}.example.com` };
-    return { ...base, uri: `/m-${i}`, methods: ["POST", "PUT"] };
+    const x = pad(i, width);
+    const base = { id: `r${x}`, upstream_id: `u${pad(i % ups, width)}` };
+    if (k < 4) return { ...base, uri: `/api/v${x}/items` };
+    if (k < 7) return { ...base, uri: `/svc-${x}/*` };
+    if (k === 7) return { ...base, uri: "/*", hosts: [`h${x}.example.com`] };
+    if (k === 8) return { ...base, uri: "/app/*", host: `h${x}.example.com` };
+    return { ...base, uri: `/m-${x}`, methods: ["POST", "PUT"] };
   });
-  return { config: { routes, upstreams: upstreams(ups) }, kind };
+  return { config: { routes, upstreams: upstreams(ups, 3, width) }, kind };
 }
 
 /** Requests spread uniformly over the table, `miss` of them 404s. */
-export function routeRequests(n: number, count: number, miss: number, seed: number): Expected[] {
+export function routeRequests(n: number, count: number, miss: number, seed: number, width = 0): Expected[] {
   const r = rng(seed);
   const out: Expected[] = [];
   for (let j = 0; j < count; j++) {
@@ -54,15 +62,16 @@ export function routeRequests(n: number, count: number, miss: number, seed: numb
     }
     const i = Math.floor(r() * n);
     const k = i % 10;
+    const x = pad(i, width);
     let req: RequestDescription;
-    if (k < 4) req = { method: "GET", path: `/api/v${i}/items?page=${j % 7}`, authority: "example.com" };
-    else if (k < 7) req = { method: "GET", path: `/svc-${i}/orders/${j}`, authority: "example.com" };
-    else if (k === 7) req = { method: "GET", path: `/anything/${j}`, authority: `h${i}.example.com` };
-    else if (k === 8) req = { method: "GET", path: `/app/x${j}`, authority: `H${i}.example.com:8443` };
-    else req = { method: j % 2 ? "POST" : "PUT", path: `/m-${i}`, authority: "example.com" };
+    if (k < 4) req = { method: "GET", path: `/api/v${x}/items?page=${j % 7}`, authority: "example.com" };
+    else if (k < 7) req = { method: "GET", path: `/svc-${x}/orders/${j}`, authority: "example.com" };
+    else if (k === 7) req = { method: "GET", path: `/anything/${j}`, authority: `h${x}.example.com` };
+    else if (k === 8) req = { method: "GET", path: `/app/x${j}`, authority: `H${x}.example.com:8443` };
+    else req = { method: j % 2 ? "POST" : "PUT", path: `/m-${x}`, authority: "example.com" };
     req.source = source;
     req.headers = { "user-agent": "bench/1.0", accept: "*/*" };
-    out.push({ req, want: `r${i}` });
+    out.push({ req, want: `r${pad(i, width)}` });
   }
   return out;
 }
