@@ -19,12 +19,12 @@
 // thread and the validation worker overlap, plus the 100 ms debounce.
 import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { EtcdClient } from "../envoy/control-plane/etcd-client.ts";
 import { TYPE_URL } from "../envoy/control-plane/protos.ts";
-import { freePort, Proc, ROOT, WASM } from "../tests/e2e/stack.ts";
-import { AdsWatcher, type Push } from "../tests/etcd/ads-watcher.ts";
+import type { Proc } from "../tests/e2e/stack.ts";
+import type { Push } from "../tests/etcd/ads-watcher.ts";
 import { EtcdServer } from "../tests/etcd/etcd.ts";
+import { startReplica } from "../tests/etcd/replica.ts";
 import { arg, countText, fmt, ms, putAll, route, upstream } from "../tests/etcd/workload.ts";
 
 const REPLICAS = Number(arg("--replicas", "2"));
@@ -49,28 +49,6 @@ const ecds = (p: Push) => p.typeUrl === TYPE_URL.extensionConfig;
 
 const running: Proc[] = [];
 
-async function replica(etcd: EtcdServer, n: number) {
-  const port = await freePort();
-  const proc = Proc.spawn(`cp${n}`, process.execPath, [
-    "--import",
-    "tsx",
-    path.join(ROOT, "envoy/control-plane/main.ts"),
-    "--etcd",
-    etcd.url,
-    "--etcd-prefix",
-    PREFIX,
-    "--port",
-    String(port),
-    "--wasm",
-    WASM,
-    "--dns-interval",
-    "0",
-  ]);
-  running.push(proc);
-  await proc.waitFor(/ads: listening on/, 300_000);
-  return { proc, ads: new AdsWatcher(port, `envoy-${n}`) };
-}
-
 async function main() {
   const etcd = await EtcdServer.start();
   const w = new EtcdClient({ endpoints: [etcd.url] });
@@ -87,7 +65,7 @@ async function main() {
       w,
       Array.from({ length: UPSTREAMS }, (_, i) => [`${PREFIX}/upstreams/u${i}`, upstream(i)]),
     );
-    const reps = await Promise.all(Array.from({ length: REPLICAS }, (_, k) => replica(etcd, k + 1)));
+    const reps = await Promise.all(Array.from({ length: REPLICAS }, (_, k) => startReplica(etcd, k + 1, PREFIX, running, 300_000)));
     await Promise.all(reps.map((r) => r.ads.waitFor(ecds, 300_000)));
 
     // (a) bulk

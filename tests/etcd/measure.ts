@@ -9,12 +9,12 @@
 //   bulk write      first of 10,000 route puts -> the ECDS push holding all of them
 //   one change      put of one route among 10,000 -> the ECDS push carrying it (each replica)
 // and that all replicas serve the same ECDS/CDS versions.
-import path from "node:path";
 import { TYPE_URL } from "../../envoy/control-plane/protos.ts";
 import { EtcdClient } from "../../envoy/control-plane/etcd-client.ts";
-import { freePort, Proc, ROOT, WASM } from "../e2e/stack.ts";
-import { AdsWatcher, type Push } from "./ads-watcher.ts";
+import type { Proc } from "../e2e/stack.ts";
+import type { Push } from "./ads-watcher.ts";
 import { EtcdServer } from "./etcd.ts";
+import { type Replica, startReplica } from "./replica.ts";
 import { arg, countText, fmt, ms, putAll, route, upstream } from "./workload.ts";
 
 const REPLICAS = arg("--replicas", "1,2,4").split(",").map(Number);
@@ -25,35 +25,6 @@ const PREFIX = "/apisix";
 const BULK = "/bulk";
 
 const hasText = (p: Push, text: string) => p.resources.some((r) => Buffer.from(r.value).includes(text));
-
-interface Replica {
-  proc: Proc;
-  ads: AdsWatcher;
-  startedAt: number;
-}
-
-async function startReplica(etcd: EtcdServer, n: number, prefix = PREFIX): Promise<Replica> {
-  const port = await freePort();
-  const startedAt = performance.now();
-  const proc = Proc.spawn(`cp${n}`, process.execPath, [
-    "--import",
-    "tsx",
-    path.join(ROOT, "envoy/control-plane/main.ts"),
-    "--etcd",
-    etcd.url,
-    "--etcd-prefix",
-    prefix,
-    "--port",
-    String(port),
-    "--wasm",
-    WASM,
-    "--dns-interval",
-    "0",
-  ]);
-  running.push(proc);
-  await proc.waitFor(/ads: listening on/, 120_000);
-  return { proc, ads: new AdsWatcher(port, `envoy-${n}`), startedAt };
-}
 
 async function main() {
   const etcd = await EtcdServer.start();
@@ -80,7 +51,7 @@ async function main() {
       const reads: number[] = [];
       await Promise.all(
         Array.from({ length: n }, async (_, k) => {
-          const r = await startReplica(etcd, k + 1);
+          const r = await startReplica(etcd, k + 1, PREFIX, running, 120_000);
           const p = await r.ads.waitFor((x) => x.typeUrl === TYPE_URL.extensionConfig && countText(x, '"/svc') === ROUTES, 300_000);
           cold.push(p.at - r.startedAt);
           const read = r.proc.out.match(/etcd: read \d+ keys .* in (\d+) ms/);
@@ -115,7 +86,7 @@ async function main() {
       Array.from({ length: UPSTREAMS }, (_, i) => [`${BULK}/upstreams/u${i}`, upstream(i)]),
     );
     if (!process.argv.includes("--no-bulk")) {
-      const r = await startReplica(etcd, 0, BULK);
+      const r = await startReplica(etcd, 0, BULK, running, 120_000);
       await r.ads.waitFor((p) => p.typeUrl === TYPE_URL.extensionConfig);
       const from = r.ads.pushes.length;
       const t0 = performance.now();
