@@ -108,6 +108,27 @@ export interface Reply {
   json?: any;
 }
 
+/** A response read to its end (HTTP or HTTPS), JSON bodies parsed. */
+export function readReply(res: http.IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    let body = "";
+    res.setEncoding("utf8");
+    res.on("data", (c) => (body += c));
+    res.on("error", reject);
+    res.on("end", () => {
+      let json: unknown;
+      if (/json/.test(String(res.headers["content-type"] ?? ""))) {
+        try {
+          json = JSON.parse(body);
+        } catch {
+          /* not JSON after all */
+        }
+      }
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+    });
+  });
+}
+
 export function request(
   port: number,
   opts: { method?: string; path: string; headers?: Record<string, string | string[]> | [string, string][]; body?: string; timeoutMs?: number },
@@ -121,22 +142,7 @@ export function request(
       : (opts.headers as http.OutgoingHttpHeaders | undefined);
     const req = http.request(
       { host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path, headers, agent: false, timeout: opts.timeoutMs ?? 10_000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => (body += c));
-        res.on("end", () => {
-          let json: unknown;
-          if (/json/.test(String(res.headers["content-type"] ?? ""))) {
-            try {
-              json = JSON.parse(body);
-            } catch {
-              /* not JSON after all */
-            }
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
-        });
-      },
+      (res) => readReply(res).then(resolve, reject),
     );
     req.on("timeout", () => req.destroy(new Error(`request ${opts.path} timed out`)));
     req.on("error", reject);

@@ -8,7 +8,7 @@ import https from "node:https";
 import tls from "node:tls";
 import { stringify } from "yaml";
 import { startHttpEcho } from "../../examples/upstreams/http-echo.ts";
-import { Stack, until } from "./stack.ts";
+import { readReply, type Reply, Stack, until } from "./stack.ts";
 import { testPki, type Pem } from "./tls-certs.ts";
 
 const pki = testPki();
@@ -94,24 +94,11 @@ function get(
   path: string,
   headers: Record<string, string> = {},
   opts: https.RequestOptions = {},
-): Promise<{ status: number; json?: any; body: string; socketPort?: number }> {
+): Promise<Reply & { socketPort?: number }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       { host: "127.0.0.1", port: stack.tlsPort, servername, path, headers: { host: servername, ...headers }, ca: pki.ca.cert, agent: false, ...opts },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => (body += c));
-        res.on("end", () => {
-          let json: unknown;
-          try {
-            json = JSON.parse(body);
-          } catch {
-            /* html error page */
-          }
-          resolve({ status: res.statusCode ?? 0, json, body, socketPort: res.socket?.localPort });
-        });
-      },
+      (res) => readReply(res).then((r) => resolve({ ...r, socketPort: res.socket?.localPort }), reject),
     );
     req.on("error", reject);
     req.end();
