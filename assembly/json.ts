@@ -12,31 +12,91 @@
 
 export const enum JsonKind { Null, Bool, Number, String, Array, Object }
 
+// The members of every array and object of one document, container after
+// container (each container's members are contiguous), in parallel arrays.
+// A member is a slot here, not a heap object: a 10,000-route config has
+// about 60,000 values, and each object would be allocated, then swept by
+// the collection that ends the configure. at() and get() make a member's
+// JsonValue when something asks for it (kept in `kids`, so it is made
+// once); the config reader's hot paths read scalars with kindAt/strAt/numAt
+// and walk large arrays of objects with view().
+// Slots [0, len) are in use; the arrays are grown (doubled) by hand so that
+// a container's members are appended with one memory.copy per array.
+class JsonDoc {
+  len: i32 = 0;
+  keys: StaticArray<string>;
+  kinds: StaticArray<u8>;
+  // A number's value, a boolean as 0 or 1; for an array or object the
+  // bits of (start << 32 | count), its members' slots.
+  nums: StaticArray<f64>;
+  strs: StaticArray<string>;
+  // The member's JsonValue once made; made while parsing for an object
+  // with a key index.
+  kids: StaticArray<JsonValue | null>;
+
+  constructor(capacity: i32) {
+    this.keys = new StaticArray<string>(capacity);
+    this.kinds = new StaticArray<u8>(capacity);
+    this.nums = new StaticArray<f64>(capacity);
+    this.strs = new StaticArray<string>(capacity);
+    this.kids = new StaticArray<JsonValue | null>(capacity);
+  }
+
+  // Room for slots [0, n).
+  reserve(n: i32): void {
+    const cap = this.kinds.length;
+    if (n <= cap) return;
+    const c = max(n, cap << 1);
+    this.keys = grown<string>(this.keys, c, this.len);
+    this.kinds = grown<u8>(this.kinds, c, this.len);
+    this.nums = grown<f64>(this.nums, c, this.len);
+    this.strs = grown<string>(this.strs, c, this.len);
+    this.kids = grown<JsonValue | null>(this.kids, c, this.len);
+  }
+
+  // Appends slots [from, from + n) of `src`.
+  append(src: JsonDoc, from: i32, n: i32): void {
+    const at = this.len;
+    this.reserve(at + n);
+    copySlots<string>(this.keys, at, src.keys, from, n);
+    copySlots<u8>(this.kinds, at, src.kinds, from, n);
+    copySlots<f64>(this.nums, at, src.nums, from, n);
+    copySlots<string>(this.strs, at, src.strs, from, n);
+    copySlots<JsonValue | null>(this.kids, at, src.kids, from, n);
+    this.len = at + n;
+  }
+}
+
+// `a` with room for c slots and its first n slots kept.
+function grown<T>(a: StaticArray<T>, c: i32, n: i32): StaticArray<T> {
+  const b = new StaticArray<T>(c);
+  memory.copy(changetype<usize>(b), changetype<usize>(a), <usize>n * sizeof<T>());
+  return b;
+}
+
+// The minimal runtime's collector needs no write barrier: references are
+// copied as bytes.
+@inline function copySlots<T>(dst: StaticArray<T>, at: i32, src: StaticArray<T>, from: i32, n: i32): void {
+  memory.copy(changetype<usize>(dst) + <usize>at * sizeof<T>(), changetype<usize>(src) + <usize>from * sizeof<T>(), <usize>n * sizeof<T>());
+}
+
+@inline function span(start: i32, count: i32): f64 {
+  return reinterpret<f64>((<i64>start << 32) | <i64><u32>count);
+}
+
 export class JsonValue {
   kind: JsonKind = JsonKind.Null;
   bool: bool = false;
   num: f64 = 0;
   str: string = "";
-  // The member name of this value in its parent object ("" elsewhere). Kept
-  // here rather than in a keys array beside the items: one heap object less
-  // per JSON object, and a 10,000-route config has about 12,000 of them.
-  key: string = "";
-  // Array items, or object members, in document order (APISIX's map-form
-  // nodes have an order that matters to round robin). A container of fewer
-  // than INDEX_FROM items chains them through `next` from `first`, which
-  // costs no heap object of its own (most JSON objects and arrays are
-  // small: a route, a node map, a hosts list); a larger one also gets one
-  // exactly sized StaticArray for random access, and an object a key index.
-  items: StaticArray<JsonValue> | null = null;
-  first: JsonValue | null = null;
-  next: JsonValue | null = null;
+  // An array's items or an object's members, in document order (APISIX's
+  // map-form nodes have an order that matters to round robin): slots
+  // [start, start + count) of doc. Null for scalars and empty containers.
+  doc: JsonDoc | null = null;
+  start: i32 = 0;
   count: i32 = 0;
   // Key → member index, for objects with at least INDEX_FROM members.
   index: Map<string, i32> | null = null;
-  // The chain position last read by at(), so that a loop over a small
-  // container walks the chain once.
-  private cursor: JsonValue | null = null;
-  private cursorAt: i32 = 0;
 
   static null(): JsonValue { return new JsonValue(); }
 
@@ -50,18 +110,32 @@ export class JsonValue {
 
   get length(): i32 { return this.count; }
 
-  // Item i, 0 <= i < count. A chain is shorter than INDEX_FROM, so even a
-  // walk from its start is bounded.
+  // Item i, 0 <= i < count.
   private item(i: i32): JsonValue {
-    const items = this.items;
-    if (items !== null) return unchecked(items[i]);
-    let v = this.cursor;
-    let k = this.cursorAt;
-    if (v === null || k > i) { v = this.first; k = 0; }
-    while (k < i) { v = v!.next; k++; }
-    this.cursor = v;
-    this.cursorAt = i;
-    return v!;
+    const d = this.doc!;
+    const p = this.start + i;
+    const kid = unchecked(d.kids[p]);
+    if (kid !== null) return kid;
+    const v = new JsonValue();
+    fill(v, d, p);
+    unchecked(d.kids[p] = v);
+    return v;
+  }
+
+  // Item i as at() returns it, except that an array or object item that
+  // has no JsonValue yet is read into `into` (whose previous contents are
+  // overwritten) instead of a new one: a loop over 10,000 routes makes no
+  // object per route. The result is valid until `into` is reused.
+  view(i: i32, into: JsonValue): JsonValue {
+    if (i < 0 || i >= this.count) return JsonValue.null();
+    const d = this.doc!;
+    const p = this.start + i;
+    const kid = unchecked(d.kids[p]);
+    if (kid !== null) return kid;
+    const k = <JsonKind>unchecked(d.kinds[p]);
+    if (k != JsonKind.Array && k != JsonKind.Object) return this.item(i);
+    fill(into, d, p);
+    return into;
   }
 
   at(i: i32): JsonValue {
@@ -71,25 +145,62 @@ export class JsonValue {
 
   keyAt(i: i32): string {
     if (this.kind != JsonKind.Object || i < 0 || i >= this.count) return "";
-    return this.item(i).key;
+    return unchecked(this.doc!.keys[this.start + i]);
   }
 
-  // Object member lookup: linear for the usual small object, hashed for
-  // large ones. Returns null when absent so callers can tell absent from
+  // Item i's kind, string and number without making its JsonValue (Null,
+  // "" and 0 outside 0 <= i < count; strAt is "" unless it is a string,
+  // numAt 0 unless it is a number or a boolean).
+  kindAt(i: i32): JsonKind {
+    if (i < 0 || i >= this.count) return JsonKind.Null;
+    return <JsonKind>unchecked(this.doc!.kinds[this.start + i]);
+  }
+
+  strAt(i: i32): string {
+    if (i < 0 || i >= this.count) return "";
+    return unchecked(this.doc!.strs[this.start + i]);
+  }
+
+  numAt(i: i32): f64 {
+    if (i < 0 || i >= this.count) return 0;
+    const p = this.start + i;
+    const d = this.doc!;
+    return unchecked(d.kinds[p]) >= <u8>JsonKind.Array ? 0 : unchecked(d.nums[p]);
+  }
+
+  // Position of member `key`, -1 when absent (or not an object): linear
+  // for the usual small object, hashed for large ones.
+  find(key: string): i32 {
+    if (this.kind != JsonKind.Object) return -1;
+    const index = this.index;
+    if (index !== null) return index.has(key) ? index.get(key) : -1;
+    if (this.count == 0) return -1;
+    const keys = this.doc!.keys;
+    for (let i = this.start, n = this.start + this.count; i < n; i++) {
+      if (sameKey(unchecked(keys[i]), key)) return i - this.start;
+    }
+    return -1;
+  }
+
+  // Object member lookup; null when absent so callers can tell absent from
   // JSON null.
   get(key: string): JsonValue | null {
-    if (this.kind != JsonKind.Object) return null;
-    const index = this.index;
-    if (index !== null) return index.has(key) ? unchecked(this.items![index.get(key)]) : null;
-    let v = this.first;
-    while (v !== null) {
-      if (sameKey(v.key, key)) return v;
-      v = v.next;
-    }
-    return null;
+    const i = this.find(key);
+    return i < 0 ? null : this.item(i);
   }
 
-  has(key: string): bool { return this.get(key) !== null; }
+  has(key: string): bool { return this.find(key) >= 0; }
+
+  // This value on its own: a container read from a document shares the
+  // document's member table, so one kept beyond the configure (an
+  // upstream's `checks`, a vars operand) would keep the whole document
+  // alive; this copy holds only its own members.
+  detached(): JsonValue {
+    if (this.doc === null) return this;
+    const p = new Parser(Uint8Array.wrap(String.UTF8.encode(this.toJSON())));
+    const v = p.document();
+    return v !== null ? v : this;
+  }
 
   typeName(): string {
     switch (this.kind) {
@@ -112,30 +223,69 @@ export class JsonValue {
 
   private write(out: Array<string>): void {
     switch (this.kind) {
-      case JsonKind.Null: out.push("null"); break;
-      case JsonKind.Bool: out.push(this.bool ? "true" : "false"); break;
-      case JsonKind.Number: out.push(formatNumber(this.num)); break;
-      case JsonKind.String: out.push(quote(this.str)); break;
       case JsonKind.Array: {
         out.push("[");
         for (let i = 0; i < this.length; i++) {
           if (i > 0) out.push(",");
-          this.at(i).write(out);
+          this.writeItem(i, out);
         }
         out.push("]");
         break;
       }
-      default: {
+      case JsonKind.Object: {
         out.push("{");
         for (let i = 0; i < this.length; i++) {
           if (i > 0) out.push(",");
           out.push(quote(this.keyAt(i)));
           out.push(":");
-          this.at(i).write(out);
+          this.writeItem(i, out);
         }
         out.push("}");
+        break;
       }
+      default: writeScalar(this.kind, this.bool, this.num, this.str, out);
     }
+  }
+
+  // A scalar item is written from the member table, without making its JsonValue.
+  private writeItem(i: i32, out: Array<string>): void {
+    const k = this.kindAt(i);
+    if (k == JsonKind.Array || k == JsonKind.Object) this.item(i).write(out);
+    else writeScalar(k, this.numAt(i) != 0, this.numAt(i), this.strAt(i), out);
+  }
+}
+
+// `v` becomes the value of slot p of d (its key index, if it has one, is
+// on the JsonValue made while parsing, never filled here).
+function fill(v: JsonValue, d: JsonDoc, p: i32): void {
+  const k = <JsonKind>unchecked(d.kinds[p]);
+  const n = unchecked(d.nums[p]);
+  v.kind = k;
+  v.index = null;
+  if (k == JsonKind.Array || k == JsonKind.Object) {
+    const bits = reinterpret<i64>(n);
+    v.count = <i32>(bits & 0xffffffff);
+    v.start = <i32>(bits >>> 32);
+    v.doc = v.count > 0 ? d : null;
+    v.num = 0;
+    v.bool = false;
+    v.str = "";
+  } else {
+    v.num = n;
+    v.bool = k == JsonKind.Bool && n != 0;
+    v.str = unchecked(d.strs[p]);
+    v.doc = null;
+    v.start = 0;
+    v.count = 0;
+  }
+}
+
+function writeScalar(kind: JsonKind, b: bool, num: f64, str: string, out: Array<string>): void {
+  switch (kind) {
+    case JsonKind.Null: out.push("null"); break;
+    case JsonKind.Bool: out.push(b ? "true" : "false"); break;
+    case JsonKind.Number: out.push(formatNumber(num)); break;
+    default: out.push(quote(str));
   }
 }
 
@@ -239,11 +389,11 @@ function asciiString(p: usize, len: i32): string {
 }
 
 // The string of UTF-8 bytes [p, p+len); `ascii` when none is >= 0x80.
-function decodeAt(p: usize, len: i32, ascii: bool): string {
+// `h` is the FNV-1a hash of the bytes (Parser#string computes it while
+// looking for the closing quote).
+function decodeAt(p: usize, len: i32, ascii: bool, h: u32): string {
   if (!ascii) return String.UTF8.decodeUnsafe(p, <usize>len);
   if (len > INTERN_MAX_LEN) return asciiString(p, len);
-  let h: u32 = 2166136261;
-  for (let i = 0; i < len; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
   const table = interned;
   const slot = <i32>(h & <u32>(table.length - 1));
   const hit = unchecked(table[slot]);
@@ -256,32 +406,64 @@ function decodeAt(p: usize, len: i32, ascii: bool): string {
 class Parser {
   pos: i32 = 0;
   error: string = "";
-  // Items of the arrays and objects being read, innermost last; each one's
-  // items are copied out into an exactly sized StaticArray when it ends, so
-  // no growing array per array or object is left behind.
-  stack: Array<JsonValue> = new Array<JsonValue>();
-  constructor(public buf: Uint8Array) {}
-
-  // Moves the items stack[base..] into `v`, the array or object they
-  // belong to (see JsonValue.items for the two shapes).
-  take(base: i32, v: JsonValue): void {
-    const stack = this.stack;
-    const n = stack.length - base;
-    v.count = n;
-    if (n >= INDEX_FROM) {
-      const out = new StaticArray<JsonValue>(n);
-      for (let i = 0; i < n; i++) unchecked(out[i] = unchecked(stack[base + i]));
-      v.items = out;
-    } else if (n > 0) {
-      for (let i = n - 1; i > 0; i--) unchecked(stack[base + i - 1]).next = unchecked(stack[base + i]);
-      v.first = unchecked(stack[base]);
-    }
-    stack.length = base;
+  doc: JsonDoc;
+  // Items of the arrays and objects being read, innermost last, in the
+  // same parallel form as JsonDoc; each container's items are appended to
+  // the document's table when it ends.
+  stack: JsonDoc = new JsonDoc(64);
+  constructor(public buf: Uint8Array) {
+    // About one value per 12 bytes in a typical config; more grows the table.
+    this.doc = new JsonDoc(max(16, buf.length / 12));
   }
 
-  fail(msg: string): JsonValue | null {
+  push(kind: JsonKind, num: f64, str: string, kid: JsonValue | null): void {
+    const s = this.stack;
+    const i = s.len;
+    s.reserve(i + 1);
+    unchecked(s.keys[i] = "");
+    unchecked(s.kinds[i] = <u8>kind);
+    unchecked(s.nums[i] = num);
+    unchecked(s.strs[i] = str);
+    unchecked(s.kids[i] = kid);
+    s.len = i + 1;
+  }
+
+  // The top item replaces item `to` (a duplicate key: the last one wins).
+  replace(to: i32): void {
+    const s = this.stack;
+    const from = s.len - 1;
+    unchecked(s.keys[to] = unchecked(s.keys[from]));
+    unchecked(s.kinds[to] = unchecked(s.kinds[from]));
+    unchecked(s.nums[to] = unchecked(s.nums[from]));
+    unchecked(s.strs[to] = unchecked(s.strs[from]));
+    unchecked(s.kids[to] = unchecked(s.kids[from]));
+    s.len = from;
+  }
+
+  // Moves the items [base..] into the document's member table and pushes
+  // the container of kind `kind` that has them (with its key index).
+  take(base: i32, kind: JsonKind, index: Map<string, i32> | null): void {
+    const s = this.stack;
+    const n = s.len - base;
+    const d = this.doc;
+    const start = d.len;
+    d.append(s, base, n);
+    s.len = base;
+    let v: JsonValue | null = null;
+    if (index !== null) {
+      v = new JsonValue();
+      v.kind = kind;
+      v.doc = d;
+      v.start = start;
+      v.count = n;
+      v.index = index;
+    }
+    this.push(kind, span(start, n), "", v);
+  }
+
+  fail(msg: string): bool {
     if (this.error.length == 0) this.error = msg + " at byte " + this.pos.toString();
-    return null;
+    return false;
   }
 
   skipWs(): void {
@@ -310,7 +492,22 @@ class Parser {
     return true;
   }
 
-  value(depth: i32): JsonValue | null {
+  // The whole input as one value (null on an error, see `error`).
+  document(): JsonValue | null {
+    if (!this.value(0)) return null;
+    this.skipWs();
+    if (this.pos != this.buf.length) { this.fail("trailing characters after the document"); return null; }
+    const kid = unchecked(this.stack.kids[0]);
+    if (kid !== null) return kid;
+    // The root as a member of a document of one slot.
+    this.doc.append(this.stack, 0, 1);
+    const v = new JsonValue();
+    fill(v, this.doc, this.doc.len - 1);
+    return v;
+  }
+
+  // Reads one value and pushes it as an item (key "").
+  value(depth: i32): bool {
     if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
     this.skipWs();
     const c = this.peek();
@@ -318,30 +515,31 @@ class Parser {
     if (c == 0x5b) return this.array(depth);
     if (c == 0x22) {
       const s = this.string();
-      if (s === null) return null;
-      const v = new JsonValue();
-      v.kind = JsonKind.String;
-      v.str = s;
-      return v;
+      if (s === null) return false;
+      this.push(JsonKind.String, 0, s, null);
+      return true;
     }
     if (c == 0x74) {
       if (!this.literal("true")) return this.fail("invalid literal");
-      const v = new JsonValue(); v.kind = JsonKind.Bool; v.bool = true; return v;
+      this.push(JsonKind.Bool, 1, "", null);
+      return true;
     }
     if (c == 0x66) {
       if (!this.literal("false")) return this.fail("invalid literal");
-      const v = new JsonValue(); v.kind = JsonKind.Bool; v.bool = false; return v;
+      this.push(JsonKind.Bool, 0, "", null);
+      return true;
     }
     if (c == 0x6e) {
       if (!this.literal("null")) return this.fail("invalid literal");
-      return JsonValue.null();
+      this.push(JsonKind.Null, 0, "", null);
+      return true;
     }
     if (c == 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     if (c < 0) return this.fail("unexpected end of input");
     return this.fail("unexpected character '" + String.fromCharCode(c) + "'");
   }
 
-  number(): JsonValue | null {
+  number(): bool {
     const buf = this.buf;
     const start = this.pos;
     let p = start;
@@ -369,21 +567,21 @@ class Parser {
       while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
       if (p == d) { this.pos = p; return this.fail("invalid number"); }
     }
-    const v = new JsonValue();
-    v.kind = JsonKind.Number;
+    let num: f64;
     // Plain integers of up to 15 digits are exact in an f64: no string.
     const neg = unchecked(buf[start]) == 0x2d;
     const digits = p - start - (neg ? 1 : 0);
     if (digits <= 15 && !hasFraction) {
       let n: i64 = 0;
       for (let i = neg ? start + 1 : start; i < p; i++) n = n * 10 + <i64>(unchecked(buf[i]) - 0x30);
-      v.num = neg ? -<f64>n : <f64>n;
+      num = neg ? -<f64>n : <f64>n;
     } else {
       const text = String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
-      v.num = parseFloat(text);
+      num = parseFloat(text);
     }
     this.pos = p;
-    return v;
+    this.push(JsonKind.Number, num, "", null);
+    return true;
   }
 
   hex4(): i32 {
@@ -410,16 +608,18 @@ class Parser {
     let p = start;
     // Fast path: no escapes.
     let high: u32 = 0;
+    let h: u32 = 2166136261;
     while (p < n) {
       const c = unchecked(buf[p]);
       if (c == 0x22 || c == 0x5c || c < 0x20) break;
       high |= c;
+      h = (h ^ <u32>c) * 16777619;
       p++;
     }
     if (p >= n) { this.pos = p; this.fail("unterminated string"); return null; }
     if (unchecked(buf[p]) == 0x22) {
       this.pos = p + 1;
-      return decodeAt(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, p - start, (high & 0x80) == 0);
+      return decodeAt(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, p - start, (high & 0x80) == 0, h);
     }
     // Slow path with escapes: collect UTF-16 parts.
     const parts = new Array<string>();
@@ -462,61 +662,56 @@ class Parser {
     return joinStrings(parts, "");
   }
 
-  array(depth: i32): JsonValue | null {
+  array(depth: i32): bool {
     this.pos++;
-    const stack = this.stack;
-    const base = stack.length;
+    const base = this.stack.len;
     this.skipWs();
-    if (this.peek() == 0x5d) { this.pos++; return container(JsonKind.Array); }
+    if (this.peek() == 0x5d) { this.pos++; this.push(JsonKind.Array, span(0, 0), "", null); return true; }
     while (true) {
-      const v = this.value(depth + 1);
-      if (v === null) return null;
-      stack.push(v);
+      if (!this.value(depth + 1)) return false;
       this.skipWs();
       const c = this.peek();
       if (c == 0x2c) { this.pos++; continue; }
       if (c == 0x5d) { this.pos++; break; }
       return this.fail("expected ',' or ']'");
     }
-    const v = container(JsonKind.Array);
-    this.take(base, v);
-    return v;
+    this.take(base, JsonKind.Array, null);
+    return true;
   }
 
-  object(depth: i32): JsonValue | null {
+  object(depth: i32): bool {
     this.pos++;
     const stack = this.stack;
-    const base = stack.length;
+    const base = stack.len;
     let index: Map<string, i32> | null = null;
     this.skipWs();
-    if (this.peek() == 0x7d) { this.pos++; return container(JsonKind.Object); }
+    if (this.peek() == 0x7d) { this.pos++; this.push(JsonKind.Object, span(0, 0), "", null); return true; }
     while (true) {
       this.skipWs();
       if (this.peek() != 0x22) return this.fail("expected object key");
       const k = this.string();
-      if (k === null) return null;
+      if (k === null) return false;
       this.skipWs();
       if (this.peek() != 0x3a) return this.fail("expected ':'");
       this.pos++;
-      const v = this.value(depth + 1);
-      if (v === null) return null;
-      v.key = k;
+      if (!this.value(depth + 1)) return false;
+      // The value just read is the top item; value() may have regrown the stack.
+      const top = stack.len - 1;
+      const keys = stack.keys;
+      unchecked(keys[top] = k);
       // Duplicate keys: the last one wins, as in most JSON readers (and Lua's
       // cjson). A scan while the object is small, then a hash index.
       if (index !== null) {
-        if (index.has(k)) unchecked(stack[base + index.get(k)] = v);
-        else { index.set(k, stack.length - base); stack.push(v); }
+        if (index.has(k)) { this.replace(base + index.get(k)); }
+        else index.set(k, top - base);
       } else {
         let replaced = false;
-        for (let i = base, n = stack.length; i < n; i++) {
-          if (sameKey(unchecked(stack[i]).key, k)) { unchecked(stack[i] = v); replaced = true; break; }
+        for (let i = base; i < top; i++) {
+          if (sameKey(unchecked(keys[i]), k)) { this.replace(i); replaced = true; break; }
         }
-        if (!replaced) {
-          stack.push(v);
-          if (stack.length - base == INDEX_FROM) {
-            index = new Map<string, i32>();
-            for (let i = base; i < stack.length; i++) index.set(unchecked(stack[i]).key, i - base);
-          }
+        if (!replaced && top + 1 - base == INDEX_FROM) {
+          index = new Map<string, i32>();
+          for (let i = base; i <= top; i++) index.set(unchecked(keys[i]), i - base);
         }
       }
       this.skipWs();
@@ -525,34 +720,17 @@ class Parser {
       if (c == 0x7d) { this.pos++; break; }
       return this.fail("expected ',' or '}'");
     }
-    const o = container(JsonKind.Object);
-    this.take(base, o);
-    o.index = index;
-    return o;
+    this.take(base, JsonKind.Object, index);
+    return true;
   }
-}
-
-function container(kind: JsonKind): JsonValue {
-  const v = new JsonValue();
-  v.kind = kind;
-  return v;
 }
 
 export function parseJsonBytes(buf: Uint8Array): JsonResult {
   sizeInternTable(buf.length);
   const p = new Parser(buf);
   const r = new JsonResult();
-  const v = p.value(0);
-  if (v !== null) {
-    p.skipWs();
-    if (p.pos != buf.length) {
-      p.fail("trailing characters after the document");
-    } else {
-      r.value = v;
-      return r;
-    }
-  }
-  r.error = p.error.length ? p.error : "invalid JSON";
+  r.value = p.document();
+  if (r.value === null) r.error = p.error.length ? p.error : "invalid JSON";
   return r;
 }
 

@@ -1,4 +1,4 @@
-import { parseJson, JsonKind } from "../json";
+import { parseJson, JsonKind, JsonValue } from "../json";
 
 describe("json", () => {
   it("parses nested documents keeping key order", () => {
@@ -105,5 +105,69 @@ describe("json", () => {
     expect(v.keyAt(24)).toBe("");
     expect(parseJson(text).value!.toJSON()).toBe(v.toJSON());
     expect(parseJson('{"a":{"a":1},"a":2}').value!.toJSON()).toBe('{"a":2}');
+  });
+
+  it("reads members in place: kindAt, strAt, numAt, find agree with at() and get()", () => {
+    const v = parseJson('{"s":"x","n":2.5,"t":true,"f":false,"z":null,"a":[1,"y"],"o":{"k":{}}}').value!;
+    const kinds = [JsonKind.String, JsonKind.Number, JsonKind.Bool, JsonKind.Bool, JsonKind.Null, JsonKind.Array, JsonKind.Object];
+    for (let i = 0; i < kinds.length; i++) {
+      expect(v.kindAt(i)).toBe(kinds[i]);
+      expect(v.at(i).kind).toBe(kinds[i]);
+      expect(v.find(v.keyAt(i))).toBe(i);
+    }
+    expect(v.strAt(0)).toBe("x");
+    expect(v.numAt(1)).toBe(2.5);
+    expect(v.numAt(2)).toBe(1.0);
+    expect(v.at(2).bool).toBe(true);
+    expect(v.at(3).bool).toBe(false);
+    // Containers and strings read as 0, absent positions as Null / "" / 0.
+    expect(v.numAt(0)).toBe(0.0);
+    expect(v.numAt(5)).toBe(0.0);
+    expect(v.numAt(6)).toBe(0.0);
+    expect(v.strAt(5)).toBe("");
+    expect(v.kindAt(7)).toBe(JsonKind.Null);
+    expect(v.kindAt(-1)).toBe(JsonKind.Null);
+    expect(v.strAt(9)).toBe("");
+    expect(v.find("nope")).toBe(-1);
+    expect(v.get("a")!.at(0).find("x")).toBe(-1);
+    expect(v.get("a")!.strAt(1)).toBe("y");
+    // The same member twice is the same JsonValue.
+    expect(v.at(5) === v.get("a")!).toBe(true);
+    expect(v.get("o")!.get("k")!.isObject()).toBe(true);
+    expect(v.get("o")!.get("k")!.length).toBe(0);
+  });
+
+  it("view() reads array and object items into one reused value", () => {
+    const v = parseJson('[{"id":"a"},{"id":"b","x":[1,2]},3,[]]').value!;
+    const into = new JsonValue();
+    expect(v.view(0, into) === into).toBe(true);
+    expect(v.view(0, into).get("id")!.str).toBe("a");
+    const b = v.view(1, into);
+    expect(b === into).toBe(true);
+    expect(b.get("id")!.str).toBe("b");
+    expect(b.get("x")!.numAt(1)).toBe(2.0);
+    expect(b.toJSON()).toBe('{"id":"b","x":[1,2]}');
+    // A scalar item is its own value; an item already made is returned as is.
+    expect(v.view(2, into).num).toBe(3.0);
+    const made = v.at(0);
+    expect(v.view(0, into) === made).toBe(true);
+    expect(v.view(3, into).isArray()).toBe(true);
+    expect(v.view(3, into).length).toBe(0);
+    expect(v.view(4, into).isNull()).toBe(true);
+  });
+
+  it("a scalar document and detached copies", () => {
+    expect(parseJson("7").value!.num).toBe(7.0);
+    expect(parseJson(' "s" ').value!.str).toBe("s");
+    expect(parseJson("true").value!.bool).toBe(true);
+    expect(parseJson("[]").value!.length).toBe(0);
+    const v = parseJson('{"checks":{"active":{"http_path":"/h","healthy":{"interval":2}}},"other":[1,2,3]}').value!;
+    const c = v.get("checks")!.detached();
+    expect(c.toJSON()).toBe('{"active":{"http_path":"/h","healthy":{"interval":2}}}');
+    expect(c.get("active")!.get("healthy")!.get("interval")!.num).toBe(2.0);
+    // Its own member table: only its own 4 values, not the document's.
+    expect(c.doc!.len).toBe(5);
+    const s = v.get("other")!.at(1);
+    expect(s.detached() === s).toBe(true);
   });
 });

@@ -10,8 +10,8 @@
 // it, and the caller keeps serving the previous configuration.
 
 import { lowerAscii } from "../text";
-import { JsonValue, parseJsonBytes } from "../json";
-import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readId, readOwnId } from "./errors";
+import { JsonKind, JsonValue, parseJsonBytes } from "../json";
+import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt, readOwnIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
@@ -56,8 +56,9 @@ const F_PLUGINS = ROUTE_FIELDS.indexOf("plugins");
 const F_SCRIPT = ROUTE_FIELDS.indexOf("script");
 const F_ENABLE_WEBSOCKET = ROUTE_FIELDS.indexOf("enable_websocket");
 const F_STATUS = ROUTE_FIELDS.indexOf("status");
-// Reused for every route (parseRoute does not nest).
-const routeMembers = new StaticArray<JsonValue | null>(ROUTE_FIELDS.length);
+// Each field's member position, -1 when absent; reused for every route
+// (parseRoute does not nest).
+const routeMembers = new StaticArray<i32>(ROUTE_FIELDS.length);
 
 // Position of a member name in a list of field names, -1 when it is none of
 // them. Names are grouped by length, so a name is compared only with the one
@@ -77,9 +78,11 @@ class FieldIndex {
     const n = name.length;
     if (n >= this.byLength.length) return -1;
     const same = unchecked(this.byLength[n]);
+    // Same length: the bytes decide (no String.__eq call per candidate).
+    const bytes = <usize>n << 1;
     for (let i = 0; i < same.length; i++) {
       const f = unchecked(same[i]);
-      if (unchecked(this.names[f]) == name) return f;
+      if (memory.compare(changetype<usize>(unchecked(this.names[f])), changetype<usize>(name), bytes) == 0) return f;
     }
     return -1;
   }
@@ -178,20 +181,23 @@ function isRouteHost(s: string): bool {
   return true;
 }
 
-// The object's host or hosts members, lower-cased; NO_HOSTS when it has neither.
-function readHosts(host: JsonValue | null, hosts: JsonValue | null, issues: Issues): Array<string> {
-  if (host !== null && hosts !== null) { issues.error("", "only one of host or hosts is allowed"); return NO_HOSTS; }
-  if (host !== null) {
-    if (!host.isString() || !isRouteHost(host.str)) { issues.error(".host", "invalid host " + describe(host)); return NO_HOSTS; }
-    return [lowerAscii(host.str)];
+// The object's host or hosts members (positions in obj, -1 when absent),
+// lower-cased; NO_HOSTS when it has neither.
+function readHosts(obj: JsonValue, hostAt: i32, hostsAt: i32, issues: Issues): Array<string> {
+  if (hostAt >= 0 && hostsAt >= 0) { issues.error("", "only one of host or hosts is allowed"); return NO_HOSTS; }
+  if (hostAt >= 0) {
+    const host = obj.strAt(hostAt);
+    if (obj.kindAt(hostAt) != JsonKind.String || !isRouteHost(host)) { issues.error(".host", "invalid host " + describe(obj.at(hostAt))); return NO_HOSTS; }
+    return [lowerAscii(host)];
   }
-  if (hosts === null) return NO_HOSTS;
+  if (hostsAt < 0) return NO_HOSTS;
+  const hosts = obj.at(hostsAt);
   if (!hosts.isArray() || hosts.length < 1) { issues.error(".hosts", "expected a non-empty array of host names"); return NO_HOSTS; }
   const out = new Array<string>();
   for (let i = 0; i < hosts.length; i++) {
-    const h = hosts.at(i);
-    if (!h.isString() || !isRouteHost(h.str)) { issues.error(".hosts[" + i.toString() + "]", "invalid host " + describe(h)); continue; }
-    const l = lowerAscii(h.str);
+    const h = hosts.strAt(i);
+    if (hosts.kindAt(i) != JsonKind.String || !isRouteHost(h)) { issues.error(".hosts[" + i.toString() + "]", "invalid host " + describe(hosts.at(i))); continue; }
+    const l = lowerAscii(h);
     if (!out.includes(l)) out.push(l);
   }
   return out;
@@ -216,9 +222,10 @@ function uriLengthOk(uri: string): bool {
 
 // An object's required id. Errors name the object by its position
 // ("routes[3].id") until it has a valid id, and by that id from then on.
-function identify(section: string, idv: JsonValue | null, issues: Issues): string {
-  if (idv === null) { issues.error(".id", "is required"); return ""; }
-  const id = readOwnId(idv, section, ".id", issues);
+// `at` is the id's member position in obj, -1 when absent.
+function identify(section: string, obj: JsonValue, at: i32, issues: Issues): string {
+  if (at < 0) { issues.error(".id", "is required"); return ""; }
+  const id = readOwnIdAt(obj, at, section, ".id", issues);
   if (id.length) issues.named(id);
   return id;
 }
@@ -228,27 +235,27 @@ function identify(section: string, idv: JsonValue | null, issues: Issues): strin
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreams: Map<string, Upstream>, issues: Issues): Route | null {
   if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
   const m = routeMembers;
-  for (let i = 0; i < m.length; i++) unchecked(m[i] = null);
+  for (let i = 0; i < m.length; i++) unchecked(m[i] = -1);
   let unknown = false;
   for (let i = 0, n = v.length; i < n; i++) {
-    const member = v.at(i);
-    const f = ROUTE_FIELD_AT.find(member.key);
-    if (f >= 0) m[f] = member;
+    const f = ROUTE_FIELD_AT.find(v.keyAt(i));
+    if (f >= 0) m[f] = i;
     else unknown = true;
   }
   const r = new Route();
   const before = issues.count;
-  r.id = identify("routes", m[F_ID], issues);
+  r.id = identify("routes", v, m[F_ID], issues);
   r.order = idx;
   if (unknown) checkKeys(v, ROUTE_FIELDS, "", issues);
 
-  const uri = m[F_URI];
-  const uris = m[F_URIS];
-  if ((uri === null) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
-  if (uri !== null) {
-    if (!uri.isString()) issues.error(".uri", "expected a string, got " + uri.typeName());
-    else if (!uriLengthOk(uri.str)) issues.error(".uri", "uri length must be 1-4096");
-    else r.uri = uri.str;
+  const uriAt = m[F_URI];
+  const uris = member(v, m[F_URIS]);
+  if ((uriAt < 0) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
+  if (uriAt >= 0) {
+    const uri = v.strAt(uriAt);
+    if (v.kindAt(uriAt) != JsonKind.String) issues.error(".uri", "expected a string, got " + v.at(uriAt).typeName());
+    else if (!uriLengthOk(uri)) issues.error(".uri", "uri length must be 1-4096");
+    else r.uri = uri;
   }
   if (uris !== null) {
     if (!uris.isArray() || uris.length < 1) issues.error(".uris", "expected a non-empty array of uris");
@@ -267,22 +274,21 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
       if (list.length > 1) r.moreUris = list.slice(1);
     }
   }
-  r.hosts = readHosts(m[F_HOST], m[F_HOSTS], issues);
+  r.hosts = readHosts(v, m[F_HOST], m[F_HOSTS], issues);
 
-  const methods = m[F_METHODS];
+  const methods = member(v, m[F_METHODS]);
   if (methods !== null) {
     if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
-      const m = methods.at(i);
-      const bit = m.isString() ? methodBit(m.str) : 0;
-      if (bit == 0) { issues.error(".methods[" + i.toString() + "]", describe(m) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
-      if (r.methods & bit) { issues.error(".methods", "duplicate method " + m.str); continue; }
+      const bit = methods.kindAt(i) == JsonKind.String ? methodBit(methods.strAt(i)) : 0;
+      if (bit == 0) { issues.error(".methods[" + i.toString() + "]", describe(methods.at(i)) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
+      if (r.methods & bit) { issues.error(".methods", "duplicate method " + methods.strAt(i)); continue; }
       r.methods |= bit;
     }
   }
 
-  const ra = m[F_REMOTE_ADDR];
-  const ras = m[F_REMOTE_ADDRS];
+  const ra = member(v, m[F_REMOTE_ADDR]);
+  const ras = member(v, m[F_REMOTE_ADDRS]);
   if (ra !== null && ras !== null) issues.error("", "only one of remote_addr or remote_addrs is allowed");
   if (ra !== null || ras !== null) {
     const rasOk = ras !== null && ras.isArray() && ras.length >= 1;
@@ -295,20 +301,20 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (list.length) r.remoteAddrs = list;
   }
 
-  const vars = m[F_VARS];
+  const vars = member(v, m[F_VARS]);
   // The members are read into locals before the nested parsers below run.
-  const plugins = m[F_PLUGINS];
-  const priority = m[F_PRIORITY];
-  const statusV = m[F_STATUS];
-  const to = m[F_TIMEOUT];
-  const ws = m[F_ENABLE_WEBSOCKET];
-  const upstreamId = m[F_UPSTREAM_ID];
-  const serviceId = m[F_SERVICE_ID];
-  const up = m[F_UPSTREAM];
+  const plugins = member(v, m[F_PLUGINS]);
+  const priority = member(v, m[F_PRIORITY]);
+  const statusV = member(v, m[F_STATUS]);
+  const to = member(v, m[F_TIMEOUT]);
+  const ws = member(v, m[F_ENABLE_WEBSOCKET]);
+  const upstreamIdAt = m[F_UPSTREAM_ID];
+  const serviceIdAt = m[F_SERVICE_ID];
+  const up = member(v, m[F_UPSTREAM]);
   if (vars !== null) r.vars = compileVars(vars, ".vars", issues);
-  if (m[F_FILTER_FUNC] !== null) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
-  if (m[F_SCRIPT] !== null) issues.error(".script", "Lua scripts cannot run in the filter");
-  if (m[F_PLUGIN_CONFIG_ID] !== null) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
+  if (m[F_FILTER_FUNC] >= 0) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
+  if (m[F_SCRIPT] >= 0) issues.error(".script", "Lua scripts cannot run in the filter");
+  if (m[F_PLUGIN_CONFIG_ID] >= 0) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
   readPlugins(plugins, issues);
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
   if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreams, issues);
@@ -319,8 +325,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   r.websocketSet = ws !== null;
   r.enableWebsocket = boolMember(ws, "enable_websocket", "", issues, false);
 
-  r.upstreamId = readId(upstreamId, ".upstream_id", issues);
-  r.serviceId = readId(serviceId, ".service_id", issues);
+  r.upstreamId = readIdAt(v, upstreamIdAt, ".upstream_id", issues);
+  r.serviceId = readIdAt(v, serviceIdAt, ".service_id", issues);
   if (up !== null) r.upstream = parseUpstream(up, ".upstream", dns, issues);
   if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && plugins === null) {
     issues.error("", "one of upstream, upstream_id, service_id or plugins is required");
@@ -328,6 +334,11 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if (issues.count != before) return null;
   // status 0 = disabled: validated, but never matched.
   return status == 0 ? new Route() : r;
+}
+
+// Member `at` of obj, null when absent (at < 0).
+function member(obj: JsonValue, at: i32): JsonValue | null {
+  return at < 0 ? null : obj.at(at);
 }
 
 function readCidr(a: JsonValue, path: string, issues: Issues, out: Array<Cidr>): void {
@@ -340,15 +351,15 @@ function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues)
   if (!v.isObject()) { issues.error("", "expected a service object"); return null; }
   const s = new Service();
   const before = issues.count;
-  s.id = identify("services", v.get("id"), issues);
+  s.id = identify("services", v, v.find("id"), issues);
   checkKeys(v, SERVICE_FIELDS, "", issues);
-  s.upstreamId = readId(v.get("upstream_id"), ".upstream_id", issues);
+  s.upstreamId = readIdAt(v, v.find("upstream_id"), ".upstream_id", issues);
   const up = v.get("upstream");
   if (up !== null) s.upstream = parseUpstream(up, ".upstream", dns, issues);
   s.websocketSet = v.has("enable_websocket");
   s.enableWebsocket = optBool(v, "enable_websocket", "", issues, false);
-  const hosts = v.get("hosts");
-  if (hosts !== null) s.hosts = readHosts(v.get("host"), hosts, issues);
+  const hostsAt = v.find("hosts");
+  if (hostsAt >= 0) s.hosts = readHosts(v, v.find("host"), hostsAt, issues);
   readPlugins(v.get("plugins"), issues);
   return issues.count == before ? s : null;
 }
@@ -357,7 +368,7 @@ function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
   if (!v.isObject()) { issues.error("", "expected an ssl object"); return null; }
   const s = new Ssl();
   const before = issues.count;
-  s.id = identify("ssls", v.get("id"), issues);
+  s.id = identify("ssls", v, v.find("id"), issues);
   checkKeys(v, SSL_FIELDS, "", issues);
   const t = v.get("type");
   if (t !== null) {
@@ -421,6 +432,9 @@ function array(root: JsonValue, key: string, issues: Issues): JsonValue | null {
   return v;
 }
 
+// The route or upstream being parsed (JsonValue#view): no object per item.
+const itemView = new JsonValue();
+
 export function parseConfig(bytes: Uint8Array): ConfigResult {
   const res = new ConfigResult();
   const issues = res.issues;
@@ -440,9 +454,9 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const ups = array(root, "upstreams", issues);
   if (ups !== null) for (let i = 0; i < ups.length; i++) {
     issues.enter("upstreams", i);
-    const v = ups.at(i);
+    const v = ups.view(i, itemView);
     if (!v.isObject()) { issues.error("", "expected an upstream object"); continue; }
-    const id = identify("upstreams", v.get("id"), issues);
+    const id = identify("upstreams", v, v.find("id"), issues);
     if (id.length == 0) continue;
     const up = parseUpstream(v, "", dns, issues);
     if (up === null) continue;
@@ -477,7 +491,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const seen = new Set<string>();
   if (routes !== null) for (let i = 0; i < routes.length; i++) {
     issues.enter("routes", i);
-    const r = parseRoute(routes.at(i), i, dns, cfg.upstreams, issues);
+    const r = parseRoute(routes.view(i, itemView), i, dns, cfg.upstreams, issues);
     if (r === null) continue;
     if (r.id.length == 0) continue; // disabled (status 0)
     // One hash instead of has() then add(): the set grows unless the id is there already.
@@ -487,6 +501,8 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     cfg.routes.push(r);
   }
   issues.leave();
+  // The view must not keep the document's member table alive after the configure.
+  itemView.doc = null;
   parseHealth(root.get("health"), cfg, issues);
   const envoy = root.get("envoy");
   if (envoy !== null) {

@@ -3,7 +3,7 @@
 // Objects are addressed by id (not by array index) whenever they have one.
 
 import { lowerAscii } from "../text";
-import { JsonValue, quote } from "../json";
+import { JsonKind, JsonValue, quote } from "../json";
 import { text } from "./text";
 
 export class Issues {
@@ -118,6 +118,40 @@ function isAutoId(s: string, section: string): bool {
   return true;
 }
 
+// readOwnId of member `at` of obj (-1: absent); a valid string id is read
+// without making the member's JsonValue.
+export function readOwnIdAt(obj: JsonValue, at: i32, section: string, path: string, issues: Issues): string {
+  if (at < 0) return "";
+  if (obj.kindAt(at) == JsonKind.String) {
+    const s = obj.strAt(at);
+    if (isPlainId(s)) return s;
+  }
+  return readOwnId(obj.at(at), section, path, issues);
+}
+
+// readId of member `at` of obj (-1: absent), the same way.
+export function readIdAt(obj: JsonValue, at: i32, path: string, issues: Issues): string {
+  if (at < 0) return "";
+  if (obj.kindAt(at) == JsonKind.String) {
+    const s = obj.strAt(at);
+    if (isPlainId(s)) return s;
+  }
+  return readId(obj.at(at), path, issues);
+}
+
+// A string id as readId accepts it: 1-64 characters of [a-zA-Z0-9-_.].
+function isPlainId(s: string): bool {
+  const n = s.length;
+  if (n < 1 || n > 64) return false;
+  const p = changetype<usize>(s);
+  for (let i = 0; i < n; i++) if (!idChar(<i32>load<u16>(p + (<usize>i << 1)))) return false;
+  return true;
+}
+
+@inline function idChar(c: i32): bool {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f || c == 0x2e;
+}
+
 export function readId(v: JsonValue | null, path: string, issues: Issues): string {
   if (v === null) return "";
   if (v.isInteger()) {
@@ -131,9 +165,7 @@ export function readId(v: JsonValue | null, path: string, issues: Issues): strin
   const s = v.str;
   if (s.length < 1 || s.length > 64) { issues.error(path, "id length must be 1-64, got " + s.length.toString()); return ""; }
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f || c == 0x2e;
-    if (!ok) { issues.error(path, "id " + quote(s) + " has characters outside [a-zA-Z0-9-_.]"); return ""; }
+    if (!idChar(s.charCodeAt(i))) { issues.error(path, "id " + quote(s) + " has characters outside [a-zA-Z0-9-_.]"); return ""; }
   }
   return s;
 }

@@ -2,8 +2,8 @@
 // Admin API's extra checks (check_upstream_conf), normalised as
 // filter_upstream / fill_node_info do.
 
-import { JsonValue } from "../json";
-import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnId, subPath } from "./errors";
+import { JsonKind, JsonValue } from "../json";
+import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnIdAt, subPath } from "./errors";
 import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
 import { HostPort, formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
@@ -97,11 +97,14 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
       const hp = splitHostPort(key, split);
       if (hp.error.length) { issues.error(nodeKeyPath(path, key), hp.error); continue; }
       if (!isHostPattern(hp.host)) { issues.error(nodeKeyPath(path, key), "invalid host " + hp.host); continue; }
-      const wv = v.at(i);
-      const werr = weightError(wv);
-      if (werr.length) { issues.error(nodeKeyPath(path, key), werr); continue; }
+      // The usual weight, a small integer, is read without its JsonValue.
+      const w = v.numAt(i);
+      if (!(v.kindAt(i) == JsonKind.Number && w >= 0 && w <= 4294967295 && Math.floor(w) == w)) {
+        issues.error(nodeKeyPath(path, key), weightError(v.at(i)));
+        continue;
+      }
       const n = new Node();
-      n.host = hp.host; n.port = hp.port; n.weight = <i64>wv.num;
+      n.host = hp.host; n.port = hp.port; n.weight = <i64>w;
       // "10.0.0.1:8080" is the node's address already (see parseUpstream).
       if (hp.canonical) n.address = key;
       out.push(n);
@@ -166,14 +169,15 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   const up = new Upstream();
   up.path = issues.pathOf(path);
   up.cluster = clusterOf(v, path, up.path, issues);
-  const idv = v.get("id");
-  if (idv !== null) up.id = readOwnId(idv, "upstreams", subPath(path, ".id"), issues);
+  const idAt = v.find("id");
+  if (idAt >= 0) up.id = readOwnIdAt(v, idAt, "upstreams", subPath(path, ".id"), issues);
 
-  const t = v.get("type");
-  if (t !== null) {
-    if (!t.isString()) issues.error(path + ".type", "expected a string, got " + t.typeName());
-    else if (!BALANCERS.includes(t.str)) issues.error(path + ".type", "unknown balancer " + describe(t) + " (supported: " + BALANCERS.join(", ") + ")");
-    else up.type = t.str;
+  const tAt = v.find("type");
+  if (tAt >= 0) {
+    const t = v.strAt(tAt);
+    if (v.kindAt(tAt) != JsonKind.String) issues.error(path + ".type", "expected a string, got " + v.at(tAt).typeName());
+    else if (!BALANCERS.includes(t)) issues.error(path + ".type", "unknown balancer " + describe(v.at(tAt)) + " (supported: " + BALANCERS.join(", ") + ")");
+    else up.type = t;
   }
   up.hashOn = enumString(v, "hash_on", HASH_ON, path, issues, "vars");
   up.key = optString(v, "key", path, issues);
@@ -237,7 +241,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
 
   const checks = v.get("checks");
   if (checks !== null) {
-    up.checks = checks;
+    up.checks = checks.detached();
     up.passive = validateChecks(checks, path + ".checks", issues);
   }
 

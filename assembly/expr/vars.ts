@@ -240,7 +240,8 @@ function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
   }
   const op = opv.str;
   const val = v.at(opIdx + 1);
-  r.value = val;
+  // Kept for the request path: its own copy, not the whole document's table.
+  r.value = val.detached();
   if (val.isNumber()) { r.numeric = true; r.num = val.num; }
   if (op == "==") r.op = Op.Eq;
   else if (op == "~=") r.op = Op.Ne;
