@@ -49,10 +49,14 @@ function unpack(packed: number[]): Buffer {
     const t = packed[i++];
     if (t < 0x80) out.push(t);
     else if (t === 0xc0) out.push(packed[i++]);
-    else {
+    else if (t < 0xc0) {
       let from = packed[i] | (packed[i + 1] << 8);
       i += 2;
       for (let n = (t & 0x3f) + 3; n > 0; n--) out.push(out[from++]);
+    } else {
+      const v = t - 0xc1;
+      let from = out.length - (((Math.floor(v / 7) << 8) | packed[i++]) + 1);
+      for (let n = (v % 7) + 3; n > 0; n--) out.push(out[from++]);
     }
   }
   return Buffer.from(out);
