@@ -216,27 +216,26 @@ export default class StringCatalogue extends Transform {
         walk(st, false, visit);
       }
     }
-    const index = new Map();
-    const texts = [];
-    let replaced = 0;
-    for (const { lit, holder, key } of sites) {
+    const taken = sites.filter(({ lit }) => {
       const t = lit.value;
-      if (pinned.has(t) || Buffer.byteLength(t, "utf8") < minBytes || !t.isWellFormed()) continue;
-      let i = index.get(t);
-      if (i === undefined) {
-        i = texts.length;
-        index.set(t, i);
-        texts.push(t);
-      }
+      return !pinned.has(t) && Buffer.byteLength(t, "utf8") >= minBytes && t.isWellFormed();
+    });
+    // The most used texts get the lowest indices: below 128 an index is one
+    // byte of LEB128 at every call site.
+    const uses = new Map();
+    for (const { lit } of taken) uses.set(lit.value, (uses.get(lit.value) ?? 0) + 1);
+    const texts = [...uses.keys()].sort((a, b) => uses.get(b) - uses.get(a));
+    const index = new Map(texts.map((t, i) => [t, i]));
+    for (const { lit, holder, key } of taken) {
       const r = lit.range;
       holder[key] = Node.createCallExpression(
         Node.createIdentifierExpression(FN, r),
         null,
-        [Node.createIntegerLiteralExpression(globalThis.i64_new(i, 0), r)],
+        [Node.createIntegerLiteralExpression(globalThis.i64_new(index.get(lit.value), 0), r)],
         r,
       );
-      replaced++;
     }
+    const replaced = taken.length;
     if (texts.length === 0) return;
     parser.parseFile(catalogueSource(texts), CATALOGUE_PATH, false);
     if (process.env.APISIX_STR_VERBOSE === "1") {
