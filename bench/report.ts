@@ -127,6 +127,13 @@ export function printTable(r: Record<string, any>) {
         `${f(a.gc.proxiedTypical.bytes)} B / ${f(a.gc.notFound404.bytes)} B per request`,
       );
   }
+  if (r.scaling?.nodes) {
+    const last = (o: Record<string, unknown>) => Object.entries(o).pop() as [string, number];
+    const [n, ms] = last(r.scaling.nodes);
+    row(`config apply, ${f(Number(n))} nodes in one upstream`, `${f(ms)} ms`, "target < 1 s");
+    const [h, hms] = last(r.scaling.health);
+    row(`config apply, ${f(Number(h))} health keys`, `${f(hms)} ms`);
+  }
   if (r.callgrind) {
     lines.push("");
     for (const x of r.callgrind.rows) row(`instructions / request, ${x.subject}`, f(x.instructionsPerRequest), `${f(x.hostCalls, 1)} host calls`);
