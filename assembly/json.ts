@@ -360,17 +360,19 @@ const INDEX_FROM = 16;
 // a hit is verified byte for byte, a miss replaces the slot. Shared across
 // parses (strings are immutable), so applying the same config again reuses
 // the strings it already holds. Sized by the document (about one slot per
-// 64 bytes, within [MIN, MAX]): a large route table streams thousands of
+// 16 bytes, within [MIN, MAX]): a large route table streams thousands of
 // unique ids and uris through it, which in a small table evict the values
-// that do repeat (an upstream_id every thousand routes) before they repeat.
+// that do repeat (an upstream_id every thousand routes) before they repeat,
+// and the ids and uris themselves before the next apply of the same table
+// could reuse them (then they are neither allocated again nor swept).
 const INTERN_MIN_SLOTS = 1024;
-const INTERN_MAX_SLOTS = 16384;
-const INTERN_MAX_LEN = 24;
+const INTERN_MAX_SLOTS = 65536;
+const INTERN_MAX_LEN = 64;
 let interned = new StaticArray<string>(INTERN_MIN_SLOTS);
 
 function sizeInternTable(documentBytes: i32): void {
   let slots = INTERN_MIN_SLOTS;
-  while (slots < INTERN_MAX_SLOTS && slots * 64 < documentBytes) slots <<= 1;
+  while (slots < INTERN_MAX_SLOTS && slots * 16 < documentBytes) slots <<= 1;
   if (slots != interned.length) interned = new StaticArray<string>(slots);
 }
 
