@@ -17,7 +17,7 @@
 // Per-VM state (health, stats, balancer caches) is vm.ts; per-request state
 // lives on the recycled filter object.
 
-import { lowerAscii } from "./text";
+import { lowerAscii } from "./ascii";
 import { Context, FilterHeadersStatusValues, LogLevelValues, RootContext } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
 import { Upstream } from "./config/model";

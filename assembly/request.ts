@@ -1,7 +1,7 @@
 // The request as APISIX's `ctx.var` sees it, read from Envoy's header map
 // once per request (one host call for all pairs) and derived lazily.
 
-import { lowerAscii } from "./text";
+import { lowerAscii } from "./ascii";
 import { VarSource } from "./expr/vars";
 
 export class Header {

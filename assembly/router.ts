@@ -33,7 +33,7 @@
 // hundred thousand, which is what allocation, every later collection (it
 // marks the live config) and the sweep of the previous config pay for.
 
-import { lowerAscii } from "./text";
+import { lowerAscii } from "./ascii";
 import { Route } from "./config/route";
 import { UriPattern, uriCut, uriPattern } from "./uri_pattern";
 

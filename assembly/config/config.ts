@@ -9,7 +9,7 @@
 // A document is accepted or rejected as a whole: one invalid field rejects
 // it, and the caller keeps serving the previous configuration.
 
-import { lowerAscii } from "../text";
+import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
 import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt, readOwnIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";

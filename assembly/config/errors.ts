@@ -2,7 +2,7 @@
 // operator finds it in their YAML: `upstreams[u1].nodes[0].port: ...`.
 // Objects are addressed by id (not by array index) whenever they have one.
 
-import { lowerAscii } from "../text";
+import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, quote } from "../json";
 import { text } from "./text";
 

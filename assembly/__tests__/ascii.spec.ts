@@ -1,4 +1,4 @@
-import { lowerAscii } from "../text";
+import { lowerAscii } from "../ascii";
 
 describe("lowerAscii (nginx's and Lua's C-locale case folding)", () => {
   it("folds A–Z only", () => {
