@@ -47,6 +47,18 @@ export interface WasmLayout {
   hasNames: boolean;
 }
 
+/** The contents of the first section with this id (11: data), or null. */
+export function sectionBytes(bin: Uint8Array, id: number): Uint8Array | null {
+  let pos = 8;
+  while (pos < bin.length) {
+    const sid = bin[pos];
+    const [size, start] = leb(bin, pos + 1);
+    if (sid === id) return bin.subarray(start, start + size);
+    pos = start + size;
+  }
+  return null;
+}
+
 export function layout(bin: Uint8Array): WasmLayout {
   const sections: { name: string; bytes: number }[] = [];
   let pos = 8,

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { pack } from "../../scripts/asc-transform-strings.mjs";
+import { sectionBytes } from "../../bench/wasm.ts";
 import { FILTER_WASM, configure, errorLogs, filterHost, get } from "./helpers.ts";
 
 const LUA = "Lua filter functions cannot run in the filter; express the condition with vars";
@@ -14,25 +15,9 @@ const NO_NODE = "failed to set upstream: no valid upstream node";
 
 /** The bytes of the data section (id 11) of a wasm binary. */
 function dataSection(bin: Buffer): Buffer {
-  const leb = (pos: number): [number, number] => {
-    let v = 0,
-      shift = 0,
-      b: number;
-    do {
-      b = bin[pos++];
-      v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    return [v, pos];
-  };
-  let pos = 8;
-  while (pos < bin.length) {
-    const id = bin[pos];
-    const [size, start] = leb(pos + 1);
-    if (id === 11) return bin.subarray(start, start + size);
-    pos = start + size;
-  }
-  throw new Error("no data section");
+  const data = sectionBytes(bin, 11);
+  if (data === null) throw new Error("no data section");
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 test("the release .wasm holds no UTF-16 copy of long messages", () => {
