@@ -24,7 +24,7 @@ import { balancerConfig, balancerRequests, routeRequests, routeTable, typicalCon
 import { measure, measureApply, valgrindAvailable } from "./callgrind.ts";
 import { runEnvoyBench, wrkAvailable } from "./envoy.ts";
 import { runEnvoyCallgrind } from "./envoy-callgrind.ts";
-import { applyMs, scaleConfig } from "./scale.ts";
+import { scaleRuns } from "./scale.ts";
 import { printTable, summarizeProfile } from "./report.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -255,10 +255,9 @@ log("3b. config apply as one dimension doubles (bench/scale.ts)");
   const memory: Record<string, number> = {};
   for (const [dim, key, max] of dims) {
     const row: Record<string, unknown> = {};
-    for (let n = Math.floor(max / 16); n <= max; n *= 2) {
-      const r = applyMs(scaleConfig(dim, n));
-      row[n] = dim === "prefixes" ? { ms: Math.round(r.ms), memoryMiB: Math.round(r.memoryBytes / 2 ** 20) } : Math.round(r.ms);
-      if (dim === "nodes") memory[n] = Math.round(r.memoryBytes / 2 ** 20);
+    for (const r of scaleRuns(dim, max)) {
+      row[r.n] = dim === "prefixes" ? { ms: Math.round(r.ms), memoryMiB: Math.round(r.memoryBytes / 2 ** 20) } : Math.round(r.ms);
+      if (dim === "nodes") memory[r.n] = Math.round(r.memoryBytes / 2 ** 20);
     }
     scaling[key] = dim === "prefixes" ? { [max]: row[max] } : row;
     log(`  ${dim}: ${JSON.stringify(row)}`);

@@ -49,11 +49,17 @@ export function applyMs(config: object): { ms: number; memoryBytes: number } {
   return { ms, memoryBytes: h.memoryBytes() };
 }
 
+/** One apply per size, doubling from max/16 up to max. */
+export function scaleRuns(dim: string, max: number): { n: number; ms: number; memoryBytes: number }[] {
+  const out: { n: number; ms: number; memoryBytes: number }[] = [];
+  for (let n = Math.max(1, Math.floor(max / 16)); n <= max; n *= 2) out.push({ n, ...applyMs(scaleConfig(dim, n)) });
+  return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dim = process.argv[2] ?? "nodes";
   const max = Number(process.argv[3] ?? (dim === "prefixes" ? 1000 : 50000));
-  for (let n = Math.max(1, Math.floor(max / 16)); n <= max; n *= 2) {
-    const r = applyMs(scaleConfig(dim, n));
+  for (const { n, ...r } of scaleRuns(dim, max)) {
     console.log(
       `${dim} ${String(n).padStart(6)}  ${r.ms.toFixed(0).padStart(7)} ms  ${((r.ms * 1000) / n).toFixed(1).padStart(7)} µs/unit  memory ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB`,
     );
