@@ -11,54 +11,34 @@
 
 import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
-import { Issues, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt, readOwnIdAt } from "./errors";
+import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt, readOwnIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
+import { listOf } from "./schema";
 import { Cidr } from "../net";
 
-const TOP_FIELDS: Array<string> = ["routes", "upstreams", "ssls", "services", "dns", "health", "envoy"];
-// Other apisix.yaml sections are not this filter's job: they are ignored with
-// a warning rather than rejected, so one file can feed APISIX and Envoy.
-const FOREIGN_SECTIONS: Array<string> = [
-  "consumers", "consumer_groups", "global_rules", "plugin_configs", "plugin_metadata", "stream_routes",
-  "protos", "secrets", "plugins", "stream_plugins", "credentials",
-];
-const ROUTE_FIELDS: Array<string> = [
-  "id", "name", "desc", "labels", "uri", "uris", "host", "hosts", "remote_addr", "remote_addrs", "methods",
-  "vars", "filter_func", "priority", "timeout", "upstream", "upstream_id", "service_id", "plugin_config_id",
-  "plugins", "script", "enable_websocket", "status", "create_time", "update_time",
-];
 // A route's members by field, found in one pass over its keys: a route may
 // have any of 25 fields and usually has 3 to 5, and a JsonValue#get per
-// field would scan the members once for each of them. F_* index ROUTE_FIELDS.
-const ROUTE_FIELD_AT = new FieldIndex(ROUTE_FIELDS);
-const F_ID = ROUTE_FIELDS.indexOf("id");
-const F_URI = ROUTE_FIELDS.indexOf("uri");
-const F_URIS = ROUTE_FIELDS.indexOf("uris");
-const F_HOST = ROUTE_FIELDS.indexOf("host");
-const F_HOSTS = ROUTE_FIELDS.indexOf("hosts");
-const F_REMOTE_ADDR = ROUTE_FIELDS.indexOf("remote_addr");
-const F_REMOTE_ADDRS = ROUTE_FIELDS.indexOf("remote_addrs");
-const F_METHODS = ROUTE_FIELDS.indexOf("methods");
-const F_VARS = ROUTE_FIELDS.indexOf("vars");
-const F_FILTER_FUNC = ROUTE_FIELDS.indexOf("filter_func");
-const F_PRIORITY = ROUTE_FIELDS.indexOf("priority");
-const F_TIMEOUT = ROUTE_FIELDS.indexOf("timeout");
-const F_UPSTREAM = ROUTE_FIELDS.indexOf("upstream");
-const F_UPSTREAM_ID = ROUTE_FIELDS.indexOf("upstream_id");
-const F_SERVICE_ID = ROUTE_FIELDS.indexOf("service_id");
-const F_PLUGIN_CONFIG_ID = ROUTE_FIELDS.indexOf("plugin_config_id");
-const F_PLUGINS = ROUTE_FIELDS.indexOf("plugins");
-const F_SCRIPT = ROUTE_FIELDS.indexOf("script");
-const F_ENABLE_WEBSOCKET = ROUTE_FIELDS.indexOf("enable_websocket");
-const F_STATUS = ROUTE_FIELDS.indexOf("status");
+// field would scan the members once for each of them. F names the fields in
+// the order of routeFields().
+const enum F {
+  id, name, desc, labels, uri, uris, host, hosts, remote_addr, remote_addrs, methods,
+  vars, filter_func, priority, timeout, upstream, upstream_id, service_id, plugin_config_id,
+  plugins, script, enable_websocket, status, create_time, update_time,
+}
+
+function routeFields(): Array<string> {
+  return listOf("id name desc labels uri uris host hosts remote_addr remote_addrs methods vars filter_func priority timeout upstream upstream_id service_id plugin_config_id plugins script enable_websocket status create_time update_time");
+}
+
+let routeFieldAt: FieldIndex | null = null;
 // Each field's member position, -1 when absent; reused for every route
 // (parseRoute does not nest).
-const routeMembers = new StaticArray<i32>(ROUTE_FIELDS.length);
+const routeMembers = new StaticArray<i32>(F.update_time + 1);
 
 // Position of a member name in a list of field names, -1 when it is none of
 // them. Names are grouped by length, so a name is compared only with the one
@@ -87,15 +67,6 @@ class FieldIndex {
     return -1;
   }
 }
-
-const SERVICE_FIELDS: Array<string> = [
-  "id", "name", "desc", "labels", "upstream", "upstream_id", "plugins", "script", "enable_websocket", "hosts",
-  "create_time", "update_time",
-];
-const SSL_FIELDS: Array<string> = [
-  "id", "type", "cert", "key", "certs", "keys", "sni", "snis", "client", "status", "ssl_protocols", "labels",
-  "create_time", "update_time", "validity_start", "validity_end", "_redacted",
-];
 
 export class Config {
   routes: Array<Route> = new Array<Route>();
@@ -196,7 +167,7 @@ function readHosts(obj: JsonValue, hostAt: i32, hostsAt: i32, issues: Issues): A
   const out = new Array<string>();
   for (let i = 0; i < hosts.length; i++) {
     const h = hosts.strAt(i);
-    if (hosts.kindAt(i) != JsonKind.String || !isRouteHost(h)) { issues.error(".hosts[" + i.toString() + "]", "invalid host " + describe(hosts.at(i))); continue; }
+    if (hosts.kindAt(i) != JsonKind.String || !isRouteHost(h)) { issues.error(indexed(".hosts", i), "invalid host " + describe(hosts.at(i))); continue; }
     const l = lowerAscii(h);
     if (!out.includes(l)) out.push(l);
   }
@@ -237,19 +208,21 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   const m = routeMembers;
   for (let i = 0; i < m.length; i++) unchecked(m[i] = -1);
   let unknown = false;
+  let index = routeFieldAt;
+  if (index === null) routeFieldAt = index = new FieldIndex(routeFields());
   for (let i = 0, n = v.length; i < n; i++) {
-    const f = ROUTE_FIELD_AT.find(v.keyAt(i));
+    const f = index.find(v.keyAt(i));
     if (f >= 0) m[f] = i;
     else unknown = true;
   }
   const r = new Route();
   const before = issues.count;
-  r.id = identify("routes", v, m[F_ID], issues);
+  r.id = identify("routes", v, m[F.id], issues);
   r.order = idx;
-  if (unknown) checkKeys(v, ROUTE_FIELDS, "", issues);
+  if (unknown) checkKeys(v, routeFields(), "", issues);
 
-  const uriAt = m[F_URI];
-  const uris = member(v, m[F_URIS]);
+  const uriAt = m[F.uri];
+  const uris = member(v, m[F.uris]);
   if ((uriAt < 0) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
   if (uriAt >= 0) {
     const uri = v.strAt(uriAt);
@@ -265,30 +238,30 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
       if (r.uri.length) list.push(r.uri);
       for (let i = 0; i < uris.length; i++) {
         const u = uris.at(i);
-        if (!u.isString()) { issues.error(".uris[" + i.toString() + "]", "expected a string, got " + u.typeName()); continue; }
-        if (list.includes(u.str)) { issues.error(".uris[" + i.toString() + "]", "duplicate uri " + describe(u)); continue; }
-        if (!uriLengthOk(u.str)) { issues.error(".uris[" + i.toString() + "]", "uri length must be 1-4096"); continue; }
+        if (!u.isString()) { issues.error(indexed(".uris", i), "expected a string, got " + u.typeName()); continue; }
+        if (list.includes(u.str)) { issues.error(indexed(".uris", i), "duplicate uri " + describe(u)); continue; }
+        if (!uriLengthOk(u.str)) { issues.error(indexed(".uris", i), "uri length must be 1-4096"); continue; }
         list.push(u.str);
       }
       if (list.length) r.uri = list[0];
       if (list.length > 1) r.moreUris = list.slice(1);
     }
   }
-  r.hosts = readHosts(v, m[F_HOST], m[F_HOSTS], issues);
+  r.hosts = readHosts(v, m[F.host], m[F.hosts], issues);
 
-  const methods = member(v, m[F_METHODS]);
+  const methods = member(v, m[F.methods]);
   if (methods !== null) {
     if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
       const bit = methods.kindAt(i) == JsonKind.String ? methodBit(methods.strAt(i)) : 0;
-      if (bit == 0) { issues.error(".methods[" + i.toString() + "]", describe(methods.at(i)) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
+      if (bit == 0) { issues.error(indexed(".methods", i), describe(methods.at(i)) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
       if (r.methods & bit) { issues.error(".methods", "duplicate method " + methods.strAt(i)); continue; }
       r.methods |= bit;
     }
   }
 
-  const ra = member(v, m[F_REMOTE_ADDR]);
-  const ras = member(v, m[F_REMOTE_ADDRS]);
+  const ra = member(v, m[F.remote_addr]);
+  const ras = member(v, m[F.remote_addrs]);
   if (ra !== null && ras !== null) issues.error("", "only one of remote_addr or remote_addrs is allowed");
   if (ra !== null || ras !== null) {
     const rasOk = ras !== null && ras.isArray() && ras.length >= 1;
@@ -297,24 +270,24 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (ra !== null) readCidr(ra, ".remote_addr", issues, list);
     // With remote_addr beside remote_addrs (an error already) every address
     // is named remote_addr, as it always was.
-    if (rasOk) for (let i = 0; i < ras!.length; i++) readCidr(ras!.at(i), ra !== null ? ".remote_addr" : ".remote_addrs[" + i.toString() + "]", issues, list);
+    if (rasOk) for (let i = 0; i < ras!.length; i++) readCidr(ras!.at(i), ra !== null ? ".remote_addr" : indexed(".remote_addrs", i), issues, list);
     if (list.length) r.remoteAddrs = list;
   }
 
-  const vars = member(v, m[F_VARS]);
+  const vars = member(v, m[F.vars]);
   // The members are read into locals before the nested parsers below run.
-  const plugins = member(v, m[F_PLUGINS]);
-  const priority = member(v, m[F_PRIORITY]);
-  const statusV = member(v, m[F_STATUS]);
-  const to = member(v, m[F_TIMEOUT]);
-  const ws = member(v, m[F_ENABLE_WEBSOCKET]);
-  const upstreamIdAt = m[F_UPSTREAM_ID];
-  const serviceIdAt = m[F_SERVICE_ID];
-  const up = member(v, m[F_UPSTREAM]);
+  const plugins = member(v, m[F.plugins]);
+  const priority = member(v, m[F.priority]);
+  const statusV = member(v, m[F.status]);
+  const to = member(v, m[F.timeout]);
+  const ws = member(v, m[F.enable_websocket]);
+  const upstreamIdAt = m[F.upstream_id];
+  const serviceIdAt = m[F.service_id];
+  const up = member(v, m[F.upstream]);
   if (vars !== null) r.vars = compileVars(vars, ".vars", issues);
-  if (m[F_FILTER_FUNC] >= 0) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
-  if (m[F_SCRIPT] >= 0) issues.error(".script", "Lua scripts cannot run in the filter");
-  if (m[F_PLUGIN_CONFIG_ID] >= 0) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
+  if (m[F.filter_func] >= 0) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
+  if (m[F.script] >= 0) issues.error(".script", "Lua scripts cannot run in the filter");
+  if (m[F.plugin_config_id] >= 0) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
   readPlugins(plugins, issues);
   const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
   if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreams, issues);
@@ -352,7 +325,7 @@ function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues)
   const s = new Service();
   const before = issues.count;
   s.id = identify("services", v, v.find("id"), issues);
-  checkKeys(v, SERVICE_FIELDS, "", issues);
+  checkKeys(v, listOf("id name desc labels upstream upstream_id plugins script enable_websocket hosts create_time update_time"), "", issues);
   s.upstreamId = readIdAt(v, v.find("upstream_id"), ".upstream_id", issues);
   const up = v.get("upstream");
   if (up !== null) s.upstream = parseUpstream(up, ".upstream", dns, issues);
@@ -369,7 +342,7 @@ function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
   const s = new Ssl();
   const before = issues.count;
   s.id = identify("ssls", v, v.find("id"), issues);
-  checkKeys(v, SSL_FIELDS, "", issues);
+  checkKeys(v, listOf("id type cert key certs keys sni snis client status ssl_protocols labels create_time update_time validity_start validity_end _redacted"), "", issues);
   const t = v.get("type");
   if (t !== null) {
     if (!t.isString() || (t.str != "server" && t.str != "client")) issues.error(".type", describe(t) + " matches none of the enum values [server, client]");
@@ -444,8 +417,10 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   if (!root.isObject()) { issues.error("configuration", "expected a JSON object {routes, upstreams, ssls}, got " + root.typeName()); return res; }
   for (let i = 0; i < root.length; i++) {
     const k = root.keyAt(i);
-    if (TOP_FIELDS.includes(k)) continue;
-    if (FOREIGN_SECTIONS.includes(k)) issues.warn(k, "ignored: not used for upstream selection");
+    if (listOf("routes upstreams ssls services dns health envoy").includes(k)) continue;
+    // Other apisix.yaml sections are not this filter's job: they are ignored with
+    // a warning rather than rejected, so one file can feed APISIX and Envoy.
+    if (listOf("consumers consumer_groups global_rules plugin_configs plugin_metadata stream_routes protos secrets plugins stream_plugins credentials").includes(k)) issues.warn(k, "ignored: not used for upstream selection");
     else issues.error(k, "unknown section (expected routes, upstreams, ssls, services, dns, health, envoy)");
   }
   const cfg = new Config();
@@ -508,8 +483,8 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   if (envoy !== null) {
     if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode, router_http}");
     else {
-      checkKeys(envoy, ["lb_mode", "router_http"], "envoy", issues);
-      cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", ["original-dst", "override-host"], "envoy", issues, "original-dst") == "override-host";
+      checkKeys(envoy, listOf("lb_mode router_http"), "envoy", issues);
+      cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", listOf("original-dst override-host"), "envoy", issues, "original-dst") == "override-host";
       const router = enumString(envoy, "router_http", ROUTER_NAMES, "envoy", issues, ROUTER_NAMES[ROUTER_HOST_URI]);
       const kind = ROUTER_NAMES.indexOf(router);
       if (kind > 0) cfg.router = new Router(<u8>kind);

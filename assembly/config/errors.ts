@@ -90,6 +90,11 @@ export function subPath(path: string, field: string): string {
   return path.length ? path + field : field;
 }
 
+// "<path>[<i>]": element i of the list at path.
+export function indexed(path: string, i: i32): string {
+  return text.reset().add(path).add("[").addInt(i).add("]").take();
+}
+
 export function describe(v: JsonValue): string {
   const s = v.toJSON();
   return s.length > 80 ? s.substring(0, 77) + "..." : s;

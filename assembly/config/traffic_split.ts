@@ -15,9 +15,10 @@
 // robin; an entry without upstream/upstream_id keeps the route's upstream.
 
 import { JsonValue } from "../json";
-import { Issues, checkKeys, describe, optInt, readId } from "./errors";
+import { Issues, indexed, checkKeys, describe, optInt, readId } from "./errors";
 import { Node, Upstream } from "./model";
 import { DnsAnswer, parseUpstream } from "./upstream";
+import { listOf } from "./schema";
 import { Expr, VarSource, compileVars, holds } from "../expr/vars";
 import { RoundRobin } from "../balancer/roundrobin";
 
@@ -65,25 +66,25 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
                                   upstreams: Map<string, Upstream>, issues: Issues): TrafficSplit | null {
   if (!v.isObject()) { issues.error(path, "expected an object {rules: [...]}"); return null; }
   const before = issues.count;
-  checkKeys(v, ["rules", "_meta"], path, issues);
+  checkKeys(v, listOf("rules _meta"), path, issues);
   const ts = new TrafficSplit();
   const rules = v.get("rules");
   if (rules === null) return ts;
   if (!rules.isArray()) { issues.error(path + ".rules", "expected an array"); return null; }
   for (let ri = 0; ri < rules.length; ri++) {
     const rv = rules.at(ri);
-    const rp = path + ".rules[" + ri.toString() + "]";
+    const rp = indexed(path + ".rules", ri);
     if (!rv.isObject()) { issues.error(rp, "expected an object {match, weighted_upstreams}"); continue; }
-    checkKeys(rv, ["match", "weighted_upstreams"], rp, issues);
+    checkKeys(rv, listOf("match weighted_upstreams"), rp, issues);
     const rule = new SplitRule();
     const match = rv.get("match");
     if (match !== null) {
       if (!match.isArray()) issues.error(rp + ".match", "expected an array of {vars: [...]}");
       else for (let mi = 0; mi < match.length; mi++) {
         const m = match.at(mi);
-        const mp = rp + ".match[" + mi.toString() + "]";
+        const mp = indexed(rp + ".match", mi);
         if (!m.isObject()) { issues.error(mp, "expected an object {vars: [...]}"); continue; }
-        checkKeys(m, ["vars"], mp, issues);
+        checkKeys(m, listOf("vars"), mp, issues);
         const vars = m.get("vars");
         if (vars === null) continue;
         const e = compileVars(vars, mp + ".vars", issues);
@@ -98,9 +99,9 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
     const nodes = new Array<Node>();
     for (let wi = 0; wi < wus.length; wi++) {
       const w = wus.at(wi);
-      const wp = rp + ".weighted_upstreams[" + wi.toString() + "]";
+      const wp = indexed(rp + ".weighted_upstreams", wi);
       if (!w.isObject()) { issues.error(wp, "expected an object"); continue; }
-      checkKeys(w, ["upstream_id", "upstream", "weight"], wp, issues);
+      checkKeys(w, listOf("upstream_id upstream weight"), wp, issues);
       const t = new SplitTarget();
       t.weight = optInt(w, "weight", wp, issues, 1, 0, 2147483647);
       t.upstreamId = readId(w.get("upstream_id"), wp + ".upstream_id", issues);

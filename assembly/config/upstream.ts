@@ -3,22 +3,12 @@
 // filter_upstream / fill_node_info do.
 
 import { JsonKind, JsonValue } from "../json";
-import { Issues, checkKeys, checkPem, describe, enumString, optBool, optInt, optString, readId, readOwnIdAt, subPath } from "./errors";
+import { Issues, indexed, checkKeys, describe, enumString, optBool, optInt, optString, readId, readOwnIdAt, subPath } from "./errors";
+import { check, checkObject, intOf, listOf, numOf, strOf } from "./schema";
 import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
 import { HostPort, formatAddress, isHostPattern, isIP, splitHostPort } from "../net";
 import { validateChecks } from "./checks";
-
-const UPSTREAM_FIELDS: Array<string> = [
-  "id", "name", "desc", "labels", "nodes", "retries", "retry_timeout", "timeout", "tls", "keepalive_pool",
-  "type", "checks", "hash_on", "key", "scheme", "discovery_type", "discovery_args", "pass_host",
-  "upstream_host", "service_name", "create_time", "update_time", "_cluster",
-];
-const NODE_FIELDS: Array<string> = ["host", "port", "weight", "priority", "metadata"];
-const BALANCERS: Array<string> = ["roundrobin", "chash", "ewma", "least_conn"];
-const HASH_ON: Array<string> = ["vars", "header", "cookie", "consumer", "vars_combinations"];
-const SCHEMES: Array<string> = ["http", "https", "grpc", "grpcs", "tcp", "tls", "udp", "kafka"];
-const PASS_HOST: Array<string> = ["pass", "node", "rewrite"];
 
 // What the control plane resolved for each domain name (the `dns` section).
 export class DnsAnswer {
@@ -28,19 +18,12 @@ export class DnsAnswer {
 
 export function parseTimeout(v: JsonValue, path: string, issues: Issues): Timeout | null {
   if (!v.isObject()) { issues.error(path, "expected an object {connect, send, read}, got " + v.typeName()); return null; }
-  checkKeys(v, ["connect", "send", "read"], path, issues);
+  if (!checkObject(v, path, issues, "connect seconds; send seconds; read seconds")) return null;
   const t = new Timeout();
-  const names = ["connect", "send", "read"];
-  let ok = true;
-  for (let i = 0; i < 3; i++) {
-    const f = v.get(names[i]);
-    const p = path + "." + names[i];
-    if (f === null) { issues.error(p, "is required"); ok = false; continue; }
-    if (!f.isNumber()) { issues.error(p, "expected a number of seconds, got " + f.typeName()); ok = false; continue; }
-    if (!(f.num > 0)) { issues.error(p, "expected " + describe(f) + " to be greater than 0"); ok = false; continue; }
-    if (i == 0) t.connect = f.num; else if (i == 1) t.send = f.num; else t.read = f.num;
-  }
-  return ok ? t : null;
+  t.connect = numOf(v, "connect", 0);
+  t.send = numOf(v, "send", 0);
+  t.read = numOf(v, "read", 0);
+  return t;
 }
 
 function vetHashKey(up: Upstream, path: string, issues: Issues): void {
@@ -49,8 +32,7 @@ function vetHashKey(up: Upstream, path: string, issues: Issues): void {
   if (up.key.length == 0) { issues.error(path + ".key", "missing key (required for type chash unless hash_on is consumer)"); return; }
   const k = up.key;
   if (up.hashOn == "vars") {
-    const fixed = ["uri", "server_name", "server_addr", "request_uri", "remote_port", "remote_addr", "query_string", "host", "hostname", "mqtt_client_id"];
-    let ok = fixed.includes(k);
+    let ok = listOf("uri server_name server_addr request_uri remote_port remote_addr query_string host hostname mqtt_client_id").includes(k);
     if (!ok && k.startsWith("arg_") && k.length > 4) {
       ok = true;
       for (let i = 4; i < k.length; i++) {
@@ -125,7 +107,7 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
 // One node of the list form, {host, port, weight, priority, metadata}.
 function readNode(item: JsonValue, issues: Issues): Node | null {
   if (!item.isObject()) { issues.error("", "expected a node object {host, port, weight}, got " + item.typeName()); return null; }
-  checkKeys(item, NODE_FIELDS, "", issues);
+  checkKeys(item, listOf("host port weight priority metadata"), "", issues);
   const h = item.get("host");
   if (h === null || !h.isString()) { issues.error(".host", h === null ? "is required" : "expected a string"); return null; }
   let host = h.str;
@@ -165,7 +147,7 @@ function nodeHostHeader(n: Node, scheme: string): string {
 export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
   if (!v.isObject()) { issues.error(path, "expected an upstream object, got " + v.typeName()); return null; }
   const before = issues.count;
-  checkKeys(v, UPSTREAM_FIELDS, path, issues);
+  checkKeys(v, listOf("id name desc labels nodes retries retry_timeout timeout tls keepalive_pool type checks hash_on key scheme discovery_type discovery_args pass_host upstream_host service_name create_time update_time _cluster"), path, issues);
   const up = new Upstream();
   up.path = issues.pathOf(path);
   up.cluster = clusterOf(v, path, up.path, issues);
@@ -176,21 +158,21 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   if (tAt >= 0) {
     const t = v.strAt(tAt);
     if (v.kindAt(tAt) != JsonKind.String) issues.error(path + ".type", "expected a string, got " + v.at(tAt).typeName());
-    else if (!BALANCERS.includes(t)) issues.error(path + ".type", "unknown balancer " + describe(v.at(tAt)) + " (supported: " + BALANCERS.join(", ") + ")");
+    else if (!listOf("roundrobin chash ewma least_conn").includes(t)) issues.error(path + ".type", "unknown balancer " + describe(v.at(tAt)) + " (supported: roundrobin, chash, ewma, least_conn)");
     else up.type = t;
   }
-  up.hashOn = enumString(v, "hash_on", HASH_ON, path, issues, "vars");
+  up.hashOn = enumString(v, "hash_on", listOf("vars header cookie consumer vars_combinations"), path, issues, "vars");
   up.key = optString(v, "key", path, issues);
   vetHashKey(up, path, issues);
 
-  up.scheme = enumString(v, "scheme", SCHEMES, path, issues, "http");
+  up.scheme = enumString(v, "scheme", listOf("http https grpc grpcs tcp tls udp kafka"), path, issues, "http");
   if (up.scheme == "tcp" || up.scheme == "udp" || up.scheme == "tls") {
     issues.error(path + ".scheme", "\"" + up.scheme + "\" is a stream (L4) scheme; this filter handles HTTP routes (use http, https, grpc or grpcs)");
   } else if (up.scheme == "kafka") {
     issues.error(path + ".scheme", "\"kafka\" (APISIX pubsub) is not supported by this filter (use http, https, grpc or grpcs)");
   }
 
-  const ph = enumString(v, "pass_host", PASS_HOST, path, issues, "pass");
+  const ph = enumString(v, "pass_host", listOf("pass node rewrite"), path, issues, "pass");
   up.passHost = ph == "node" ? PassHost.Node : ph == "rewrite" ? PassHost.Rewrite : PassHost.Pass;
   up.upstreamHost = optString(v, "upstream_host", path, issues);
   if (up.upstreamHost.length && !isHostPattern(up.upstreamHost)) issues.error(path + ".upstream_host", "invalid host " + up.upstreamHost);
@@ -198,47 +180,35 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
 
   const to = v.get("timeout");
   if (to !== null) up.timeout = parseTimeout(to, subPath(path, ".timeout"), issues);
-  up.retries = <i32>optInt(v, "retries", path, issues, -1, 0, 2147483647);
-  const rt = v.get("retry_timeout");
-  if (rt !== null) {
-    if (!rt.isNumber() || rt.num < 0) issues.error(path + ".retry_timeout", "expected a number >= 0, got " + describe(rt));
-    else up.retryTimeout = rt.num;
+  if (check(v, path, issues, "retries integer 0 2147483647; retry_timeout number >= 0")) {
+    up.retries = <i32>intOf(v, "retries", -1);
+    up.retryTimeout = numOf(v, "retry_timeout", 0);
   }
 
   const tls = v.get("tls");
   if (tls !== null) {
-    if (!tls.isObject()) issues.error(path + ".tls", "expected an object, got " + tls.typeName());
+    const p = path + ".tls";
+    if (!tls.isObject()) issues.error(p, "expected an object, got " + tls.typeName());
     else {
-      checkKeys(tls, ["client_cert", "client_key", "client_cert_id", "verify", "_redacted"], path + ".tls", issues);
-      up.clientCertId = readId(tls.get("client_cert_id"), path + ".tls.client_cert_id", issues);
+      checkKeys(tls, listOf("client_cert client_key client_cert_id verify _redacted"), p, issues);
+      up.clientCertId = readId(tls.get("client_cert_id"), p + ".client_cert_id", issues);
       // `_redacted: true`: the control plane validated client_key and left
       // it out of what Envoy's /config_dump can print (see config.ts, ssls).
-      const redacted = optBool(tls, "_redacted", path + ".tls", issues, false);
-      const certV = tls.get("client_cert");
-      const keyV: JsonValue | null = redacted ? null : tls.get("client_key");
-      const hasCert = certV !== null, hasKey = keyV !== null || redacted;
-      if (hasCert != hasKey) issues.error(path + ".tls", "client_cert and client_key require each other");
-      if (hasCert && up.clientCertId.length) issues.error(path + ".tls", "client_cert_id can't be used together with client_cert and client_key");
-      if (certV !== null) checkPem(certV, "CERTIFICATE", 128, path + ".tls.client_cert", issues);
-      if (keyV !== null) checkPem(keyV, "PRIVATE KEY", 64, path + ".tls.client_key", issues);
+      const redacted = optBool(tls, "_redacted", p, issues, false);
+      const hasCert = tls.has("client_cert"), hasKey = redacted || tls.has("client_key");
+      if (hasCert != hasKey) issues.error(p, "client_cert and client_key require each other");
+      if (hasCert && up.clientCertId.length) issues.error(p, "client_cert_id can't be used together with client_cert and client_key");
+      check(tls, p, issues, redacted ? "client_cert certificate; verify boolean bare" : "client_cert certificate; client_key private-key; verify boolean bare");
       up.hasInlineClientCert = hasCert;
-      const verify = tls.get("verify");
-      if (verify !== null && !verify.isBool()) issues.error(path + ".tls.verify", "expected a boolean");
     }
   }
 
-  const kp = v.get("keepalive_pool");
-  if (kp !== null) {
-    if (!kp.isObject()) issues.error(path + ".keepalive_pool", "expected an object");
-    else {
-      checkKeys(kp, ["size", "idle_timeout", "requests"], path + ".keepalive_pool", issues);
-      optInt(kp, "size", path + ".keepalive_pool", issues, 320, 1, 2147483647);
-      optInt(kp, "requests", path + ".keepalive_pool", issues, 1000, 1, 2147483647);
-      const it = kp.get("idle_timeout");
-      if (it !== null && (!it.isNumber() || it.num < 0)) issues.error(path + ".keepalive_pool.idle_timeout", "expected a number >= 0");
-    }
-  }
-
+  check(v, path, issues, "\
+    keepalive_pool object bare {\
+      size integer 1 2147483647;\
+      requests integer 1 2147483647;\
+      idle_timeout number >= 0 bare;\
+    }");
   const checks = v.get("checks");
   if (checks !== null) {
     up.checks = checks.detached();
@@ -336,7 +306,7 @@ export function parseDns(v: JsonValue | null, issues: Issues): Map<string, DnsAn
     const e = v.at(i);
     const p = "dns[\"" + name + "\"]";
     if (!e.isObject()) { issues.error(p, "expected {addresses: [...]} or {error: \"...\"}"); continue; }
-    checkKeys(e, ["addresses", "error", "ttl"], p, issues);
+    checkKeys(e, listOf("addresses error ttl"), p, issues);
     const a = new DnsAnswer();
     a.error = optString(e, "error", p, issues);
     const addrs = e.get("addresses");
@@ -344,7 +314,7 @@ export function parseDns(v: JsonValue | null, issues: Issues): Map<string, DnsAn
       if (!addrs.isArray()) issues.error(p + ".addresses", "expected an array of IP addresses");
       else for (let k = 0; k < addrs.length; k++) {
         const ip = addrs.at(k);
-        if (!ip.isString() || !isIP(ip.str)) { issues.error(p + ".addresses[" + k.toString() + "]", "expected an IP address, got " + describe(ip)); continue; }
+        if (!ip.isString() || !isIP(ip.str)) { issues.error(indexed(p + ".addresses", k), "expected an IP address, got " + describe(ip)); continue; }
         a.addresses.push(ip.str);
       }
     }
