@@ -62,7 +62,7 @@ function ensureScratch(size: usize): void {
 // The per-request names are string literals: found first by identity in a
 // few slots (the slots hold the strings, so an address cannot be reused by
 // another string), without hashing; other names through the map.
-const SLOTS = 8;
+const SLOTS = 16;
 const slotNames = new StaticArray<string>(SLOTS);
 const slotBytes = new StaticArray<ArrayBuffer>(SLOTS);
 let slotsUsed = 0;
@@ -136,6 +136,34 @@ export function replaceRequestHeader(name: string, value: string): u32 {
   scratchUsed = 0;
   const v = scratchPut(value);
   return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, scratchAt(v), scratchUsed - v);
+}
+
+// A value that is one of the filter's own constants (a literal): encoded
+// once, like the names.
+export function replaceRequestHeaderConst(name: string, value: string): u32 {
+  const k = utf8Name(name), v = utf8Name(value);
+  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+// A value assembled from parts straight into the scratch buffer (no string
+// is built for it): valueStart(), valueAppend*(), replaceRequestHeaderBuilt().
+export function valueStart(): void { scratchUsed = 0; }
+export function valueAppend(s: string): void { scratchPut(s); }
+export function valueAppendByte(b: u8): void {
+  ensureScratch(scratchUsed + 1);
+  store<u8>(scratchAt(scratchUsed++), b);
+}
+export function valueAppendInt(n: u32): void {
+  let digits: usize = 1;
+  for (let x = n; x >= 10; x /= 10) digits++;
+  ensureScratch(scratchUsed + digits);
+  scratchUsed += digits;
+  let p = scratchAt(scratchUsed);
+  do { store<u8>(--p, <u8>(0x30 + n % 10)); n /= 10; } while (n != 0);
+}
+export function replaceRequestHeaderBuilt(name: string): u32 {
+  const k = utf8Name(name);
+  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, scratchAt(0), scratchUsed);
 }
 
 export function removeRequestHeader(name: string): u32 {

@@ -185,8 +185,8 @@ export class UpstreamFilter extends Context {
     if (route === null) { warnRegexBudget(); return this.notFound(); }
     this.route = route;
     // One host call: the access log can name the route for proxied requests
-    // and for APISIX's 5xx local replies alike.
-    envoy.setProperty(ROUTE_PROPERTY, route.id);
+    // and for APISIX's 5xx local replies alike (when anything reads it).
+    if (cfg.filterStateIds) envoy.setProperty(ROUTE_PROPERTY, route.id);
 
     // 3. The upstream (resolve.ts), 4. the node and Envoy's steering (dispatch.ts).
     const res = this.resolution;

@@ -82,7 +82,7 @@ export class Resolution {
       }
       up = cfg.upstreams.get(upId);
       // Before the checks below: their 5xx replies name the upstream too.
-      envoy.setProperty(UPSTREAM_PROPERTY, upId);
+      if (cfg.filterStateIds) envoy.setProperty(UPSTREAM_PROPERTY, upId);
     } else if (up === null) {
       up = route.upstream;
       if (up === null && service !== null) up = service.upstream;

@@ -33,7 +33,7 @@ export function valgrindAvailable(): boolean {
 }
 
 // count.ts bundled to plain JS once, so that valgrind does not also count tsx compiling it.
-function bundle(dir: string): string {
+export function bundleCount(dir: string): string {
   const out = join(dir, "count.mjs");
   const r = spawnSync(
     join(ROOT, "node_modules/.bin/esbuild"),
@@ -44,7 +44,7 @@ function bundle(dir: string): string {
   return out;
 }
 
-const V8_FLAGS = ["--no-liftoff", "--no-wasm-tier-up", "--predictable", "--hash-seed=7", "--random-seed=7"];
+export const V8_FLAGS = ["--no-liftoff", "--no-wasm-tier-up", "--predictable", "--hash-seed=7", "--random-seed=7"];
 
 function countOnce(script: string, subject: string, requests: number, dir: string, wasm?: string): number {
   const out = join(dir, `${subject}-${requests}.out`);
@@ -73,7 +73,7 @@ export function measure(subject: string, small = 1000, large = 6000, wasm?: stri
   wasm ??= join(ROOT, subject === "noop" ? "build/noop.wasm" : subject === "empty" ? "build/empty.wasm" : "build/filter.wasm");
   const dir = mkdtempSync(join(tmpdir(), "callgrind-"));
   try {
-    const script = bundle(dir);
+    const script = bundleCount(dir);
     const a = countOnce(script, subject, small, dir, wasm);
     const b = countOnce(script, subject, large, dir, wasm);
     const calls = hostCalls(subject, wasm);
@@ -100,7 +100,7 @@ export function measureApply(wasm?: string): { first: number; steady: number; ru
   wasm ??= join(ROOT, "build/filter.wasm");
   const dir = mkdtempSync(join(tmpdir(), "callgrind-"));
   try {
-    const script = bundle(dir);
+    const script = bundleCount(dir);
     const runs = [0, 1, 3].map((n) => ({ applies: n, instructions: countOnce(script, "apply", n, dir, wasm) }));
     return { first: runs[1].instructions - runs[0].instructions, steady: Math.round((runs[2].instructions - runs[1].instructions) / 2), runs };
   } finally {

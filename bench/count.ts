@@ -67,7 +67,8 @@ function pairs(h: [string, string][]): Uint8Array {
 // filter10 and filter10k: the same widths (workloads.ts, pad), so that their
 // ratio is the cost of the number of routes.
 const width = subject === "filter10" || subject === "filter10k" ? 4 : 0;
-const table = routeTable(routes, Math.min(routes, 1000), width);
+// COUNT_NODES: nodes per upstream (default 3: two retries planned per request).
+const table = routeTable(routes, Math.min(routes, 1000), width, Number(process.env.COUNT_NODES ?? 3));
 const mix = routeRequests(routes, 64, 0, 7, width).map((e, j) => {
   const r = e.req;
   const h: [string, string][] = [
@@ -85,7 +86,9 @@ const responseHead = pairs([
   [":status", "200"],
   ["content-length", "2"],
 ]);
-const config = enc.encode(JSON.stringify(table.config));
+// COUNT_LB_MODE: the filter's envoy.lb_mode (the control plane's default is
+// override-host; without the section the filter assumes original-dst).
+const config = enc.encode(JSON.stringify(process.env.COUNT_LB_MODE ? { ...table.config, envoy: { lb_mode: process.env.COUNT_LB_MODE } } : table.config));
 
 let current = mix[0];
 let localReplies = 0;

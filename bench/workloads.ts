@@ -28,7 +28,7 @@ export function upstreams(count: number, nodesEach = 3, width = 0): object[] {
  * prefixes (/svc-N/*), 20% host-bound (hN.example.com, catch-all or prefix),
  * 10% method-restricted exact uris. Route i uses upstream u(i % ups).
  */
-export function routeTable(n: number, ups: number, width = 0): { config: object; kind: (i: number) => number } {
+export function routeTable(n: number, ups: number, width = 0, nodesEach = 3): { config: object; kind: (i: number) => number } {
   const kind = (i: number) => i % 10;
   const routes = Array.from({ length: n }, (_, i) => {
     const k = kind(i);
@@ -40,7 +40,7 @@ export function routeTable(n: number, ups: number, width = 0): { config: object;
     if (k === 8) return { ...base, uri: "/app/*", host: `h${x}.example.com` };
     return { ...base, uri: `/m-${x}`, methods: ["POST", "PUT"] };
   });
-  return { config: { routes, upstreams: upstreams(ups, 3, width) }, kind };
+  return { config: { routes, upstreams: upstreams(ups, nodesEach, width) }, kind };
 }
 
 /** Requests spread uniformly over the table, `miss` of them 404s. */

@@ -124,14 +124,22 @@ export class Health {
     for (let i = 0; i < p.length; i++) if (!live.has(p[i])) this.passive.delete(p[i]);
     const v = this.versions.keys();
     for (let i = 0; i < v.length; i++) if (!live.has(v[i]) && !this.active.has(v[i])) this.versions.delete(v[i]);
+    this.changes++;
   }
+
+  // Moves whenever any cluster's version moves (or versions are dropped):
+  // a picker cached on an Upstream object is current while this has not
+  // moved, without hashing the cluster name per request (pick.ts cachedFor).
+  changes: u32 = 0;
 
   private bumpCluster(cluster: string): void {
     this.versions.set(cluster, (this.versions.has(cluster) ? this.versions.get(cluster) : 0) + 1);
+    this.changes++;
   }
 
   bump(up: Upstream): void {
     this.versions.set(up.cluster, this.version(up) + 1);
+    this.changes++;
   }
 
   private stateFor(up: Upstream): PassiveState {
@@ -148,7 +156,9 @@ export class Health {
   // Called before picking: drops passive state of an older config of this
   // upstream and revives nodes whose probe time has passed.
   tick(up: Upstream, now: f64): void {
-    if (!this.passive.has(up.cluster)) return;
+    // Without passive checks nothing of this config version is counted (a
+    // state left by an older version is ignored: its fingerprint differs).
+    if (up.passive === null || !this.passive.has(up.cluster)) return;
     const ps = this.stateFor(up);
     if (ps.down == 0) return;
     const keys = ps.nodes.keys();

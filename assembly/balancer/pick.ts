@@ -5,7 +5,7 @@
 // and the log phase (passive health, ewma feedback, release) from the
 // Outcome that steer.ts reads back from Envoy.
 
-import { Node, Upstream } from "../config/model";
+import { Node, PickerSlot, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { PriorityPicker } from "./priority";
 import { RoundRobinFactory } from "./roundrobin";
@@ -25,16 +25,24 @@ function factoryFor(type: string): PickerFactory {
   return factories.has(type) ? factories.get(type) : roundrobin;
 }
 
-class CachedPicker {
+class CachedPicker extends PickerSlot {
   // chash only: every node is unhealthy (then none is skipped).
   allUnhealthy: bool = false;
-  constructor(public fingerprint: string, public healthVersion: u32, public picker: Picker) {}
+  // When it was last found current for the Upstream that holds it:
+  // cacheGeneration, the Health and its change count then.
+  generation: u32 = 0;
+  health: Health | null = null;
+  healthChanges: u32 = 0;
+  constructor(public fingerprint: string, public healthVersion: u32, public picker: Picker) { super(); }
 }
 
 // Keyed by cluster name; the fingerprint and health version decide reuse.
 const cache = new Map<string, CachedPicker>();
+// Moves when entries are dropped, so that none stays reachable from an
+// Upstream object.
+let cacheGeneration: u32 = 0;
 
-export function resetBalancers(): void { cache.clear(); }
+export function resetBalancers(): void { cache.clear(); cacheGeneration++; }
 
 // Drops the pickers of clusters that left the configuration. Without this a
 // config that renames its upstreams on every update (route ids, traffic-split
@@ -43,6 +51,7 @@ export function resetBalancers(): void { cache.clear(); }
 export function pruneBalancers(live: Set<string>): void {
   const keys = cache.keys();
   for (let i = 0; i < keys.length; i++) if (!live.has(keys[i])) cache.delete(keys[i]);
+  cacheGeneration++;
 }
 
 // One entry per address within a priority level: APISIX turns the nodes into
@@ -94,6 +103,20 @@ function buildPicker(up: Upstream, health: Health): Picker {
 // except for chash (whose ring does not depend on health), when node health
 // changed. chash only re-checks whether every node is down.
 function cachedFor(up: Upstream, health: Health): CachedPicker {
+  const slot = up.pickerSlot;
+  if (slot !== null) {
+    const held = <CachedPicker>slot;
+    if (held.generation == cacheGeneration && held.health === health && held.healthChanges == health.changes) return held;
+  }
+  const c = lookupPicker(up, health);
+  c.generation = cacheGeneration;
+  c.health = health;
+  c.healthChanges = health.changes;
+  up.pickerSlot = c;
+  return c;
+}
+
+function lookupPicker(up: Upstream, health: Health): CachedPicker {
   const hv = health.version(up);
   let c: CachedPicker | null = cache.has(up.cluster) ? cache.get(up.cluster) : null;
   if (c !== null && c.fingerprint == up.fingerprint && c.healthVersion == hv) return c;
@@ -187,7 +210,7 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFo
   }
   if (!envoyFollowsPlan) return list;
   const savedIdx = ctx.priorityIdx, savedChash = ctx.chashIdx, savedCount = ctx.triedCount;
-  const savedTried = ctx.tried.slice(0);
+  ctx.saveTried();
   ctx.planning = true;
   picker.beginPlan();
   const skip = up.type == "chash" && cache.has(up.cluster) && !cache.get(up.cluster).allUnhealthy;
@@ -203,7 +226,7 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFo
   ctx.server = first;
   ctx.priorityIdx = savedIdx;
   ctx.chashIdx = savedChash;
-  ctx.restoreTried(savedTried, savedCount);
+  ctx.restoreTried(savedCount);
   ctx.error = "";
   ctx.plan = list;
   return list;

@@ -112,9 +112,18 @@ export class BalanceCtx {
   }
   // before_retry_next_priority.
   resetTried(): void { this.clearTried(); this.triedCount = 0; }
-  // Puts back a tried set saved with tried.slice(0).
-  restoreTried(saved: Array<i32>, count: i32): void {
+  // The tried set while a retry plan is computed (saveTried/restoreTried),
+  // reused by every request of a recycled ctx.
+  private savedTried: Array<i32> = new Array<i32>();
+  saveTried(): void {
+    const saved = this.savedTried;
+    saved.length = 0;
+    for (let k = 0; k < this.tried.length; k++) saved.push(unchecked(this.tried[k]));
+  }
+  // Puts back the tried set saveTried kept, with its count.
+  restoreTried(count: i32): void {
     this.clearTried();
+    const saved = this.savedTried;
     for (let k = 0; k < saved.length; k++) {
       const i = saved[k];
       if (i >= this.marks.length) {

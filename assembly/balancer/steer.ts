@@ -27,13 +27,12 @@ export function retryOn(method: string): string {
   return method == "POST" || method == "LOCK" || method == "PATCH" ? RETRY_ON_NON_IDEMPOTENT : RETRY_ON;
 }
 
-export function hostsValue(plan: Array<Node>): string {
-  let s = "";
+function putHostsValue(plan: Array<Node>): void {
+  envoy.valueStart();
   for (let i = 0; i < plan.length; i++) {
-    if (i) s += ",";
-    s += plan[i].address;
+    if (i) envoy.valueAppendByte(0x2c); // ","
+    envoy.valueAppend(unchecked(plan[i]).address);
   }
-  return s;
 }
 
 // Writes the plan into the request: the host list, the retry count (the
@@ -44,10 +43,15 @@ export function hostsValue(plan: Array<Node>): string {
 // client sent are removed (`sent`: the request head as received).
 export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, hostsAlways: bool): void {
   const retries = plan.length > 0 ? plan.length - 1 : 0;
-  if (hostsAlways || retries > 0) envoy.replaceRequestHeader(UPSTREAM_HOSTS_HEADER, hostsValue(plan));
+  if (hostsAlways || retries > 0) {
+    putHostsValue(plan);
+    envoy.replaceRequestHeaderBuilt(UPSTREAM_HOSTS_HEADER);
+  }
   if (retries > 0) {
-    envoy.replaceRequestHeader(MAX_RETRIES_HEADER, retries.toString());
-    envoy.replaceRequestHeader(RETRY_ON_HEADER, retryOn(method));
+    envoy.valueStart();
+    envoy.valueAppendInt(<u32>retries);
+    envoy.replaceRequestHeaderBuilt(MAX_RETRIES_HEADER);
+    envoy.replaceRequestHeaderConst(RETRY_ON_HEADER, retryOn(method));
     return;
   }
   if (sent.find(MAX_RETRIES_HEADER) >= 0) envoy.removeRequestHeader(MAX_RETRIES_HEADER);

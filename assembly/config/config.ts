@@ -82,6 +82,12 @@ export class Config {
   // (control plane lb_mode "override-host") or return to the first pick
   // (lb_mode "original-dst", the default).
   envoyFollowsPlan: bool = false;
+  // `filter_state_ids`: whether the matched route's and upstream's ids go
+  // into filter state (wasm.apisix_route, wasm.apisix_upstream) for Envoy's
+  // access log. Default true; the control plane says false when it
+  // configures no access log, as Envoy spends two filter-state writes per
+  // request on them (bench/README.md).
+  filterStateIds: bool = true;
   // Enabled server ssls by SNI (first ssl of an SNI wins), for APISIX's
   // verify_https_client; anyMtls = some enabled server ssl has client.ca, so
   // the per-request check costs nothing otherwise.
@@ -481,9 +487,10 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   parseHealth(root.get("health"), cfg, issues);
   const envoy = root.get("envoy");
   if (envoy !== null) {
-    if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode, router_http}");
+    if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode, router_http, filter_state_ids}");
     else {
-      checkKeys(envoy, listOf("lb_mode router_http"), "envoy", issues);
+      checkKeys(envoy, listOf("lb_mode router_http filter_state_ids"), "envoy", issues);
+      cfg.filterStateIds = optBool(envoy, "filter_state_ids", "envoy", issues, true);
       cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", listOf("original-dst override-host"), "envoy", issues, "original-dst") == "override-host";
       const router = enumString(envoy, "router_http", ROUTER_NAMES, "envoy", issues, ROUTER_NAMES[ROUTER_HOST_URI]);
       const kind = ROUTER_NAMES.indexOf(router);

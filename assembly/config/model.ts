@@ -37,6 +37,11 @@ export class Timeout {
 
 export const enum PassHost { Pass, Node, Rewrite }
 
+// The balancer's cache entry for an upstream (balancer/pick.ts), also held
+// by the Upstream object itself so that a request reaches it without
+// hashing the cluster name.
+export abstract class PickerSlot {}
+
 export class Upstream {
   // Envoy cluster this upstream is proxied through: the control plane's
   // `_cluster`, else the upstream's path (upstream.ts clusterOf).
@@ -70,6 +75,7 @@ export class Upstream {
   // cluster + fingerprint so a config reload that leaves an upstream
   // unchanged keeps its round-robin position and connection counts.
   fingerprint: string = "";
+  pickerSlot: PickerSlot | null = null;
 }
 
 export class Ssl {

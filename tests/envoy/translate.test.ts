@@ -300,7 +300,10 @@ test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM id
   assert.equal(wasm.config.configuration["@type"], "type.googleapis.com/google.protobuf.StringValue");
   const cfg = JSON.parse(wasm.config.configuration.value);
   assert.deepEqual(Object.keys(cfg), ["routes", "upstreams", "ssls", "services", "dns", "health", "envoy"]);
-  assert.deepEqual(cfg.envoy, { lb_mode: "original-dst" });
+  // No access log configured: nothing reads the ids, the filter is told not to write them.
+  assert.deepEqual(cfg.envoy, { lb_mode: "original-dst", filter_state_ids: false });
+  const logged = JSON.parse(get(translate(apisix, { dns, health, wasmPath: "/w/f.wasm", lbMode: "original-dst", accessLog: true }).resources.extensionConfigs[0], "typed_config").config.configuration.value);
+  assert.deepEqual(logged.envoy, { lb_mode: "original-dst" });
   assert.deepEqual(cfg.routes, apisix.routes);
   assert.deepEqual(cfg.dns, dns);
   assert.deepEqual(cfg.health, health);
@@ -476,7 +479,7 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   // the filter config differs only in telling the filter which mode Envoy runs
   const filterCfg = (x: typeof s) => JSON.parse(get(x.resources.extensionConfigs[0], "typed_config.config.configuration.value"));
   assert.deepEqual({ ...filterCfg(s), envoy: undefined }, { ...filterCfg(od), envoy: undefined });
-  assert.deepEqual(filterCfg(s).envoy, { lb_mode: "override-host" });
+  assert.deepEqual(filterCfg(s).envoy, { lb_mode: "override-host", filter_state_ids: false });
   // same route in both modes: cluster by header, no retry policy or host predicate (override_host walks the plan itself)
   assert.equal(get(s.resources.routes[0], "virtual_hosts.0.routes.0.route.retry_policy"), undefined);
 });

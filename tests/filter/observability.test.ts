@@ -34,6 +34,21 @@ test("the matched route's id is filter state wasm.apisix_route, for proxied requ
   assertHealthy(host);
 });
 
+test("envoy.filter_state_ids false (the control plane without an access log): no filter state for either id, same routing", async () => {
+  const host = await filterHost({ ...CONFIG, envoy: { filter_state_ids: false } });
+  const r = get(host, "/api/x");
+  assert.equal(r.localReply, undefined);
+  assert.equal(r.filterState.has("wasm.apisix_route"), false);
+  assert.equal(r.filterState.has("wasm.apisix_upstream"), false);
+  const broken = get(host, "/broken");
+  assert.equal(broken.localReply?.status, 502);
+  assert.equal(broken.filterState.has("wasm.apisix_route"), false);
+  assertHealthy(host);
+  // Not a boolean: rejected, naming the field.
+  assert.equal(host.configure(JSON.stringify({ ...CONFIG, envoy: { filter_state_ids: "no" } })), false);
+  assert.match(host.logs.map((l) => l.message).join("\n"), /envoy\.filter_state_ids: expected a boolean, got string/);
+});
+
 test("the upstreams[] object's id is filter state wasm.apisix_upstream; an inline upstream has none", async () => {
   const host = await filterHost({
     ...CONFIG,

@@ -66,6 +66,9 @@ export interface EnvoySide {
   lb_mode: "original-dst" | "override-host";
   /** The router (APISIX's apisix.router.http in config.yaml); absent: radixtree_host_uri. */
   router_http?: RouterHttp;
+  /** Whether the filter writes the route's and upstream's ids into filter state
+   *  (wasm.apisix_route, wasm.apisix_upstream) for the access log; absent: true. */
+  filter_state_ids?: boolean;
 }
 
 /** The JSON string the filter reads in proxy_on_configure. */

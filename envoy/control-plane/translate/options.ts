@@ -83,6 +83,12 @@ export function seconds(s: number): string {
 export type Resolved = typeof DEFAULTS & TranslateOptions;
 
 /** The filter config's `envoy` section for these options: what validation and the ECDS document both use. */
-export function envoySide(o: { lbMode?: LbMode; routerHttp?: RouterHttp }): EnvoySide {
-  return { lb_mode: o.lbMode ?? DEFAULTS.lbMode, ...(o.routerHttp ? { router_http: o.routerHttp } : {}) };
+export function envoySide(o: { lbMode?: LbMode; routerHttp?: RouterHttp; accessLog?: boolean }): EnvoySide {
+  return {
+    lb_mode: o.lbMode ?? DEFAULTS.lbMode,
+    ...(o.routerHttp ? { router_http: o.routerHttp } : {}),
+    // Only the access log reads the ids; without it Envoy would still pay
+    // two filter-state writes per request for them.
+    ...(o.accessLog ? {} : { filter_state_ids: false }),
+  };
 }
