@@ -112,7 +112,18 @@ function run(script: string, subject: string, requests: number, wasm: string, di
   const out = join(dir, `${requests}.out`);
   const r = spawnSync(
     "valgrind",
-    ["--tool=callgrind", "--dump-instr=yes", `--callgrind-out-file=${out}`, process.execPath, "--single-threaded", "--perf-basic-prof", ...V8_FLAGS, script, subject, String(requests)],
+    [
+      "--tool=callgrind",
+      "--dump-instr=yes",
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      "--single-threaded",
+      "--perf-basic-prof",
+      ...V8_FLAGS,
+      script,
+      subject,
+      String(requests),
+    ],
     { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, COUNT_WASM: wasm } },
   );
   if (r.status !== 0) throw new Error(`callgrind: ${r.stderr.slice(-2000)}`);

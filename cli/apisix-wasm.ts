@@ -281,7 +281,8 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
   try {
     const text = readText(args.file);
     if (args.requestsFile) args.requests = parseRequestsFile(readText(args.requestsFile), args.requestsFile);
-    prepared = await prepare(args.file, text, args.resolve, envoySide({ lbMode: args.lbMode, routerHttp: args.routerHttp }), args.wasm);
+    // accessLog: the CLI reads the route's and upstream's ids from filter state, as the access log does.
+    prepared = await prepare(args.file, text, args.resolve, envoySide({ lbMode: args.lbMode, routerHttp: args.routerHttp, accessLog: true }), args.wasm);
   } catch (e) {
     const msg = (e as Error).message;
     // ConfigError texts name the file themselves when they have a position.

@@ -302,7 +302,10 @@ test("ECDS: wasm filter config carries the APISIX objects, dns and health; VM id
   assert.deepEqual(Object.keys(cfg), ["routes", "upstreams", "ssls", "services", "dns", "health", "envoy"]);
   // No access log configured: nothing reads the ids, the filter is told not to write them.
   assert.deepEqual(cfg.envoy, { lb_mode: "original-dst", filter_state_ids: false });
-  const logged = JSON.parse(get(translate(apisix, { dns, health, wasmPath: "/w/f.wasm", lbMode: "original-dst", accessLog: true }).resources.extensionConfigs[0], "typed_config").config.configuration.value);
+  const logged = JSON.parse(
+    get(translate(apisix, { dns, health, wasmPath: "/w/f.wasm", lbMode: "original-dst", accessLog: true }).resources.extensionConfigs[0], "typed_config").config
+      .configuration.value,
+  );
   assert.deepEqual(logged.envoy, { lb_mode: "original-dst" });
   assert.deepEqual(cfg.routes, apisix.routes);
   assert.deepEqual(cfg.dns, dns);
