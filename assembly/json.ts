@@ -100,6 +100,10 @@ export class JsonValue {
 
   static null(): JsonValue { return new JsonValue(); }
 
+  // The member table, for a container with count > 0 (which always has one:
+  // doc is null only when count is 0), so the callers' bounds checks cover it.
+  @inline private members(): JsonDoc { return changetype<JsonDoc>(this.doc); }
+
   isNull(): bool { return this.kind == JsonKind.Null; }
   isString(): bool { return this.kind == JsonKind.String; }
   isNumber(): bool { return this.kind == JsonKind.Number; }
@@ -112,7 +116,7 @@ export class JsonValue {
 
   // Item i, 0 <= i < count.
   private item(i: i32): JsonValue {
-    const d = this.doc!;
+    const d = this.members();
     const p = this.start + i;
     const kid = unchecked(d.kids[p]);
     if (kid !== null) return kid;
@@ -128,7 +132,7 @@ export class JsonValue {
   // object per route. The result is valid until `into` is reused.
   view(i: i32, into: JsonValue): JsonValue {
     if (i < 0 || i >= this.count) return JsonValue.null();
-    const d = this.doc!;
+    const d = this.members();
     const p = this.start + i;
     const kid = unchecked(d.kids[p]);
     if (kid !== null) return kid;
@@ -145,7 +149,7 @@ export class JsonValue {
 
   keyAt(i: i32): string {
     if (this.kind != JsonKind.Object || i < 0 || i >= this.count) return "";
-    return unchecked(this.doc!.keys[this.start + i]);
+    return unchecked(this.members().keys[this.start + i]);
   }
 
   // Item i's kind, string and number without making its JsonValue (Null,
@@ -153,18 +157,18 @@ export class JsonValue {
   // numAt 0 unless it is a number or a boolean).
   kindAt(i: i32): JsonKind {
     if (i < 0 || i >= this.count) return JsonKind.Null;
-    return <JsonKind>unchecked(this.doc!.kinds[this.start + i]);
+    return <JsonKind>unchecked(this.members().kinds[this.start + i]);
   }
 
   strAt(i: i32): string {
     if (i < 0 || i >= this.count) return "";
-    return unchecked(this.doc!.strs[this.start + i]);
+    return unchecked(this.members().strs[this.start + i]);
   }
 
   numAt(i: i32): f64 {
     if (i < 0 || i >= this.count) return 0;
     const p = this.start + i;
-    const d = this.doc!;
+    const d = this.members();
     return unchecked(d.kinds[p]) >= <u8>JsonKind.Array ? 0 : unchecked(d.nums[p]);
   }
 
@@ -175,7 +179,7 @@ export class JsonValue {
     const index = this.index;
     if (index !== null) return index.has(key) ? index.get(key) : -1;
     if (this.count == 0) return -1;
-    const keys = this.doc!.keys;
+    const keys = this.members().keys;
     for (let i = this.start, n = this.start + this.count; i < n; i++) {
       if (sameKey(unchecked(keys[i]), key)) return i - this.start;
     }
@@ -333,11 +337,9 @@ export function quote(s: string): string {
   parts.push("\"");
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c == 0x22) parts.push("\\\"");
-    else if (c == 0x5c) parts.push("\\\\");
-    else if (c == 0x0a) parts.push("\\n");
-    else if (c == 0x0d) parts.push("\\r");
-    else if (c == 0x09) parts.push("\\t");
+    // " \ and the usual control characters have short escapes: \" \\ \n \r \t.
+    const short = "\"\\\n\r\t".indexOf(String.fromCharCode(c));
+    if (short >= 0) parts.push("\\" + "\"\\nrt".charAt(short));
     else if (c < 0x20) {
       const h = c.toString(16);
       parts.push("\\u" + "0000".substring(0, 4 - h.length) + h);
@@ -637,14 +639,9 @@ class Parser {
         if (this.pos >= n) { this.fail("unterminated string"); return null; }
         const e = unchecked(buf[this.pos]);
         this.pos++;
-        if (e == 0x22) parts.push("\"");
-        else if (e == 0x5c) parts.push("\\");
-        else if (e == 0x2f) parts.push("/");
-        else if (e == 0x62) parts.push("\b");
-        else if (e == 0x66) parts.push("\f");
-        else if (e == 0x6e) parts.push("\n");
-        else if (e == 0x72) parts.push("\r");
-        else if (e == 0x74) parts.push("\t");
+        // \" \\ \/ \b \f \n \r \t stand for one character each.
+        const simple = "\"\\/bfnrt".indexOf(String.fromCharCode(e));
+        if (simple >= 0) parts.push("\"\\/\b\f\n\r\t".charAt(simple));
         else if (e == 0x75) {
           const u = this.hex4();
           if (u < 0) { this.fail("invalid \\u escape"); return null; }

@@ -18,7 +18,7 @@ import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
-import { listOf } from "./schema";
+import { boolOf, check, intOf, listOf, strOf } from "./schema";
 import { Cidr } from "../net";
 
 // A route's members by field, found in one pass over its keys: a route may
@@ -276,7 +276,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (ra !== null) readCidr(ra, ".remote_addr", issues, list);
     // With remote_addr beside remote_addrs (an error already) every address
     // is named remote_addr, as it always was.
-    if (rasOk) for (let i = 0; i < ras!.length; i++) readCidr(ras!.at(i), ra !== null ? ".remote_addr" : indexed(".remote_addrs", i), issues, list);
+    if (rasOk) for (let i = 0, n = changetype<JsonValue>(ras).length; i < n; i++) readCidr(changetype<JsonValue>(ras).at(i), ra !== null ? ".remote_addr" : indexed(".remote_addrs", i), issues, list);
     if (list.length) r.remoteAddrs = list;
   }
 
@@ -349,19 +349,15 @@ function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
   const before = issues.count;
   s.id = identify("ssls", v, v.find("id"), issues);
   checkKeys(v, listOf("id type cert key certs keys sni snis client status ssl_protocols labels create_time update_time validity_start validity_end _redacted"), "", issues);
-  const t = v.get("type");
-  if (t !== null) {
-    if (!t.isString() || (t.str != "server" && t.str != "client")) issues.error(".type", describe(t) + " matches none of the enum values [server, client]");
-    else s.type = t.str;
-  }
-  const cert = v.get("cert");
   // The control plane keeps private keys out of the document it sends Envoy
   // (its /config_dump prints this configuration in clear) and marks the
   // object `_redacted: true`; it validated the key before redacting it.
-  const redacted = optBool(v, "_redacted", "", issues, false);
+  check(v, "", issues, "type enum server client; _redacted boolean");
+  s.type = strOf(v, "type", "server");
+  const redacted = boolOf(v, "_redacted", false);
+  const cert = v.get("cert");
   const key: JsonValue | null = redacted ? null : v.get("key");
-  if (cert !== null) checkPem(cert, "CERTIFICATE", 128, ".cert", issues);
-  if (key !== null) checkPem(key, "PRIVATE KEY", 64, ".key", issues);
+  check(v, "", issues, redacted ? "cert certificate" : "cert certificate; key private-key");
   if (s.type == "client") {
     if (cert === null) issues.error(".cert", "is required for a client certificate");
     if (key === null && !redacted) issues.error(".key", "is required for a client certificate");
@@ -382,7 +378,7 @@ function parseSsl(v: JsonValue, issues: Issues): Ssl | null {
     const client = v.get("client");
     s.mtls = client !== null && client.isObject();
   }
-  if (optInt(v, "status", "", issues, 1, 0, 1) == 0) s.snis = new Array<string>();
+  if (check(v, "", issues, "status integer 0 1") && intOf(v, "status", 1) == 0) s.snis = new Array<string>();
   return issues.count == before ? s : null;
 }
 

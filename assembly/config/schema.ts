@@ -159,62 +159,59 @@ function run(obj: JsonValue, s: Schema, path: string, issues: Issues): void {
   for (let i = 0; i < s.rules.length; i++) {
     const r = unchecked(s.rules[i]);
     const v = obj.get(r.name);
+    let msg = "";
     if (v === null) {
-      if (r.kind == Kind.Seconds) issues.error(path + "." + r.name, "is required");
-      continue;
-    }
-    if (r.kind == Kind.Any) continue;
-    const p = path + "." + r.name;
-    switch (r.kind) {
+      if (r.kind == Kind.Seconds) msg = "is required";
+    } else switch (r.kind) {
       case Kind.String:
-        if (!v.isString()) issues.error(p, "expected a string, got " + v.typeName());
+        if (!v.isString()) msg = "expected a string, got " + v.typeName();
         break;
       case Kind.Boolean:
-        if (!v.isBool()) issues.error(p, r.bare ? "expected a boolean" : "expected a boolean, got " + v.typeName());
+        if (!v.isBool()) msg = r.bare ? "expected a boolean" : "expected a boolean, got " + v.typeName();
         break;
       case Kind.Integer:
-        if (!v.isInteger()) issues.error(p, "expected an integer, got " + describe(v));
-        else if (v.num < r.lo) issues.error(p, "expected " + describe(v) + " to be at least " + (<i64>r.lo).toString());
-        else if (v.num > r.hi) issues.error(p, "expected " + describe(v) + " to be at most " + (<i64>r.hi).toString());
+        if (!v.isInteger()) msg = "expected an integer, got " + describe(v);
+        else if (v.num < r.lo) msg = "expected " + describe(v) + " to be at least " + (<i64>r.lo).toString();
+        else if (v.num > r.hi) msg = "expected " + describe(v) + " to be at most " + (<i64>r.hi).toString();
         break;
       case Kind.Enum: {
-        const values = r.values!;
-        if (!v.isString() || !values.includes(v.str)) issues.error(p, describe(v) + " matches none of the enum values [" + values.join(", ") + "]");
+        const values = changetype<Array<string>>(r.values);
+        if (!v.isString() || !values.includes(v.str)) msg = describe(v) + " matches none of the enum values [" + values.join(", ") + "]";
         break;
       }
       case Kind.Number:
         if (!v.isNumber() || (r.above ? v.num <= r.lo : v.num < r.lo)) {
-          const m = "expected a number " + (r.above ? "> " : ">= ") + r.bound;
-          issues.error(p, r.bare ? m : m + ", got " + describe(v));
+          msg = "expected a number " + (r.above ? "> " : ">= ") + r.bound;
+          if (!r.bare) msg += ", got " + describe(v);
         }
         break;
       case Kind.Seconds:
-        if (!v.isNumber()) issues.error(p, "expected a number of seconds, got " + v.typeName());
-        else if (!(v.num > 0)) issues.error(p, "expected " + describe(v) + " to be greater than 0");
-        break;
-      case Kind.Certificate:
-        checkPem(v, "CERTIFICATE", 128, p, issues);
-        break;
-      case Kind.PrivateKey:
-        checkPem(v, "PRIVATE KEY", 64, p, issues);
-        break;
-      case Kind.Id:
-        readId(v, p, issues);
-        break;
-      case Kind.StatusCodes:
-        statusCodes(v, p, issues);
+        if (!v.isNumber()) msg = "expected a number of seconds, got " + v.typeName();
+        else if (!(v.num > 0)) msg = "expected " + describe(v) + " to be greater than 0";
         break;
       case Kind.HeaderLines:
-        if (!v.isArray()) issues.error(p, "expected an array of \"Name: value\" strings");
-        else for (let k = 0; k < v.length; k++) if (v.kindAt(k) != JsonKind.String) issues.error(indexed(p, k), "expected a string");
+        if (!v.isArray()) msg = "expected an array of \"Name: value\" strings";
+        else for (let k = 0; k < v.length; k++) if (v.kindAt(k) != JsonKind.String) issues.error(indexed(path + "." + r.name, k), "expected a string");
         break;
-      case Kind.Object:
-        if (!v.isObject()) { issues.error(p, r.bare ? "expected an object" : "expected an object, got " + v.typeName()); break; }
-        checkKeys(v, r.members!.names, p, issues);
-        // The depth is the schema's (a few levels), never the document's.
-        run(v, r.members!, p, issues);
+      case Kind.Any:
         break;
+      default: {
+        // The rules that report at paths of their own (list items, nested members).
+        const p = path + "." + r.name;
+        if (r.kind == Kind.Id) readId(v, p, issues);
+        else if (r.kind == Kind.Certificate) checkPem(v, "CERTIFICATE", 128, p, issues);
+        else if (r.kind == Kind.PrivateKey) checkPem(v, "PRIVATE KEY", 64, p, issues);
+        else if (r.kind == Kind.StatusCodes) statusCodes(v, p, issues);
+        else if (!v.isObject()) issues.error(p, r.bare ? "expected an object" : "expected an object, got " + v.typeName());
+        else {
+          const members = changetype<Schema>(r.members);
+          checkKeys(v, members.names, p, issues);
+          // The depth is the schema's (a few levels), never the document's.
+          run(v, members, p, issues);
+        }
+      }
     }
+    if (msg.length) issues.error(path + "." + r.name, msg);
   }
 }
 

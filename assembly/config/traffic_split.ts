@@ -106,7 +106,7 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
       t.weight = optInt(w, "weight", wp, issues, 1, 0, 2147483647);
       t.upstreamId = readId(w.get("upstream_id"), wp + ".upstream_id", issues);
       // APISIX answers a missing one per request (502 failed to find upstream by id).
-      if (t.upstreamId.length && !upstreams.has(t.upstreamId)) issues.warn(wp + ".upstream_id", "upstream " + describe(w.get("upstream_id")!) + " does not exist (requests it is chosen for will get 502)");
+      if (t.upstreamId.length && !upstreams.has(t.upstreamId)) issues.warn(wp + ".upstream_id", "upstream " + describe(changetype<JsonValue>(w.get("upstream_id"))) + " does not exist (requests it is chosen for will get 502)");
       const up = w.get("upstream");
       if (up !== null) t.upstream = parseUpstream(up, wp + ".upstream", dns, issues);
       const n = new Node();

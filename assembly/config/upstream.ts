@@ -250,7 +250,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
         continue;
       }
       n.domain = name;
-      n.host = ans!.addresses[0];
+      n.host = changetype<DnsAnswer>(ans).addresses[0];
       n.address = "";
     }
     if (n.address.length == 0) n.address = formatAddress(n.host, n.port);
@@ -260,7 +260,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   }
   raw.length = kept;
   up.nodes = raw;
-  if (domains > 0 && kept == 0) up.dnsError = errs!.join("; ");
+  if (domains > 0 && kept == 0) up.dnsError = changetype<Array<string>>(errs).join("; ");
 
   up.fingerprint = fingerprint(up);
   return up;
