@@ -428,56 +428,56 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const cfg = new Config();
   const dns = parseDns(root.get("dns"), issues);
 
-  const ups = array(root, "upstreams", issues);
-  if (ups !== null) for (let i = 0; i < ups.length; i++) {
-    issues.enter("upstreams", i);
-    const v = ups.view(i, itemView);
-    if (!v.isObject()) { issues.error("", "expected an upstream object"); continue; }
-    const id = identify("upstreams", v, v.find("id"), issues);
-    if (id.length == 0) continue;
-    const up = parseUpstream(v, "", dns, issues);
-    if (up === null) continue;
-    if (cfg.upstreams.has(id)) { issues.error(".id", "duplicate id"); continue; }
-    cfg.upstreams.set(id, up);
+  // The object sections, upstreams first (routes keep a reference to the
+  // ones their traffic-split names). Each item is read through one view.
+  const sections = listOf("upstreams ssls services routes");
+  for (let sec = 0; sec < 4; sec++) {
+    const name = unchecked(sections[sec]);
+    const list = array(root, name, issues);
+    // The ids of the valid objects so far: one hash instead of has() then add().
+    const seen = new Set<string>();
+    if (list !== null) for (let i = 0; i < list.length; i++) {
+      issues.enter(name, i);
+      const v = list.view(i, itemView);
+      let id = "";
+      let up: Upstream | null = null;
+      let ssl: Ssl | null = null;
+      let service: Service | null = null;
+      let route: Route | null = null;
+      if (sec == 0) {
+        if (!v.isObject()) { issues.error("", "expected an upstream object"); continue; }
+        id = identify(name, v, v.find("id"), issues);
+        if (id.length == 0) continue;
+        up = parseUpstream(v, "", dns, issues);
+        if (up === null) continue;
+      } else if (sec == 1) {
+        ssl = parseSsl(v, issues);
+        if (ssl === null) continue;
+        id = ssl.id;
+      } else if (sec == 2) {
+        service = parseService(v, dns, issues);
+        if (service === null) continue;
+        id = service.id;
+      } else {
+        route = parseRoute(v, i, dns, cfg.upstreams, issues);
+        if (route === null) continue;
+        id = route.id;
+        if (id.length == 0) continue; // disabled (status 0)
+      }
+      const known = seen.size;
+      seen.add(id);
+      if (seen.size == known) { issues.error(".id", "duplicate id"); continue; }
+      if (up !== null) cfg.upstreams.set(id, up);
+      else if (service !== null) cfg.services.set(id, service);
+      else if (route !== null) cfg.routes.push(route);
+      else if (ssl !== null) {
+        cfg.ssls.set(id, ssl);
+        for (let k = 0; k < ssl.snis.length; k++) if (!cfg.sslBySni.has(ssl.snis[k])) cfg.sslBySni.set(ssl.snis[k], ssl);
+        if (ssl.mtls && ssl.snis.length > 0) cfg.anyMtls = true;
+      }
+    }
+    issues.leave();
   }
-  issues.leave();
-
-  const ssls = array(root, "ssls", issues);
-  if (ssls !== null) for (let i = 0; i < ssls.length; i++) {
-    issues.enter("ssls", i);
-    const s = parseSsl(ssls.at(i), issues);
-    if (s === null) continue;
-    if (cfg.ssls.has(s.id)) { issues.error(".id", "duplicate id"); continue; }
-    cfg.ssls.set(s.id, s);
-    for (let k = 0; k < s.snis.length; k++) if (!cfg.sslBySni.has(s.snis[k])) cfg.sslBySni.set(s.snis[k], s);
-    if (s.mtls && s.snis.length > 0) cfg.anyMtls = true;
-  }
-  issues.leave();
-
-  const services = array(root, "services", issues);
-  if (services !== null) for (let i = 0; i < services.length; i++) {
-    issues.enter("services", i);
-    const s = parseService(services.at(i), dns, issues);
-    if (s === null) continue;
-    if (cfg.services.has(s.id)) { issues.error(".id", "duplicate id"); continue; }
-    cfg.services.set(s.id, s);
-  }
-  issues.leave();
-
-  const routes = array(root, "routes", issues);
-  const seen = new Set<string>();
-  if (routes !== null) for (let i = 0; i < routes.length; i++) {
-    issues.enter("routes", i);
-    const r = parseRoute(routes.view(i, itemView), i, dns, cfg.upstreams, issues);
-    if (r === null) continue;
-    if (r.id.length == 0) continue; // disabled (status 0)
-    // One hash instead of has() then add(): the set grows unless the id is there already.
-    const known = seen.size;
-    seen.add(r.id);
-    if (seen.size == known) { issues.error(".id", "duplicate id"); continue; }
-    cfg.routes.push(r);
-  }
-  issues.leave();
   // The view must not keep the document's member table alive after the configure.
   itemView.doc = null;
   parseHealth(root.get("health"), cfg, issues);

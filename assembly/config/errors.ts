@@ -169,9 +169,7 @@ export function readId(v: JsonValue | null, path: string, issues: Issues): strin
   if (!v.isString()) { issues.error(path, "expected a string or integer id, got " + v.typeName()); return ""; }
   const s = v.str;
   if (s.length < 1 || s.length > 64) { issues.error(path, "id length must be 1-64, got " + s.length.toString()); return ""; }
-  for (let i = 0; i < s.length; i++) {
-    if (!idChar(s.charCodeAt(i))) { issues.error(path, "id " + quote(s) + " has characters outside [a-zA-Z0-9-_.]"); return ""; }
-  }
+  if (!isPlainId(s)) { issues.error(path, "id " + quote(s) + " has characters outside [a-zA-Z0-9-_.]"); return ""; }
   return s;
 }
 
