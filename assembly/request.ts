@@ -22,6 +22,10 @@ export class HeaderBlock {
   // name offset, name length, value offset, value length per entry.
   private offs: StaticArray<u32>;
   count: i32 = 0;
+  // Bit min(length, 31) of every name present: a lookup of a name whose
+  // length no entry has (the steering headers, upgrade, host behind
+  // :authority) ends without a scan.
+  private lengths: u32 = 0;
 
   constructor(buf: ArrayBuffer) {
     this.buf = buf;
@@ -40,6 +44,7 @@ export class HeaderBlock {
     if (<u32>this.offs.length < count * 4) this.offs = new StaticArray<u32>(<i32>count * 4);
     let data: u32 = 4 + count * 8;
     let n = 0;
+    let lengths: u32 = 0;
     const o = changetype<usize>(this.offs);
     for (let i: u32 = 0; i < count; i++) {
       const ks = load<u32>(base + 4 + <usize>i * 8);
@@ -51,9 +56,11 @@ export class HeaderBlock {
       store<u32>(e, data + ks + 1, 8);
       store<u32>(e, vs, 12);
       data += ks + vs + 2;
+      lengths |= <u32>1 << (ks < 31 ? ks : 31);
       n++;
     }
     this.count = n;
+    this.lengths = lengths;
   }
 
   // The buffer this block indexes (the stream keeps it for the next request).
@@ -63,6 +70,7 @@ export class HeaderBlock {
   // reuse, a larger one (a rare huge request head) goes to the collector.
   release(): void {
     this.count = 0;
+    this.lengths = 0;
     if (this.buf.byteLength > KEEP_BUFFER_BYTES) this.buf = EMPTY_BUFFER;
     if (this.offs.length > 256) this.offs = EMPTY_OFFS;
   }
@@ -87,6 +95,8 @@ export class HeaderBlock {
 
   // Index of the first entry with this (lower-case) name, or -1.
   find(lower: string, from: i32 = 0): i32 {
+    const len = lower.length;
+    if ((this.lengths & (<u32>1 << (len < 31 ? len : 31))) == 0) return -1;
     for (let i = from; i < this.count; i++) if (this.nameIs(i, lower)) return i;
     return -1;
   }

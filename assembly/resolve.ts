@@ -76,11 +76,19 @@ export class Resolution {
     }
     const inline = up !== null || upId.length == 0;
     if (!inline) {
-      if (!cfg.upstreams.has(upId)) {
-        envoy.logError("failed to find upstream by id: " + upId);
-        return this.refuse(502, "apisix_upstream_not_found");
+      // The route's own upstream_id resolves to the same object for as long
+      // as this config (which holds the route) serves.
+      const own = upId === route.upstreamId;
+      const known = own ? route.upstreamById : null;
+      if (known !== null) up = known;
+      else {
+        if (!cfg.upstreams.has(upId)) {
+          envoy.logError("failed to find upstream by id: " + upId);
+          return this.refuse(502, "apisix_upstream_not_found");
+        }
+        up = cfg.upstreams.get(upId);
+        if (own) route.upstreamById = up;
       }
-      up = cfg.upstreams.get(upId);
       // Before the checks below: their 5xx replies name the upstream too.
       if (cfg.filterStateIds) envoy.setProperty(UPSTREAM_PROPERTY, upId);
     } else if (up === null) {

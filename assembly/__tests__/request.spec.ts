@@ -54,6 +54,26 @@ describe("request variables", () => {
     expect(buf.count).toBe(3);
   });
 
+  it("finds names of every length, 31 and longer sharing one length bit, and none once released", () => {
+    const h = new Array<Header>();
+    const long31 = "x-" + "a".repeat(29);
+    const long45 = "x-" + "b".repeat(43);
+    h.push(new Header("A", "1"));
+    h.push(new Header(long31.toUpperCase(), "31"));
+    h.push(new Header(long45, "45"));
+    h.push(new Header("", "empty"));
+    const b = HeaderBlock.fromHeaders(h);
+    expect(b.find("a")).toBe(0);
+    expect(b.find(long31)).toBe(1);
+    expect(b.find(long45)).toBe(2);
+    expect(b.find("")).toBe(3);
+    expect(b.find("b")).toBe(-1);
+    expect(b.find("x-" + "c".repeat(43))).toBe(-1);
+    expect(b.find("x-" + "a".repeat(30))).toBe(-1);
+    b.release();
+    expect(b.find("a")).toBe(-1);
+  });
+
   it("derives $uri as nginx does, 400 where nginx answers 400", () => {
     expect(nginxUri("/")!).toBe("/");
     expect(nginxUri("")!).toBe("/");

@@ -27,6 +27,9 @@ export class Route {
   remoteAddrs: Array<Cidr> = NO_CIDRS;
   upstreamId: string = "";
   upstream: Upstream | null = null;
+  // The upstreams[] object upstreamId named in this route's config, once a
+  // request looked it up (resolve.ts): later requests skip the id lookup.
+  upstreamById: Upstream | null = null;
   serviceId: string = "";
   enableWebsocket: bool = false;
   websocketSet: bool = false;
