@@ -186,12 +186,10 @@ function readPlugins(plugins: JsonValue | null, issues: Issues): void {
   if (plugins === null) return;
   if (!plugins.isObject()) { issues.error(".plugins", "expected an object {name: config}"); return; }
   for (let i = 0; i < plugins.length; i++) {
-    if (plugins.keyAt(i) == TRAFFIC_SPLIT) continue;
+    if (plugins.keyAt(i) == "traffic-split") continue;
     issues.warn(".plugins." + plugins.keyAt(i), "plugin ignored: plugins are not run by this filter");
   }
 }
-
-const TRAFFIC_SPLIT = "traffic-split";
 
 function uriLengthOk(uri: string): bool {
   return uri.length >= 1 && uri.length <= 4096;
@@ -218,17 +216,17 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if (index === null) routeFieldAt = index = new FieldIndex(routeFields());
   for (let i = 0, n = v.length; i < n; i++) {
     const f = index.find(v.keyAt(i));
-    if (f >= 0) m[f] = i;
+    if (f >= 0) unchecked(m[f] = i);
     else unknown = true;
   }
   const r = new Route();
   const before = issues.count;
-  r.id = identify("routes", v, m[F.id], issues);
+  r.id = identify("routes", v, unchecked(m[F.id]), issues);
   r.order = idx;
   if (unknown) checkKeys(v, routeFields(), "", issues);
 
-  const uriAt = m[F.uri];
-  const uris = member(v, m[F.uris]);
+  const uriAt = unchecked(m[F.uri]);
+  const uris = member(v, unchecked(m[F.uris]));
   if ((uriAt < 0) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
   if (uriAt >= 0) {
     const uri = v.strAt(uriAt);
@@ -253,9 +251,9 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
       if (list.length > 1) r.moreUris = list.slice(1);
     }
   }
-  r.hosts = readHosts(v, m[F.host], m[F.hosts], issues);
+  r.hosts = readHosts(v, unchecked(m[F.host]), unchecked(m[F.hosts]), issues);
 
-  const methods = member(v, m[F.methods]);
+  const methods = member(v, unchecked(m[F.methods]));
   if (methods !== null) {
     if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
@@ -266,8 +264,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     }
   }
 
-  const ra = member(v, m[F.remote_addr]);
-  const ras = member(v, m[F.remote_addrs]);
+  const ra = member(v, unchecked(m[F.remote_addr]));
+  const ras = member(v, unchecked(m[F.remote_addrs]));
   if (ra !== null && ras !== null) issues.error("", "only one of remote_addr or remote_addrs is allowed");
   if (ra !== null || ras !== null) {
     const rasOk = ras !== null && ras.isArray() && ras.length >= 1;
@@ -280,22 +278,22 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (list.length) r.remoteAddrs = list;
   }
 
-  const vars = member(v, m[F.vars]);
+  const vars = member(v, unchecked(m[F.vars]));
   // The members are read into locals before the nested parsers below run.
-  const plugins = member(v, m[F.plugins]);
-  const priority = member(v, m[F.priority]);
-  const statusV = member(v, m[F.status]);
-  const to = member(v, m[F.timeout]);
-  const ws = member(v, m[F.enable_websocket]);
-  const upstreamIdAt = m[F.upstream_id];
-  const serviceIdAt = m[F.service_id];
-  const up = member(v, m[F.upstream]);
+  const plugins = member(v, unchecked(m[F.plugins]));
+  const priority = member(v, unchecked(m[F.priority]));
+  const statusV = member(v, unchecked(m[F.status]));
+  const to = member(v, unchecked(m[F.timeout]));
+  const ws = member(v, unchecked(m[F.enable_websocket]));
+  const upstreamIdAt = unchecked(m[F.upstream_id]);
+  const serviceIdAt = unchecked(m[F.service_id]);
+  const up = member(v, unchecked(m[F.upstream]));
   if (vars !== null) r.vars = compileVars(vars, ".vars", issues);
-  if (m[F.filter_func] >= 0) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
-  if (m[F.script] >= 0) issues.error(".script", "Lua scripts cannot run in the filter");
-  if (m[F.plugin_config_id] >= 0) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
+  if (unchecked(m[F.filter_func]) >= 0) issues.error(".filter_func", "Lua filter functions cannot run in the filter; express the condition with vars");
+  if (unchecked(m[F.script]) >= 0) issues.error(".script", "Lua scripts cannot run in the filter");
+  if (unchecked(m[F.plugin_config_id]) >= 0) issues.warn(".plugin_config_id", "ignored: plugins are not run by this filter");
   readPlugins(plugins, issues);
-  const ts = plugins !== null && plugins.isObject() ? plugins.get(TRAFFIC_SPLIT) : null;
+  const ts = plugins !== null && plugins.isObject() ? plugins.get("traffic-split") : null;
   if (ts !== null) r.split = parseTrafficSplit(ts, ".plugins.traffic-split", dns, upstreams, issues);
 
   r.priority = intMember(priority, "priority", "", issues, 0, -9007199254740991, 9007199254740991);
