@@ -12,19 +12,25 @@
 // pinned, so later uses (a request's hot path included) cost a load and a
 // branch and allocate nothing.
 //
+// Where it replaces: function bodies, field initializers (instance and
+// static), and top-level variable initializers and statements, in the
+// project's sources and in the proxy-wasm SDK's (its log texts are the
+// project's to store). A top-level `const X = "..."` then becomes a global
+// set once by the start function; the hot path reads a global where it read a
+// constant, which callgrind does not tell apart from noise, and a top-level
+// key list becomes an array built at start instead of a static one.
+//
 // What is left alone, so the program means the same with or without it (the
 // as-pect specs compile the same sources without the transform):
-//  - literals outside function bodies and instance field initializers:
-//    top-level and static initializers, parameter defaults, decorators
-//    (`@external("env", ...)`), import/export paths, and arguments of
-//    builtins that need compile-time constants (offsetof, ERROR, ...);
+//  - parameter defaults, decorators (`@external("env", ...)`), import/export
+//    paths, and arguments of builtins that need compile-time constants
+//    (offsetof, ERROR, ...);
 //  - the empty string (~lib hands out its own static "" everywhere), and
 //    strings that are not well-formed UTF-16 (a lone surrogate has no UTF-8
 //    form);
-//  - any text that also occurs somewhere it cannot be replaced, or in a source
-//    that is not the project's (the standard library, the SDK): an identical
-//    literal then stays one static string everywhere, so `===` on a literal
-//    means what it meant before.
+//  - any text that also occurs somewhere it cannot be replaced, or in the
+//    standard library: an identical literal then stays one static string
+//    everywhere, so `===` on a literal means what it meant before.
 // Equal texts share one catalogue entry, hence one string object after the
 // first use.
 //
@@ -33,14 +39,17 @@
 // instructions either way), and the binary is about 1 KB smaller.
 //
 // Options (environment, for measurements): APISIX_STR_MIN (shortest literal
-// taken, in UTF-8 bytes; default 1), APISIX_STR_OFF=1 to disable.
+// taken, in UTF-8 bytes; default 1), APISIX_STR_OFF=1 to disable,
+// APISIX_STR_TOP=0 to leave top-level and static initializers alone,
+// APISIX_STR_SDK=0 to leave the SDK's sources alone (the layout before).
 import { Transform } from "assemblyscript/transform";
 import { CommonFlags, LiteralKind, Node, NodeKind } from "assemblyscript";
 
 const DEFAULT_MIN_BYTES = 1;
 const CATALOGUE_PATH = "assembly/__strings_catalogue.ts";
 const FN = "__apisix_str";
-const PROJECT = /^assembly\/(?!__tests__\/)/;
+const TOP = process.env.APISIX_STR_TOP !== "0";
+const PROJECT = process.env.APISIX_STR_SDK !== "0" ? /^(assembly\/(?!__tests__\/)|~lib\/@solo-io\/proxy-runtime\/assembly\/)/ : /^assembly\/(?!__tests__\/)/;
 // Builtins whose string arguments must stay compile-time constants.
 const CONSTANT_CALLEES = new Set(["offsetof", "nameof", "idof", "ERROR", "WARNING", "INFO", "isDefined", "sizeof", "alignof", "lengthof"]);
 // Statement kinds whose strings are module paths, never values.
@@ -63,7 +72,11 @@ function walk(node, inBody, visit) {
         body = false; // signature: parameter defaults, types
       else body = true;
     } else if (node.kind === NodeKind.FieldDeclaration && key === "initializer") {
-      body = (node.flags & CommonFlags.Static) === 0;
+      body = TOP || (node.flags & CommonFlags.Static) === 0;
+    } else if (TOP && node.kind === NodeKind.VariableDeclaration && key === "initializer") {
+      body = true;
+    } else if (TOP && node.kind === NodeKind.Expression) {
+      body = true;
     } else if (node.kind === NodeKind.Call && key === "args" && node.expression.kind === NodeKind.Identifier && CONSTANT_CALLEES.has(node.expression.text)) {
       body = false;
     }
