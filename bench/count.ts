@@ -7,7 +7,7 @@
 //   node --import tsx bench/count.ts <subject> <requests> [--calls]
 //   (COUNT_WASM=path overrides the .wasm, e.g. to count an older build)
 //
-// subject: filter | filter10k | filter10 | noop | empty, or apply (the
+// subject: filter | filter-retry | filter10k | filter10 | noop | empty, or apply (the
 // 10,000-route + 1,000-upstream config applied <requests> times in one VM,
 // no requests). Prints one JSON
 // line: requests run, host calls per request by name (with --calls), and
@@ -67,8 +67,12 @@ function pairs(h: [string, string][]): Uint8Array {
 // filter10 and filter10k: the same widths (workloads.ts, pad), so that their
 // ratio is the cost of the number of routes.
 const width = subject === "filter10" || subject === "filter10k" ? 4 : 0;
-// COUNT_NODES: nodes per upstream (default 3: two retries planned per request).
-const table = routeTable(routes, Math.min(routes, 1000), width, Number(process.env.COUNT_NODES ?? 3));
+// filter-retry: the control plane's default mode (override-host) with two
+// nodes per upstream, so every request carries a try plan with one retry.
+// COUNT_NODES / COUNT_LB_MODE override the nodes per upstream and the mode.
+const RETRY = subject === "filter-retry";
+const table = routeTable(routes, Math.min(routes, 1000), width, Number(process.env.COUNT_NODES ?? (RETRY ? 2 : 3)));
+const lbMode = process.env.COUNT_LB_MODE ?? (RETRY ? "override-host" : "");
 const mix = routeRequests(routes, 64, 0, 7, width).map((e, j) => {
   const r = e.req;
   const h: [string, string][] = [
@@ -86,9 +90,8 @@ const responseHead = pairs([
   [":status", "200"],
   ["content-length", "2"],
 ]);
-// COUNT_LB_MODE: the filter's envoy.lb_mode (the control plane's default is
-// override-host; without the section the filter assumes original-dst).
-const config = enc.encode(JSON.stringify(process.env.COUNT_LB_MODE ? { ...table.config, envoy: { lb_mode: process.env.COUNT_LB_MODE } } : table.config));
+// Without an envoy section the filter assumes original-dst.
+const config = enc.encode(JSON.stringify(lbMode ? { ...table.config, envoy: { lb_mode: lbMode } } : table.config));
 
 let current = mix[0];
 let localReplies = 0;

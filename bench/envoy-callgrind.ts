@@ -129,7 +129,8 @@ export async function runEnvoyCallgrind(opts: { variants?: string[]; requests?: 
               (c) => c === 200,
               () => false,
             ),
-          300_000,
+          // Start-up under valgrind takes minutes on a loaded machine.
+          900_000,
           1000,
         );
         await burst(port, b.path, 400);

@@ -138,6 +138,7 @@ export function printTable(r: Record<string, any>) {
     lines.push("");
     for (const x of r.callgrind.rows) row(`instructions / request, ${x.subject}`, f(x.instructionsPerRequest), `${f(x.hostCalls, 1)} host calls`);
     row("  filter / noop, filter / empty", `${f(r.callgrind.ratioFilterVsNoop, 2)}× / ${f(r.callgrind.ratioFilterVsEmpty, 1)}×`, "target ≤ 1.3× of noop");
+    if (r.callgrind.ratioRetryVsNoop) row("  filter-retry / noop", `${f(r.callgrind.ratioRetryVsNoop, 2)}×`, "override-host, 2 nodes, one retry planned");
     row("  10k routes / 10 routes", `${f(r.callgrind.ratio10kVs10, 2)}×`, "target ≤ 1.1×");
     row("  config apply 10k/1k: first / later", `${f(r.callgrind.apply.first / 1e6)}M / ${f(r.callgrind.apply.steady / 1e6)}M`, "instructions");
   }

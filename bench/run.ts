@@ -524,7 +524,7 @@ results.durationSeconds = (now() - t0) / 1000;
 
 if (CALLGRIND && valgrindAvailable()) {
   log("7. instructions per request under callgrind (a few minutes: valgrind is slow)");
-  const subjects = ["empty", "noop", "filter", "filter10", "filter10k"];
+  const subjects = ["empty", "noop", "filter", "filter-retry", "filter10", "filter10k"];
   const rows: Record<string, unknown>[] = [];
   for (const s of subjects) {
     // Route scaling spans about three of the 10,000-route config's periodic
@@ -543,9 +543,10 @@ if (CALLGRIND && valgrindAvailable()) {
     method:
       "valgrind --tool=callgrind on node --single-threaded bench/count.ts (a lean host), V8 with fixed flags (TurboFan only, no tier-up, --predictable, seeded hashes: bench/callgrind.ts); (instructions with N2 requests - with N1) / (N2 - N1); whole process: guest + lean host + V8 entry stubs",
     workload:
-      "filter: 50 routes (routeTable), 50 upstreams of 3 roundrobin nodes, no health checks, no retries possible (original-dst); filter10 / filter10k: same shape with 10 / 10,000 routes, numbers zero-padded to 4 digits in both (same request lengths), 100,000 requests counted",
+      "filter: 50 routes (routeTable), 50 upstreams of 3 roundrobin nodes, no health checks, no retries possible (original-dst); filter-retry: the same routes, 2 nodes per upstream, override-host (the control plane's default), a try plan with one retry on every request; filter10 / filter10k: same shape with 10 / 10,000 routes, numbers zero-padded to 4 digits in both (same request lengths), 100,000 requests counted",
     rows,
     ratioFilterVsNoop: by.filter / by.noop,
+    ratioRetryVsNoop: by["filter-retry"] / by.noop,
     ratioFilterVsEmpty: by.filter / by.empty,
     ratio10kVs10: by.filter10k / by.filter10,
     apply,
