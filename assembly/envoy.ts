@@ -9,7 +9,7 @@
 import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free, malloc as sdkMalloc } from "@solo-io/proxy-runtime/assembly/malloc";
 import { LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
-import { Header, HeaderBlock, encodePairs } from "./request";
+import { Header, HeaderBlock, encodePairs } from "./headers";
 
 const REQUEST_HEADERS = 0;
 

@@ -3,7 +3,7 @@
 //
 //   streams.ts   proxy_on_request_headers → UpstreamFilter.onRequestHeaders
 //   filter.ts    drop client-set steering headers; parse the request
-//                (request.ts: nginx's $uri/$host, 400s); verify_https_client;
+//                (nginx.ts: nginx's $uri/$host, 400s); verify_https_client;
 //                route match (router.ts; methods, remote_addrs, vars here)
 //   resolve.ts   service merge, traffic-split, upstream by id or inline,
 //                DNS failures, client certificate, websocket gate
@@ -23,7 +23,8 @@ import { Config } from "./config/config";
 import { Upstream } from "./config/model";
 import { Route, methodBit } from "./config/route";
 import { RouteFilter } from "./router";
-import { Header, HeaderBlock, Request } from "./request";
+import { Header, HeaderBlock } from "./headers";
+import { Request } from "./request";
 import { holds } from "./expr/vars";
 import { resetRegexBudget } from "./expr/regex";
 import { BalanceCtx } from "./balancer/picker";

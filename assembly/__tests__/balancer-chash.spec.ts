@@ -1,6 +1,7 @@
 import { Node, Upstream } from "../config/model";
 import { node } from "./nodes";
-import { Header, HeaderBlock, Request } from "../request";
+import { Header, HeaderBlock } from "../headers";
+import { Request } from "../request";
 import { BalanceCtx } from "../balancer/picker";
 import { crc32 } from "../balancer/crc32";
 import { ChashFactory, ChashPicker, Ring, chashKey, resolveTemplate } from "../balancer/chash";

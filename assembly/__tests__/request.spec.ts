@@ -1,4 +1,6 @@
-import { Request, Header, HeaderBlock, nginxUri, unescape, validateHost, decodeBytes, encodeBytes } from "../request";
+import { Header, HeaderBlock, decodeBytes, encodeBytes } from "../headers";
+import { nginxUri, unescape, validateHost } from "../nginx";
+import { Request } from "../request";
 
 function req(path: string, authority: string, extra: Array<Header> = []): Request {
   const h = new Array<Header>();

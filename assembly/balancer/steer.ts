@@ -7,7 +7,7 @@
 import { Node } from "../config/model";
 import { Report } from "./health";
 import * as envoy from "../envoy";
-import { HeaderBlock } from "../request";
+import { HeaderBlock } from "../headers";
 
 // The ordered try list "ip:port,ip:port,..." for Envoy's override_host load
 // balancing policy (header source). Set by the filter on every proxied

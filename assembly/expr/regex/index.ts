@@ -12,7 +12,7 @@
 //       the message is available from lastRegexError(). Never traps.
 //   regex.test(input: string): bool
 //       Search semantics: true if the pattern matches some substring of the
-//       UTF-8 encoding of `input` (U+DC80..U+DCFF, request.ts's escapes for
+//       UTF-8 encoding of `input` (U+DC80..U+DCFF, headers.ts's escapes for
 //       bytes that were not valid UTF-8, as those bytes; other lone
 //       surrogates encoded WTF-8 style, like
 //       String.UTF8.encode's default), respecting ^ / $ / \A / \z / \Z.

@@ -73,7 +73,7 @@ function encodeToScratch(s: string): i32 {
         buf[o++] = <u8>(0x80 | (c & 0x3f));
       }
     } else if (c >= 0xdc80 && c <= 0xdcff) {
-      // a byte that was not valid UTF-8 (request.ts decodeBytes): match the byte
+      // a byte that was not valid UTF-8 (headers.ts decodeBytes): match the byte
       buf[o++] = <u8>(c & 0xff);
     } else {
       buf[o++] = <u8>(0xe0 | (c >> 12));
