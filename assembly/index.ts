@@ -5,10 +5,12 @@
 // JSON; each HTTP stream then gets an UpstreamFilter.
 // Root-context callbacks and the host's allocator come from the SDK; the
 // stream callbacks from streams.ts (no per-stream SDK bookkeeping).
+// Not exported: the SDK's handlers for HTTP and gRPC call responses, shared
+// queues and foreign functions. The filter starts none of these, so Envoy
+// never calls them (it looks each callback up and skips a missing one), and
+// without the exports their code (854 B of the release .wasm) is left out.
 export {
   proxy_abi_version_0_2_1, proxy_on_vm_start, proxy_validate_configuration, proxy_on_configure, proxy_on_tick,
-  proxy_on_foreign_function, proxy_on_queue_ready, proxy_on_http_call_response, proxy_on_grpc_receive_initial_metadata,
-  proxy_on_grpc_trailing_metadata, proxy_on_grpc_receive, proxy_on_grpc_close,
 } from "@solo-io/proxy-runtime/assembly/exports";
 export { free } from "@solo-io/proxy-runtime/assembly/malloc";
 export { malloc } from "./envoy";

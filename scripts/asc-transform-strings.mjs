@@ -41,7 +41,10 @@
 // Options (environment, for measurements): APISIX_STR_MIN (shortest literal
 // taken, in UTF-8 bytes; default 1), APISIX_STR_OFF=1 to disable,
 // APISIX_STR_TOP=0 to leave top-level and static initializers alone,
-// APISIX_STR_SDK=0 to leave the SDK's sources alone (the layout before).
+// APISIX_STR_SDK=0 to leave the SDK's sources alone (the layout before),
+// APISIX_STR_DUMP=file to write the catalogue's texts in index order (JSON),
+// to tell which text a `__apisix_str(i)` in a .wat is.
+import { writeFileSync } from "node:fs";
 import { Transform } from "assemblyscript/transform";
 import { CommonFlags, LiteralKind, Node, NodeKind } from "assemblyscript";
 
@@ -251,6 +254,7 @@ export default class StringCatalogue extends Transform {
     const replaced = taken.length;
     if (texts.length === 0) return;
     parser.parseFile(catalogueSource(texts), CATALOGUE_PATH, false);
+    if (process.env.APISIX_STR_DUMP) writeFileSync(process.env.APISIX_STR_DUMP, JSON.stringify(texts));
     if (process.env.APISIX_STR_VERBOSE === "1") {
       process.stderr.write(
         `asc-transform-strings: ${replaced} literals → ${texts.length} catalogue entries (${texts.reduce((a, t) => a + Buffer.byteLength(t), 0)} B), ${pinned.size} texts kept static\n`,
