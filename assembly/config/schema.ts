@@ -53,8 +53,9 @@ class Rule {
 
 class Schema {
   rules: Array<Rule> = new Array<Rule>();
-  // The rules' names, for checkKeys; made on first use.
-  private keys: Array<string> | null = null;
+  // The member names, for checkKeys: a key list's words (listOf), else the
+  // rules' names, made on first use.
+  keys: Array<string> | null = null;
 
   get names(): Array<string> {
     let k = this.keys;
@@ -67,20 +68,28 @@ class Schema {
   }
 }
 
-// Parsed schemas by the identity of their text: a schema is a literal, one
-// string for the life of the module, read once.
+// Parsed schemas and key lists by the identity of their text: each is a
+// literal, one string for the life of the module, read once.
 const cacheTexts = new Array<usize>();
 const cacheSchemas = new Array<Schema>();
-const listTexts = new Array<usize>();
-const lists = new Array<Array<string>>();
+
+function cached(text: string): Schema | null {
+  const at = cacheTexts.indexOf(changetype<usize>(text));
+  return at >= 0 ? unchecked(cacheSchemas[at]) : null;
+}
+
+function remember(text: string, s: Schema): Schema {
+  cacheTexts.push(changetype<usize>(text));
+  cacheSchemas.push(s);
+  return s;
+}
 
 // A schema's text may come in up to three literals: the string catalogue
 // keeps texts of at most 255 bytes compact (one-byte lengths), and a larger
 // one would cost every other text three more bytes.
 function schemaOf(first: string, second: string, third: string): Schema {
-  const key = changetype<usize>(first);
-  const at = cacheTexts.indexOf(key);
-  if (at >= 0) return unchecked(cacheSchemas[at]);
+  const known = cached(first);
+  if (known !== null) return known;
   const text = first + second + third;
   const s = new Schema();
   // Nested objects are read with an explicit stack: the depth is the schema's, not a document's.
@@ -107,9 +116,7 @@ function schemaOf(first: string, second: string, third: string): Schema {
       stack.push(m);
     } else if (c == 0x7d) stack.pop();
   }
-  cacheTexts.push(key);
-  cacheSchemas.push(s);
-  return s;
+  return remember(first, s);
 }
 
 function ruleOf(words: Array<string>, kinds: Array<string>): Rule {
@@ -130,13 +137,13 @@ function ruleOf(words: Array<string>, kinds: Array<string>): Rule {
 
 // The words of `text` (names separated by one space), split once.
 export function listOf(text: string): Array<string> {
-  const key = changetype<usize>(text);
-  const at = listTexts.indexOf(key);
-  if (at >= 0) return unchecked(lists[at]);
-  const words = text.split(" ");
-  listTexts.push(key);
-  lists.push(words);
-  return words;
+  let s = cached(text);
+  if (s === null) {
+    s = new Schema();
+    s.keys = text.split(" ");
+    remember(text, s);
+  }
+  return s.names;
 }
 
 // Checks the members of obj that the schema names; true when none had an error.
