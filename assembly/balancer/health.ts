@@ -27,7 +27,7 @@
 
 import { Node, Upstream } from "../config/model";
 import { PassiveChecks } from "../config/checks";
-import { JsonValue } from "../json";
+import { JsonValue, f64Text } from "../json";
 import { LOG_WARN, balancerLog } from "./hooks";
 
 export const enum Report { HttpStatus, TcpFailure, Timeout }
@@ -171,7 +171,7 @@ export class Health {
       nh.success = 0; nh.http = 0; nh.tcp = 0; nh.timeout = 0;
       ps.down--;
       this.bump(up);
-      balancerLog(LOG_WARN, "passive health check: " + keys[i] + " of " + up.cluster + " is healthy again (revived after " + ps.reviveAfter.toString() + "s, the active checker's probe time)");
+      balancerLog(LOG_WARN, "passive health check: " + keys[i] + " of " + up.cluster + " is healthy again (revived after " + f64Text(ps.reviveAfter) + "s, the active checker's probe time)");
     }
   }
 
