@@ -78,7 +78,7 @@ class Rule extends Expr {
       case Op.Has: {
         const all = src.getAll(this.name);
         if (all.length < 2) return false;
-        const want = this.value.isString() ? this.value.str : this.value.toJSON();
+        const want = unchecked(this.list[0]);
         for (let i = 0; i < all.length; i++) if (unchecked(all[i]) == want) return true;
         return false;
       }
@@ -262,6 +262,8 @@ function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
     }
   } else if (op == "has") {
     r.op = Op.Has;
+    // The operand's text, once: list is otherwise unused by has.
+    r.list.push(val.isString() ? val.str : val.toJSON());
   } else if (op == "~~" || op == "~*") {
     r.op = op == "~~" ? Op.Match : Op.MatchCi;
     if (!val.isString()) { issues.error(path, "operator " + op + " needs a regex string, got " + describe(val)); return null; }
