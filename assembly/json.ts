@@ -404,8 +404,9 @@ function exactDigits(x: f64): string {
     }
     if (carry) unchecked(big[len++] = <u32>carry);
   }
-  // Decimal digits, last first, by repeated division by 10.
-  const out = new Array<string>();
+  // Decimal digits, last first, by repeated division by 10 (at most 767).
+  const buf = new StaticArray<u8>(800);
+  let at = 800;
   let zeros = 0;
   while (len > 0) {
     let r: u64 = 0;
@@ -415,13 +416,11 @@ function exactDigits(x: f64): string {
       r = t % 10;
     }
     while (len > 0 && unchecked(big[len - 1]) == 0) len--;
-    if (out.length == 0 && r == 0) zeros++;
-    else out.push(String.fromCharCode(0x30 + <i32>r));
+    if (at == 800 && r == 0) zeros++;
+    else unchecked(buf[--at] = <u8>(0x30 + r));
   }
-  out.reverse();
-  const d = joinStrings(out, "");
-  digitsPoint = d.length + zeros + min(e, 0);
-  return d;
+  digitsPoint = 800 - at + zeros + min(e, 0);
+  return String.UTF8.decodeUnsafe(changetype<usize>(buf) + at, 800 - at);
 }
 
 // The first p digits of d, rounded half up, without the zeros a carry
