@@ -3,6 +3,7 @@
 // fuzzing and the per-request budget (PCRE's answers: regex-pcre.spec.ts).
 import { Regex, lastRegexError, MAX_PROGRAM_SIZE, MAX_PATTERN_LENGTH, MAX_NESTING_DEPTH, resetRegexBudget, regexBudgetExceeded, regexAborts, REQUEST_REGEX_BUDGET } from "../expr/regex";
 import { ENGINE_BUDGET, bad, m, mb, repeat, reseed, rnd } from "./regex-helpers";
+import { CL_ALNUM, CL_ALPHA, CL_ASCII, CL_BLANK, CL_CNTRL, CL_DIGIT, CL_GRAPH, CL_LOWER, CL_PRINT, CL_PUNCT, CL_SPACE, CL_UPPER, CL_WORD, CL_XDIGIT, posixClass } from "../expr/regex/ast";
 
 describe("Regex: API", () => {
   it("is case-sensitive by default and case-insensitive on request (~~ vs ~*)", () => {
@@ -366,5 +367,19 @@ describe("per-request work budget", () => {
     resetRegexBudget();
     expect<bool>(Regex.compile("^\\xf0sqlmap")!.test("\udcf0sqlmap/1.7")).toBe(true);
     expect<bool>(Regex.compile("sqlmap", true)!.test("\udcf0SQLMAP/1.7")).toBe(true);
+  });
+});
+
+describe("POSIX class names", () => {
+  it("maps each name to its kind and nothing else to one", () => {
+    const names = ["digit", "word", "space", "alpha", "alnum", "upper", "lower", "punct", "xdigit", "blank", "cntrl", "graph", "print", "ascii"];
+    const kinds = [CL_DIGIT, CL_WORD, CL_SPACE, CL_ALPHA, CL_ALNUM, CL_UPPER, CL_LOWER, CL_PUNCT, CL_XDIGIT, CL_BLANK, CL_CNTRL, CL_GRAPH, CL_PRINT, CL_ASCII];
+    for (let i = 0; i < names.length; i++) expect(posixClass(names[i])).toBe(kinds[i]);
+    // The scanner passes letters only (and "" for "[::]").
+    const bad = ["", "hspace", "digits", "igit", "Digit", "d"];
+    for (let i = 0; i < bad.length; i++) expect(posixClass(bad[i])).toBe(0);
+    expect(Regex.compile("[[:word:]]") !== null).toBe(true);
+    expect(Regex.compile("[[:hspace:]]")).toBeNull();
+    expect<string>(lastRegexError()).toBe("unknown POSIX class name at offset 1");
   });
 });
