@@ -155,6 +155,10 @@ describe("Regex: errors (returned, never trapping)", () => {
     bad("((((((((((a))))))))))\\10", "backreferences are not supported at offset 21");
     m("^\\101\\60$", "A0", true); // octal, as in PCRE (fewer groups than 101)
     bad("\\400", "octal value is greater than \\377 at offset 0");
+    m("^\\0101$", "\b1", true); // \0 takes two more octal digits at most
+    m("^[\\18]+$", "\u00018", true); // in a class \1 is octal, ending at the 8
+    m("^[\\101\\0]+$", "A\u0000A", true);
+    bad("[\\400]", "octal value is greater than \\377 at offset 1");
     bad("(a)\\1", "backreferences are not supported at offset 3");
     bad("(a)\\g1", "backreferences are not supported at offset 3");
     bad("(?<n>a)\\k<n>", "backreferences are not supported at offset 7");

@@ -156,18 +156,8 @@ export class Scanner {
         return x ^ 0x40;
       }
     }
-    if (e == 0x30 || (inClass && e >= 0x31 && e <= 0x37)) { // octal: \0oo, and \ooo inside a class
-      let v = e - 0x30;
-      let maxMore = e == 0x30 ? 2 : 2;
-      for (let i = 0; i < maxMore; i++) {
-        let d = this.at(this.pos);
-        if (d < 0x30 || d > 0x37) break;
-        v = v * 8 + (d - 0x30);
-        this.pos++;
-      }
-      if (v > 0xff) return this.failI("octal value is greater than \\377", start);
-      return v;
-    }
+    // octal: \0oo, and \ooo inside a class
+    if (e == 0x30 || (inClass && e >= 0x31 && e <= 0x37)) return this.octal(start);
     if (inClass) {
       if (e == 0x62) return 0x08; // \b = backspace inside a class
       if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e) + " in character class", start);
@@ -180,17 +170,7 @@ export class Scanner {
       // real backreference as octal under either PCRE1 or PCRE2 rules.
       let j = this.pos - 1;
       let num = this.readNum(j);
-      if (num >= 10 && e < 0x38 && num > this.parenCount()) {
-        let v = 0;
-        let k = j;
-        while (k < j + 3 && this.at(k) >= 0x30 && this.at(k) <= 0x37) {
-          v = v * 8 + (this.at(k) - 0x30);
-          k++;
-        }
-        if (v > 0xff) return this.failI("octal value is greater than \\377", start);
-        this.pos = k;
-        return v;
-      }
+      if (num >= 10 && e < 0x38 && num > this.parenCount()) return this.octal(start);
       return this.failI("backreferences are not supported", start);
     }
     switch (e) {
@@ -211,6 +191,17 @@ export class Scanner {
     }
     if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e), start);
     return e;
+  }
+
+  // Up to three octal digits from pos - 1, the escape's own digit.
+  octal(start: i32): i32 {
+    let k = this.pos - 1;
+    const end = k + 3;
+    let v = 0;
+    while (k < end && this.at(k) >= 0x30 && this.at(k) <= 0x37) v = v * 8 + (this.at(k++) - 0x30);
+    if (v > 0xff) return this.failI("octal value is greater than \\377", start);
+    this.pos = k;
+    return v;
   }
 
   parseEscape(): Node | null {
