@@ -142,13 +142,13 @@ export function escapeClass(e: i32): i32 {
 // Each name sits at its kind's position (CL_DIGIT = 1 ...); 4 and 5, \h and
 // \v, have no POSIX name. The scanner passes letters only, so neither a
 // digit nor a "|" can match across entries. One text instead of a
-// comparison per name.
-const POSIX_NAMES = "|digit|word|space|4|5|alpha|alnum|upper|lower|punct|xdigit|blank|cntrl|graph|print|ascii|";
-
+// comparison per name. (A local, not a module constant: a managed global
+// would be visited by every garbage collection.)
 export function posixClass(name: string): i32 {
-  const k = POSIX_NAMES.indexOf("|" + name + "|");
+  const names = "|digit|word|space|4|5|alpha|alnum|upper|lower|punct|xdigit|blank|cntrl|graph|print|ascii|";
+  const k = names.indexOf("|" + name + "|");
   if (k < 0) return 0;
   let kind = 1;
-  for (let i = 0; i < k; i++) if (POSIX_NAMES.charCodeAt(i) == 0x7c) kind++;
+  for (let i = 0; i < k; i++) if (names.charCodeAt(i) == 0x7c) kind++;
   return kind;
 }
