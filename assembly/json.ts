@@ -650,33 +650,46 @@ class Parser {
     return this.fail("unexpected character '" + String.fromCharCode(c) + "'");
   }
 
+  // The end of the run of ASCII digits from p.
+  private digitsEnd(p: i32): i32 {
+    const buf = this.buf;
+    while (p < buf.length) {
+      const c = unchecked(buf[p]);
+      if (c < 0x30 || c > 0x39) break;
+      p++;
+    }
+    return p;
+  }
+
+  private badNumber(p: i32): bool {
+    this.pos = p;
+    return this.fail("invalid number");
+  }
+
   number(): bool {
     const buf = this.buf;
     const start = this.pos;
     let p = start;
     const n = buf.length;
     if (p < n && buf[p] == 0x2d) p++;
-    if (p >= n) { this.pos = p; return this.fail("invalid number"); }
-    if (buf[p] == 0x30) {
-      p++;
-    } else if (buf[p] >= 0x31 && buf[p] <= 0x39) {
-      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
-    } else { this.pos = p; return this.fail("invalid number"); }
+    if (p >= n) return this.badNumber(p);
+    if (buf[p] == 0x30) p++;
+    else if (buf[p] >= 0x31 && buf[p] <= 0x39) p = this.digitsEnd(p);
+    else return this.badNumber(p);
     let hasFraction = false;
     if (p < n && buf[p] == 0x2e) {
       hasFraction = true;
-      p++;
-      const d = p;
-      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
-      if (p == d) { this.pos = p; return this.fail("invalid number"); }
+      const d = ++p;
+      p = this.digitsEnd(p);
+      if (p == d) return this.badNumber(p);
     }
     if (p < n && (buf[p] == 0x65 || buf[p] == 0x45)) {
       hasFraction = true;
       p++;
       if (p < n && (buf[p] == 0x2b || buf[p] == 0x2d)) p++;
       const d = p;
-      while (p < n && buf[p] >= 0x30 && buf[p] <= 0x39) p++;
-      if (p == d) { this.pos = p; return this.fail("invalid number"); }
+      p = this.digitsEnd(p);
+      if (p == d) return this.badNumber(p);
     }
     let num: f64;
     // Plain integers of up to 15 digits are exact in an f64: no string.

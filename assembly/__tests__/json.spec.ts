@@ -26,6 +26,13 @@ describe("json", () => {
     }
   });
 
+  it("names the byte where a number goes wrong", () => {
+    const bad = ["-", "1.", "1e", "1e+", "-a", "1.e5", "[1,-]", "[0.5E-x]"];
+    const at = [1, 2, 2, 3, 1, 2, 4, 6];
+    for (let i = 0; i < bad.length; i++) expect(parseJson(bad[i]).error).toBe("invalid number at byte " + at[i].toString());
+    expect(parseJson("[-0.5e+2,1E3,0,12345678901234567]").value!.toJSON()).toBe("[-50,1000,0,12345678901234568.0]"); // past 2^53 F64#toString's layout, as before
+  });
+
   it("keeps the last of duplicate keys", () => {
     const v = parseJson('{"a":1,"a":2}').value!;
     expect(v.length).toBe(1);
