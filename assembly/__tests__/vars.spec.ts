@@ -1,6 +1,6 @@
 import { parseJson } from "../json";
 import { Issues } from "../config/errors";
-import { VarSource, compileVars } from "../expr/vars";
+import { VarSource, compileVars, toNumber } from "../expr/vars";
 
 // Repeated query args: arg_x has every value given; others have none.
 class Args extends VarSource {
@@ -39,5 +39,15 @@ describe("vars has", () => {
     const e = compileVars(parseJson('[["arg_x","has",0.25]]').value!, "vars", issues)!;
     const src = new Args(["x", "0.25"]);
     for (let i = 0; i < 3; i++) expect(e.eval(src)).toBe(true);
+  });
+});
+
+describe("toNumber (Lua's tonumber)", () => {
+  it("reads decimal and hex with surrounding spaces, nothing else", () => {
+    const ok = ["0x1F", "-0x10", " 12 ", "1e3", "1.", ".5", "+2.5E-1", "007"];
+    const want: f64[] = [31, -16, 12, 1000, 1, 0.5, 0.25, 7];
+    for (let i = 0; i < ok.length; i++) expect(toNumber(ok[i])).toBe(want[i]);
+    const bad = ["", ".", "1e", "1e+", "0x", "0x1g", "0x\u0010", "1.2.3", "e5", "12a", "--1"];
+    for (let i = 0; i < bad.length; i++) expect(isNaN(toNumber(bad[i]))).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import { JsonValue, JsonKind } from "../json";
 import { Issues, describe } from "../config/errors";
 import { Cidr } from "../net";
 import { Regex, lastRegexError, regexAborts } from "./regex";
+import { hexVal } from "./regex/ast";
 
 // What a request exposes to expressions (implemented by request.ts).
 export abstract class VarSource {
@@ -126,6 +127,12 @@ class Rule extends Expr {
 }
 
 
+// The end of the run of ASCII digits in t from k.
+function digitsEnd(t: string, k: i32): i32 {
+  while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) k++;
+  return k;
+}
+
 // Lua's tonumber() on the variable: decimal or hex, surrounding spaces allowed.
 export function toNumber(s: string): f64 {
   const t = s.trim();
@@ -137,29 +144,27 @@ export function toNumber(s: string): f64 {
   if (t.length > i + 2 && t.charCodeAt(i) == 0x30 && (t.charCodeAt(i + 1) | 0x20) == 0x78) {
     let v: f64 = 0;
     for (let k = i + 2; k < t.length; k++) {
-      const c = t.charCodeAt(k) | 0x20;
-      let d = -1;
-      if (c >= 0x30 && c <= 0x39) d = c - 0x30;
-      else if (c >= 0x61 && c <= 0x66) d = c - 0x61 + 10;
+      const d = hexVal(t.charCodeAt(k));
       if (d < 0) return NaN;
       v = v * 16 + <f64>d;
     }
     return neg ? -v : v;
   }
   // Strict decimal: digits, optional fraction, optional exponent.
-  let k = i, digits = 0;
-  while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; digits++; }
+  let k = digitsEnd(t, i);
+  let digits = k - i;
   if (k < t.length && t.charCodeAt(k) == 0x2e) {
-    k++;
-    while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; digits++; }
+    const f = k + 1;
+    k = digitsEnd(t, f);
+    digits += k - f;
   }
   if (digits == 0) return NaN;
   if (k < t.length && (t.charCodeAt(k) | 0x20) == 0x65) {
     k++;
     if (k < t.length && (t.charCodeAt(k) == 0x2b || t.charCodeAt(k) == 0x2d)) k++;
-    let e = 0;
-    while (k < t.length && t.charCodeAt(k) >= 0x30 && t.charCodeAt(k) <= 0x39) { k++; e++; }
-    if (e == 0) return NaN;
+    const e = k;
+    k = digitsEnd(t, e);
+    if (k == e) return NaN;
   }
   if (k != t.length) return NaN;
   return parseFloat(t);
