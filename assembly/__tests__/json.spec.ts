@@ -1,4 +1,5 @@
-import { parseJson, JsonKind, JsonValue, f64Text } from "../json";
+import { parseJson, JsonKind, JsonValue } from "../json";
+import { f64Text } from "../f64text";
 
 describe("json", () => {
   it("parses nested documents keeping key order", () => {

@@ -27,7 +27,8 @@
 
 import { Node, Upstream } from "../config/model";
 import { PassiveChecks } from "../config/checks";
-import { JsonValue, f64Text } from "../json";
+import { JsonValue } from "../json";
+import { f64Text } from "../f64text";
 import { LOG_WARN, balancerLog } from "./hooks";
 
 export const enum Report { HttpStatus, TcpFailure, Timeout }
