@@ -57,8 +57,7 @@ function lookup(ranges: Range[], addr: number): string | null {
 // line's address is looked up instead (positions: instr line). Addresses are absolute ("0x…"),
 // relative to the previous line ("+n", "-n") or the same ("*"); a line after
 // "calls=" is a call's inclusive cost and is skipped. Code with symbols
-// (node, V8's C++, libc) is named by its object and symbol. Calls between
-// JIT functions are counted under "caller -> callee" (a key with " -> ").
+// (node, V8's C++, libc) is named by its object and symbol.
 function selfCosts(text: string, ranges: Range[]): Map<string, number> {
   const obs = new Map<string, string>();
   const fns = new Map<string, string>();
@@ -68,8 +67,6 @@ function selfCosts(text: string, ranges: Range[]): Map<string, number> {
   let fn = "?";
   let addr = 0;
   let skip = false;
-  let callTarget: string | null = null;
-  let callCount = 0;
   for (const line of text.split("\n")) {
     const m = /^(c?ob)=\((\d+)\)(?: (.*))?$/.exec(line);
     if (m) {
@@ -85,9 +82,6 @@ function selfCosts(text: string, ranges: Range[]): Map<string, number> {
     }
     if (line.startsWith("calls=")) {
       skip = true;
-      const t = /^calls=(\d+) 0x([0-9a-f]+)/.exec(line);
-      callTarget = t ? lookup(ranges, Number.parseInt(t[2], 16)) : null;
-      callCount = t ? Number(t[1]) : 0;
       continue;
     }
     const c = /^(0x[0-9a-f]+|[+-]\d+|\*) (?:0x[0-9a-f]+|[+-]?\d+|\*) (\d+)/.exec(line);
@@ -97,8 +91,6 @@ function selfCosts(text: string, ranges: Range[]): Map<string, number> {
     else if (pos !== "*") addr += Number(pos);
     if (skip) {
       skip = false;
-      const caller = callTarget !== null ? lookup(ranges, addr) : null;
-      if (caller !== null) add(`${caller} -> ${callTarget}`, callCount);
       continue;
     }
     const cost = Number(c[2]);
@@ -134,8 +126,6 @@ function run(script: string, subject: string, requests: number, wasm: string, di
 
 const subject = process.argv[2] ?? "filter";
 const top = Number(process.argv[3] ?? 40);
-// --callers=<text>: also print who calls the functions whose name contains it.
-const callersOf = process.argv.find((a) => a.startsWith("--callers="))?.slice(10);
 const dir = mkdtempSync(join(tmpdir(), "guest-profile-"));
 try {
   const compiled = compileNamed(join(dir, "named"));
@@ -148,23 +138,14 @@ try {
   const b = run(script, subject, large, wasm, dir);
   const rows: [string, number][] = [];
   let total = 0;
-  const edges: [string, number][] = [];
   for (const [name, cost] of b) {
     const per = (cost - (a.get(name) ?? 0)) / (large - small);
-    if (name.includes(" -> ")) {
-      if (callersOf && name.split(" -> ")[1].includes(callersOf)) edges.push([name, per]);
-      continue;
-    }
     total += per;
     rows.push([name, per]);
   }
   rows.sort((x, y) => y[1] - x[1]);
   console.log(`${subject}: ${Math.round(total)} instructions per request`);
   for (const [name, per] of rows.slice(0, top)) if (Math.abs(per) >= 1) console.log(`${per.toFixed(0).padStart(8)}  ${name}`);
-  if (callersOf) {
-    console.log(`calls per request into *${callersOf}*:`);
-    for (const [name, per] of edges.sort((x, y) => y[1] - x[1])) if (per >= 0.01) console.log(`${per.toFixed(2).padStart(8)}  ${name}`);
-  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
