@@ -132,10 +132,9 @@ export function requestHeaders(): HeaderBlock {
 }
 
 export function replaceRequestHeader(name: string, value: string): u32 {
-  const k = utf8Name(name);
-  scratchUsed = 0;
-  const v = scratchPut(value);
-  return imports.proxy_replace_header_map_value(REQUEST_HEADERS, changetype<usize>(k), k.byteLength, scratchAt(v), scratchUsed - v);
+  valueStart();
+  valueAppend(value);
+  return replaceRequestHeaderBuilt(name);
 }
 
 // A value that is one of the filter's own constants (a literal): encoded

@@ -213,7 +213,10 @@ export function planTries(up: Upstream, ctx: BalanceCtx, health: Health, envoyFo
   ctx.saveTried();
   ctx.planning = true;
   picker.beginPlan();
-  const skip = up.type == "chash" && cache.has(up.cluster) && !cache.get(up.cluster).allUnhealthy;
+  // pickServer reached the picker through cachedFor, which left its entry
+  // on the Upstream: no second lookup by cluster name.
+  const held = up.pickerSlot;
+  const skip = up.type == "chash" && held !== null && !(<CachedPicker>held).allUnhealthy;
   for (let i = 0; i < retries; i++) {
     // Marked tried only when another node exists (balancer.lua).
     picker.afterBalance(ctx, n > 1);
