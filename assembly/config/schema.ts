@@ -34,7 +34,7 @@
 // are the reader's business, see intOf and friends).
 
 import { JsonKind, JsonValue } from "../json";
-import { Issues, indexed, checkKeys, checkPem, describe, readId } from "./errors";
+import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optString, readId } from "./errors";
 
 const enum Kind { Any, String, Boolean, Integer, Enum, Number, Seconds, Id, Certificate, PrivateKey, StatusCodes, HeaderLines, Object }
 
@@ -170,22 +170,21 @@ function run(obj: JsonValue, s: Schema, path: string, issues: Issues): void {
     if (v === null) {
       if (r.kind == Kind.Seconds) msg = "is required";
     } else switch (r.kind) {
+      // The plain kinds are errors.ts's readers (one owner per message);
+      // their value is not needed here.
       case Kind.String:
-        if (!v.isString()) msg = "expected a string, got " + v.typeName();
+        optString(obj, r.name, path, issues);
         break;
       case Kind.Boolean:
-        if (!v.isBool()) msg = r.bare ? "expected a boolean" : "expected a boolean, got " + v.typeName();
+        if (r.bare) { if (!v.isBool()) msg = "expected a boolean"; }
+        else boolMember(v, r.name, path, issues);
         break;
       case Kind.Integer:
-        if (!v.isInteger()) msg = "expected an integer, got " + describe(v);
-        else if (v.num < r.lo) msg = "expected " + describe(v) + " to be at least " + (<i64>r.lo).toString();
-        else if (v.num > r.hi) msg = "expected " + describe(v) + " to be at most " + (<i64>r.hi).toString();
+        intMember(v, r.name, path, issues, 0, <i64>r.lo, <i64>r.hi);
         break;
-      case Kind.Enum: {
-        const values = changetype<Array<string>>(r.values);
-        if (!v.isString() || !values.includes(v.str)) msg = describe(v) + " matches none of the enum values [" + values.join(", ") + "]";
+      case Kind.Enum:
+        enumString(obj, r.name, changetype<Array<string>>(r.values), path, issues, "");
         break;
-      }
       case Kind.Number:
         if (!v.isNumber() || (r.above ? v.num <= r.lo : v.num < r.lo)) {
           msg = "expected a number " + (r.above ? "> " : ">= ") + r.bound;
