@@ -11,7 +11,6 @@
 import { ensureRootContext, getRootContext } from "@solo-io/proxy-runtime/assembly/runtime";
 import {
   proxy_on_context_create as sdkContextCreate,
-  proxy_on_done as sdkDone,
   proxy_on_delete as sdkDelete,
 } from "@solo-io/proxy-runtime/assembly/exports";
 import { ConfigHolder, UpstreamFilter } from "./filter";
@@ -130,24 +129,9 @@ export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_s
   return f !== null ? <i32>f.onRequestHeaders(headers, end_of_stream != 0) : 0;
 }
 
-// The filter does nothing with bodies, trailers, metadata or the response
-// head: Continue, as the SDK's Context would answer.
-export function proxy_on_request_body(_context_id: u32, _len: u32, _end_of_stream: u32): i32 { return 0; }
-export function proxy_on_request_trailers(_context_id: u32, _trailers: u32): i32 { return 0; }
-export function proxy_on_request_metadata(_context_id: u32, _n: u32): i32 { return 0; }
-export function proxy_on_response_headers(_context_id: u32, _headers: u32, _end_of_stream: u32): i32 { return 0; }
-export function proxy_on_response_body(_context_id: u32, _len: u32, _end_of_stream: u32): i32 { return 0; }
-export function proxy_on_response_trailers(_context_id: u32, _trailers: u32): i32 { return 0; }
-export function proxy_on_response_metadata(_context_id: u32, _n: u32): i32 { return 0; }
-
 export function proxy_on_log(context_id: u32): void {
   const f = streamOf(context_id);
   if (f !== null) f.onLog();
-}
-
-export function proxy_on_done(context_id: u32): u32 {
-  if (find(context_id) >= 0) return 1;
-  return sdkDone(context_id);
 }
 
 export function proxy_on_delete(context_id: u32): void {
