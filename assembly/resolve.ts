@@ -10,6 +10,7 @@ import { LogLevelValues } from "@solo-io/proxy-runtime/assembly";
 import { Config } from "./config/config";
 import { Upstream } from "./config/model";
 import { Route, Service } from "./config/route";
+import { chooseSplit } from "./config/traffic_split";
 import { Request } from "./request";
 import { regexBudgetExceeded } from "./expr/regex";
 import * as envoy from "./envoy";
@@ -68,7 +69,7 @@ export class Resolution {
     let up: Upstream | null = null;
     if (upId.length == 0 && route.upstream === null && service !== null) upId = service.upstreamId;
     const split = route.split;
-    const target = split !== null ? split.choose(req) : null;
+    const target = split !== null ? chooseSplit(split, req) : null;
     warnRegexBudget();
     if (target !== null && !target.useRoute) {
       upId = target.upstreamId;

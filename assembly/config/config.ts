@@ -11,7 +11,7 @@
 
 import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
-import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt, readOwnIdAt } from "./errors";
+import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
@@ -123,8 +123,8 @@ export class Config {
       if (u !== null) out.add(u.cluster);
       const split = r.split;
       if (split === null) continue;
-      for (let k = 0; k < split.rules.length; k++) {
-        const ts = split.rules[k].targets;
+      for (let k = 0; k < split.length; k++) {
+        const ts = split[k].targets;
         for (let j = 0; j < ts.length; j++) {
           const tu = ts[j].upstream;
           if (tu !== null) out.add(tu.cluster);
@@ -200,7 +200,7 @@ function uriLengthOk(uri: string): bool {
 // `at` is the id's member position in obj, -1 when absent.
 function identify(section: string, obj: JsonValue, at: i32, issues: Issues): string {
   if (at < 0) { issues.error(".id", "is required"); return ""; }
-  const id = readOwnIdAt(obj, at, section, ".id", issues);
+  const id = readIdAt(obj, at, ".id", issues, section);
   if (id.length) issues.named(id);
   return id;
 }
@@ -302,8 +302,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   r.websocketSet = ws !== null;
   r.enableWebsocket = boolMember(ws, "enable_websocket", "", issues, false);
 
-  r.upstreamId = readIdAt(v, upstreamIdAt, ".upstream_id", issues);
-  r.serviceId = readIdAt(v, serviceIdAt, ".service_id", issues);
+  r.upstreamId = readIdAt(v, upstreamIdAt, ".upstream_id", issues, "");
+  r.serviceId = readIdAt(v, serviceIdAt, ".service_id", issues, "");
   if (up !== null) r.upstream = parseUpstream(up, ".upstream", dns, issues);
   if (up === null && r.upstreamId.length == 0 && r.serviceId.length == 0 && plugins === null) {
     issues.error("", "one of upstream, upstream_id, service_id or plugins is required");
@@ -330,7 +330,7 @@ function parseService(v: JsonValue, dns: Map<string, DnsAnswer>, issues: Issues)
   const before = issues.count;
   s.id = identify("services", v, v.find("id"), issues);
   checkKeys(v, listOf("id name desc labels upstream upstream_id plugins script enable_websocket hosts create_time update_time"), "", issues);
-  s.upstreamId = readIdAt(v, v.find("upstream_id"), ".upstream_id", issues);
+  s.upstreamId = readIdAt(v, v.find("upstream_id"), ".upstream_id", issues, "");
   const up = v.get("upstream");
   if (up !== null) s.upstream = parseUpstream(up, ".upstream", dns, issues);
   s.websocketSet = v.has("enable_websocket");

@@ -107,11 +107,6 @@ export function describe(v: JsonValue): string {
 // object without id: "<section>#<position from 1>" (e.g. "routes#2"). Only
 // the control plane assigns those; a reference (upstream_id, ...) to one is
 // still checked by readId, as APISIX's id_schema checks references.
-export function readOwnId(v: JsonValue | null, section: string, path: string, issues: Issues): string {
-  if (v !== null && v.isString() && isAutoId(v.str, section)) return v.str;
-  return readId(v, path, issues);
-}
-
 function isAutoId(s: string, section: string): bool {
   const n = section.length;
   if (s.length < n + 2 || s.length > n + 11 || !s.startsWith(section) || s.charCodeAt(n) != 0x23) return false;
@@ -123,25 +118,18 @@ function isAutoId(s: string, section: string): bool {
   return true;
 }
 
-// readOwnId of member `at` of obj (-1: absent); a valid string id is read
-// without making the member's JsonValue.
-export function readOwnIdAt(obj: JsonValue, at: i32, section: string, path: string, issues: Issues): string {
+// readId of member `at` of obj (-1: absent); a valid string id is read
+// without making the member's JsonValue. With a `section`, the member is
+// that section's object's own id, which may also be an automatic one.
+export function readIdAt(obj: JsonValue, at: i32, path: string, issues: Issues, section: string): string {
   if (at < 0) return "";
   if (obj.kindAt(at) == JsonKind.String) {
     const s = obj.strAt(at);
     if (isPlainId(s)) return s;
   }
-  return readOwnId(obj.at(at), section, path, issues);
-}
-
-// readId of member `at` of obj (-1: absent), the same way.
-export function readIdAt(obj: JsonValue, at: i32, path: string, issues: Issues): string {
-  if (at < 0) return "";
-  if (obj.kindAt(at) == JsonKind.String) {
-    const s = obj.strAt(at);
-    if (isPlainId(s)) return s;
-  }
-  return readId(obj.at(at), path, issues);
+  const v = obj.at(at);
+  if (section.length && v.isString() && isAutoId(v.str, section)) return v.str;
+  return readId(v, path, issues);
 }
 
 // A string id as readId accepts it: 1-64 characters of [a-zA-Z0-9-_.].

@@ -4,7 +4,7 @@
 import { Expr } from "../expr/vars";
 import { Cidr } from "../net";
 import { Timeout, Upstream } from "./model";
-import { TrafficSplit } from "./traffic_split";
+import { SplitRule } from "./traffic_split";
 
 // Shared empty lists for the many routes without hosts or remote_addrs, so
 // that each route does not carry (and the collector visit) arrays of its
@@ -35,7 +35,7 @@ export class Route {
   websocketSet: bool = false;
   timeout: Timeout | null = null;
   // plugins["traffic-split"], the only plugin the filter runs.
-  split: TrafficSplit | null = null;
+  split: Array<SplitRule> | null = null;
   // Document order: ties between equal-priority routes keep it.
   order: i32 = 0;
 

@@ -25,7 +25,8 @@
 //   header-lines         a list of "Name: value" strings
 //   object { ... }       "expected an object, got <type>"; then its members:
 //                        unknown ones rejected, the others by the rules
-//                        inside the braces, in their order
+//                        inside the braces, in their order; without braces
+//                        any members (not checked here)
 // `bare` at the end of a rule leaves the value out of its message
 // ("expected a boolean", "expected an object").
 //
@@ -38,31 +39,31 @@ import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString,
 
 const enum Kind { Any, String, Boolean, Integer, Enum, Number, Seconds, Id, Certificate, PrivateKey, StatusCodes, HeaderLines, Object }
 
+// One rule; an object rule (and a whole schema, the object at its top)
+// holds its members' rules. One class for both: each class is one more
+// case in the collector's member visitor.
 class Rule {
   name: string = "";
-  kind: Kind = Kind.Any;
+  kind: Kind = Kind.Object;
   // integer: the range; number: the bound (lo) and whether it is excluded.
   lo: f64 = 0;
   hi: f64 = 0;
   above: bool = false;
   bound: string = "";
   bare: bool = false;
+  // enum: the values. object: the member names, for checkKeys (a key
+  // list's words, see listOf, else the members' names, made on first use).
   values: Array<string> | null = null;
-  members: Schema | null = null;
-}
-
-class Schema {
-  rules: Array<Rule> = new Array<Rule>();
-  // The member names, for checkKeys: a key list's words (listOf), else the
-  // rules' names, made on first use.
-  keys: Array<string> | null = null;
+  // object: the members' rules; null for an object of any members.
+  members: Array<Rule> | null = null;
 
   get names(): Array<string> {
-    let k = this.keys;
+    let k = this.values;
     if (k === null) {
       k = new Array<string>();
-      for (let i = 0; i < this.rules.length; i++) k.push(this.rules[i].name);
-      this.keys = k;
+      const m = changetype<Array<Rule>>(this.members);
+      for (let i = 0; i < m.length; i++) k.push(m[i].name);
+      this.values = k;
     }
     return k;
   }
@@ -71,14 +72,14 @@ class Schema {
 // Parsed schemas and key lists by the identity of their text: each is a
 // literal, one string for the life of the module, read once.
 const cacheTexts = new Array<usize>();
-const cacheSchemas = new Array<Schema>();
+const cacheSchemas = new Array<Rule>();
 
-function cached(text: string): Schema | null {
+function cached(text: string): Rule | null {
   const at = cacheTexts.indexOf(changetype<usize>(text));
   return at >= 0 ? unchecked(cacheSchemas[at]) : null;
 }
 
-function remember(text: string, s: Schema): Schema {
+function remember(text: string, s: Rule): Rule {
   cacheTexts.push(changetype<usize>(text));
   cacheSchemas.push(s);
   return s;
@@ -87,13 +88,14 @@ function remember(text: string, s: Schema): Schema {
 // A schema's text may come in up to three literals: the string catalogue
 // keeps texts of at most 255 bytes compact (one-byte lengths), and a larger
 // one would cost every other text three more bytes.
-function schemaOf(first: string, second: string, third: string): Schema {
+function schemaOf(first: string, second: string, third: string): Rule {
   const known = cached(first);
   if (known !== null) return known;
   const text = first + second + third;
-  const s = new Schema();
+  const s = new Rule();
+  s.members = new Array<Rule>();
   // Nested objects are read with an explicit stack: the depth is the schema's, not a document's.
-  const stack: Array<Schema> = [s];
+  const stack: Array<Rule> = [s];
   // In the order of Kind.
   const kinds = listOf("any string boolean integer enum number seconds id certificate private-key status-codes header-lines object");
   let words = new Array<string>();
@@ -104,15 +106,15 @@ function schemaOf(first: string, second: string, third: string): Schema {
     if (c > 0x20 && !stop) { if (from < 0) from = i; continue; }
     if (from >= 0) { words.push(text.substring(from, i)); from = -1; }
     if (!stop) continue;
+    const rules = changetype<Array<Rule>>(stack[stack.length - 1].members);
     if (words.length) {
-      stack[stack.length - 1].rules.push(ruleOf(words, kinds));
+      rules.push(ruleOf(words, kinds));
       words = new Array<string>();
     }
     if (c == 0x7b) {
       // The members of the rule just read.
-      const rules = stack[stack.length - 1].rules;
-      const m = new Schema();
-      rules[rules.length - 1].members = m;
+      const m = rules[rules.length - 1];
+      m.members = new Array<Rule>();
       stack.push(m);
     } else if (c == 0x7d) stack.pop();
   }
@@ -139,8 +141,8 @@ function ruleOf(words: Array<string>, kinds: Array<string>): Rule {
 export function listOf(text: string): Array<string> {
   let s = cached(text);
   if (s === null) {
-    s = new Schema();
-    s.keys = text.split(" ");
+    s = new Rule();
+    s.values = text.split(" ");
     remember(text, s);
   }
   return s.names;
@@ -162,9 +164,10 @@ export function checkObject(obj: JsonValue, path: string, issues: Issues, text: 
   return issues.count == before;
 }
 
-function run(obj: JsonValue, s: Schema, path: string, issues: Issues): void {
-  for (let i = 0; i < s.rules.length; i++) {
-    const r = unchecked(s.rules[i]);
+function run(obj: JsonValue, s: Rule, path: string, issues: Issues): void {
+  const rules = changetype<Array<Rule>>(s.members);
+  for (let i = 0; i < rules.length; i++) {
+    const r = unchecked(rules[i]);
     const v = obj.get(r.name);
     let msg = "";
     if (v === null) {
@@ -209,11 +212,10 @@ function run(obj: JsonValue, s: Schema, path: string, issues: Issues): void {
         else if (r.kind == Kind.PrivateKey) checkPem(v, "PRIVATE KEY", 64, p, issues);
         else if (r.kind == Kind.StatusCodes) statusCodes(v, p, issues);
         else if (!v.isObject()) issues.error(p, r.bare ? "expected an object" : "expected an object, got " + v.typeName());
-        else {
-          const members = changetype<Schema>(r.members);
-          checkKeys(v, members.names, p, issues);
+        else if (r.members !== null) {
+          checkKeys(v, r.names, p, issues);
           // The depth is the schema's (a few levels), never the document's.
-          run(v, members, p, issues);
+          run(v, r, p, issues);
         }
       }
     }

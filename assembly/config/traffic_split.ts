@@ -49,25 +49,23 @@ export class SplitRule {
   }
 }
 
-export class TrafficSplit {
-  rules: Array<SplitRule> = new Array<SplitRule>();
-
-  // The target for this request, or null when no rule applies.
-  choose(src: VarSource): SplitTarget | null {
-    for (let i = 0; i < this.rules.length; i++) {
-      const r = this.rules[i];
-      if (r.applies(src)) return r.choose();
-    }
-    return null;
+// The target for this request from a route's traffic-split rules (a plain
+// list: a class around it would be one more case in the collector's
+// member visitor), or null when no rule applies.
+export function chooseSplit(rules: Array<SplitRule>, src: VarSource): SplitTarget | null {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    if (r.applies(src)) return r.choose();
   }
+  return null;
 }
 
 export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, DnsAnswer>,
-                                  upstreams: Map<string, Upstream>, issues: Issues): TrafficSplit | null {
+                                  upstreams: Map<string, Upstream>, issues: Issues): Array<SplitRule> | null {
   if (!v.isObject()) { issues.error(path, "expected an object {rules: [...]}"); return null; }
   const before = issues.count;
   checkKeys(v, listOf("rules _meta"), path, issues);
-  const ts = new TrafficSplit();
+  const ts = new Array<SplitRule>();
   const rules = v.get("rules");
   if (rules === null) return ts;
   if (!rules.isArray()) { issues.error(path + ".rules", "expected an array"); return null; }
@@ -116,7 +114,7 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
       rule.targets.push(t);
     }
     if (rule.targets.length) rule.picker = new RoundRobin(nodes);
-    ts.rules.push(rule);
+    ts.push(rule);
   }
   return issues.count == before ? ts : null;
 }

@@ -3,7 +3,7 @@
 // filter_upstream / fill_node_info do.
 
 import { JsonKind, JsonValue } from "../json";
-import { Issues, indexed, checkKeys, describe, enumString, optBool, optInt, optString, readId, readOwnIdAt, subPath } from "./errors";
+import { Issues, indexed, checkKeys, describe, enumString, optBool, optInt, optString, readId, readIdAt, subPath } from "./errors";
 import { check, checkObject, intOf, listOf, numOf, strOf } from "./schema";
 import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
@@ -152,7 +152,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   up.path = issues.pathOf(path);
   up.cluster = clusterOf(v, path, up.path, issues);
   const idAt = v.find("id");
-  if (idAt >= 0) up.id = readOwnIdAt(v, idAt, "upstreams", subPath(path, ".id"), issues);
+  if (idAt >= 0) up.id = readIdAt(v, idAt, subPath(path, ".id"), issues, "upstreams");
 
   const tAt = v.find("type");
   if (tAt >= 0) {
