@@ -13,6 +13,7 @@ import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { crc32, crc32Begin, crc32Update } from "./crc32";
 import { LOG_WARN, balancerLog } from "./hooks";
+import { sortByKey } from "./keysort";
 
 export const CONSISTENT_POINTS: i64 = 160;
 // Ring size ceiling (points). APISIX has none: weights whose gcd-reduced sum
@@ -83,27 +84,22 @@ export class Ring {
       counts[i] = <i32>(w * CONSISTENT_POINTS);
       n += counts[i];
     }
-    // Sort by (hash, generation order): hash in the top 32 bits, the point's
-    // generation index below, so equal hashes keep node order.
-    const packed = new Uint64Array(n);
-    const ownerOf = new Int32Array(n);
+    // Sorted by hash; the sort is stable, so equal hashes keep generation
+    // order (node order, then point order).
+    const hashes = new Uint32Array(n);
+    const owners = new Int32Array(n);
     let p = 0;
     for (let i = 0; i < nodes.length; i++) {
       const pts = nodePoints(nodes[i], counts[i]);
       for (let k = 0; k < pts.length; k++) {
-        unchecked(packed[p] = (<u64>unchecked(pts[k]) << 32) | <u64>(<u32>p));
-        unchecked(ownerOf[p] = i);
+        unchecked(hashes[p] = unchecked(pts[k]));
+        unchecked(owners[p] = i);
         p++;
       }
     }
-    packed.sort();
-    this.hashes = new Uint32Array(n);
-    this.owners = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = unchecked(packed[i]);
-      unchecked(this.hashes[i] = <u32>(v >> 32));
-      unchecked(this.owners[i] = ownerOf[<i32>(v & 0xffffffff)]);
-    }
+    sortByKey(hashes, owners);
+    this.hashes = hashes;
+    this.owners = owners;
     this.size = n;
   }
 

@@ -5,6 +5,7 @@
 import { Node, Upstream } from "../config/model";
 import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { LOG_INFO, balancerLog } from "./hooks";
+import { sortByKey } from "./keysort";
 
 export class PriorityPicker extends Picker {
   levels: Array<Picker> = new Array<Picker>();
@@ -12,14 +13,23 @@ export class PriorityPicker extends Picker {
 
   constructor(nodes: Array<Node>, upstream: Upstream, factory: PickerFactory) {
     super();
-    const prios = new Array<i32>();
-    for (let i = 0; i < nodes.length; i++) if (!prios.includes(nodes[i].priority)) prios.push(nodes[i].priority);
-    prios.sort((a: i32, b: i32): i32 => a > b ? -1 : a < b ? 1 : 0);
-    for (let p = 0; p < prios.length; p++) {
+    // Levels from the highest priority down, each with its nodes in config
+    // order: the key turns i32 descending into u32 ascending, and the sort is
+    // stable.
+    const n = nodes.length;
+    const keys = new Uint32Array(n);
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      unchecked(keys[i] = <u32>(nodes[i].priority ^ 0x7fffffff));
+      unchecked(idx[i] = i);
+    }
+    sortByKey(keys, idx);
+    for (let i = 0; i < n; ) {
+      const p = nodes[unchecked(idx[i])].priority;
       const level = new Array<Node>();
-      for (let i = 0; i < nodes.length; i++) if (nodes[i].priority == prios[p]) level.push(nodes[i]);
-      this.levels.push(factory.create(level, upstream, prios[p]));
-      this.priorities.push(prios[p]);
+      while (i < n && nodes[unchecked(idx[i])].priority == p) level.push(nodes[unchecked(idx[i++])]);
+      this.levels.push(factory.create(level, upstream, p));
+      this.priorities.push(p);
     }
   }
 
