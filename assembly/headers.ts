@@ -180,22 +180,29 @@ export function encodeBytes(s: string): Uint8Array {
   }
   if (!escaped) return Uint8Array.wrap(String.UTF8.encode(s));
   const out = new Uint8Array(s.length * 3);
-  let o = 0;
+  return out.subarray(0, encodeBytesTo(s, out.dataStart));
+}
+
+// encodeBytes' conversion into memory sized for 3 bytes per UTF-16 unit;
+// returns the length. The regex VM encodes its input with it, into a buffer
+// it reuses.
+export function encodeBytesTo(s: string, out: usize): i32 {
+  let o: usize = out;
   for (let i = 0, n = s.length; i < n; i++) {
     const c = <u32>s.charCodeAt(i);
-    if (c < 0x80) { out[o++] = <u8>c; continue; }
-    if (c < 0x800) { out[o++] = <u8>(0xc0 | (c >> 6)); out[o++] = <u8>(0x80 | (c & 0x3f)); continue; }
+    if (c < 0x80) { store<u8>(o++, c); continue; }
+    if (c < 0x800) { store<u8>(o++, 0xc0 | (c >> 6)); store<u8>(o++, 0x80 | (c & 0x3f)); continue; }
     if ((c & 0xfc00) == 0xd800 && i + 1 < n && (<u32>s.charCodeAt(i + 1) & 0xfc00) == 0xdc00) {
       const cp = 0x10000 + ((c & 0x3ff) << 10) + (<u32>s.charCodeAt(i + 1) & 0x3ff);
-      out[o++] = <u8>(0xf0 | (cp >> 18)); out[o++] = <u8>(0x80 | ((cp >> 12) & 0x3f));
-      out[o++] = <u8>(0x80 | ((cp >> 6) & 0x3f)); out[o++] = <u8>(0x80 | (cp & 0x3f));
+      store<u8>(o++, 0xf0 | (cp >> 18)); store<u8>(o++, 0x80 | ((cp >> 12) & 0x3f));
+      store<u8>(o++, 0x80 | ((cp >> 6) & 0x3f)); store<u8>(o++, 0x80 | (cp & 0x3f));
       i++;
       continue;
     }
-    if (c >= 0xdc80 && c <= 0xdcff) { out[o++] = <u8>(c & 0xff); continue; }
-    out[o++] = <u8>(0xe0 | (c >> 12)); out[o++] = <u8>(0x80 | ((c >> 6) & 0x3f)); out[o++] = <u8>(0x80 | (c & 0x3f));
+    if (c >= 0xdc80 && c <= 0xdcff) { store<u8>(o++, c & 0xff); continue; }
+    store<u8>(o++, 0xe0 | (c >> 12)); store<u8>(o++, 0x80 | ((c >> 6) & 0x3f)); store<u8>(o++, 0x80 | (c & 0x3f));
   }
-  return out.subarray(0, o);
+  return <i32>(o - out);
 }
 
 // The pairs format, for local-reply headers (and tests building a HeaderBlock).

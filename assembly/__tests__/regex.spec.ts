@@ -220,6 +220,23 @@ describe("Regex: errors (returned, never trapping)", () => {
     bad("(?:a|b|c|d|e|f|g|h|i|j){1000}{}", "pattern too large: compiled program exceeds 5000 instructions");
     m("^(?:a{100}){49}$", repeat("a", 4900), true);
   });
+
+  it("repeats of nothing cost nothing (they used to loop for the product of their counts)", () => {
+    let r = Regex.compile(repeat("(?:", 12) + "(?:)" + repeat("){1000}", 12) + "x");
+    expect(r).not.toBeNull();
+    if (r != null) expect<i32>(r.programLength).toBe(2);
+    r = Regex.compile(repeat("(", 12) + "a{0}" + repeat("){1000}", 12) + "x");
+    expect(r).not.toBeNull();
+    if (r != null) expect<i32>(r.programLength).toBe(2);
+    m("a{0}b", "b", true);
+    m("^a{0}$", "", true);
+    m("^a{0}$", "a", false);
+    m("^(?:x{0}|y){3}$", "yy", true);
+    m("(?:a){0}^b", "cb", false);
+    m("(?:a){0}^b", "bc", true);
+    bad("a{0}{2}", "quantifier follows another quantifier at offset 4");
+    bad("a{0}+", "possessive quantifiers are not supported at offset 4");
+  });
 });
 
 describe("Regex: linear time (no backtracking)", () => {

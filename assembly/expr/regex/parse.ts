@@ -53,9 +53,15 @@ export class Parser extends Scanner {
         } else if (nc == 0x2b) {
           return this.fail("possessive quantifiers are not supported", this.pos);
         }
-        let rep = new Node(N_REP, this.qmin, this.qmax);
-        rep.sub = atom;
-        atom = rep;
+        // A repeat that can only match the empty string ({0}, or of something
+        // empty) is empty: nested, such repeats emitted nothing and cost the
+        // product of their counts ("(?:(?:){1000}){1000}..." never finished).
+        if (this.qmax == 0) atom = new Node(N_EMPTY);
+        if (atom.kind != N_EMPTY) {
+          let rep = new Node(N_REP, this.qmin, this.qmax);
+          rep.sub = atom;
+          atom = rep;
+        }
         let q2pos = this.pos;
         let q2 = this.parseQuant();
         if (q2 < 0) return null;

@@ -4,6 +4,7 @@
 
 import { A_BOL, A_EOL, A_EOS, A_MBOL, A_MEOL, A_NWORDB, A_WORDB, OP_ANY, OP_ANYNL, OP_ASSERT, OP_BYTE, OP_BYTE2, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, isWordByte } from "./ast";
 import { Emitter, compileProgram, firstBytes } from "./compile";
+import { encodeBytesTo } from "../../headers";
 
 // Work one request may spend in regex matching, in Pike VM thread steps
 // (threads stepped plus threads added, per input byte). The VM is linear,
@@ -43,45 +44,6 @@ function ensureScratch(n: i32): void {
   let cap = scratch.length;
   while (cap < n) cap <<= 1;
   scratch = new StaticArray<u8>(cap);
-}
-
-/** Encodes s as UTF-8 into scratch (escaped bytes as themselves, other lone surrogates WTF-8); returns the byte length. */
-function encodeToScratch(s: string): i32 {
-  let n = s.length;
-  ensureScratch(n * 3);
-  let buf = scratch;
-  let o = 0;
-  for (let i = 0; i < n; i++) {
-    let c = <i32>s.charCodeAt(i);
-    if (c < 0x80) {
-      buf[o++] = <u8>c;
-    } else if (c < 0x800) {
-      buf[o++] = <u8>(0xc0 | (c >> 6));
-      buf[o++] = <u8>(0x80 | (c & 0x3f));
-    } else if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
-      let d = <i32>s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        let cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        buf[o++] = <u8>(0xf0 | (cp >> 18));
-        buf[o++] = <u8>(0x80 | ((cp >> 12) & 0x3f));
-        buf[o++] = <u8>(0x80 | ((cp >> 6) & 0x3f));
-        buf[o++] = <u8>(0x80 | (cp & 0x3f));
-        i++;
-      } else {
-        buf[o++] = <u8>(0xe0 | (c >> 12));
-        buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
-        buf[o++] = <u8>(0x80 | (c & 0x3f));
-      }
-    } else if (c >= 0xdc80 && c <= 0xdcff) {
-      // a byte that was not valid UTF-8 (headers.ts decodeBytes): match the byte
-      buf[o++] = <u8>(c & 0xff);
-    } else {
-      buf[o++] = <u8>(0xe0 | (c >> 12));
-      buf[o++] = <u8>(0x80 | ((c >> 6) & 0x3f));
-      buf[o++] = <u8>(0x80 | (c & 0x3f));
-    }
-  }
-  return o;
 }
 
 export class Regex {
@@ -136,8 +98,8 @@ export class Regex {
       let buf = String.UTF8.encode(input);
       return this.run(changetype<usize>(buf), buf.byteLength);
     }
-    let n = encodeToScratch(input);
-    return this.run(changetype<usize>(scratch), n);
+    ensureScratch(input.length * 3);
+    return this.run(changetype<usize>(scratch), encodeBytesTo(input, changetype<usize>(scratch)));
   }
 
   /** Search over raw bytes. */
