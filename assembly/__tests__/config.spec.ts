@@ -1,4 +1,4 @@
-import { parseConfig } from "../config/config";
+import { Config, parseConfig } from "../config/config";
 
 function errors(json: string): string {
   const res = parseConfig(Uint8Array.wrap(String.UTF8.encode(json)));
@@ -41,5 +41,22 @@ describe("config validation names the object and field", () => {
     for (let i = 0; i < cases.length; i++) {
       expect(errors(cases[i][0])).toBe(cases[i][1], cases[i][0]);
     }
+  });
+});
+
+describe("the clusters a config can proxy to", () => {
+  it("are those of every upstream read, except a disabled route's", () => {
+    const res = parseConfig(Uint8Array.wrap(String.UTF8.encode(
+      '{"upstreams":[{"id":"u1","_cluster":"c-u1","nodes":{"a:1":1}},{"id":"u2","_cluster":"c-u1","nodes":{"a:1":1}}],' +
+      '"services":[{"id":"s1","upstream":{"_cluster":"c-s1","nodes":{"a:1":1}}}],' +
+      '"routes":[{"id":"r1","uri":"/a","upstream":{"_cluster":"c-r1","nodes":{"a:1":1}},' +
+      '"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream":{"_cluster":"c-ts","nodes":{"a:1":1}}},{"weight":1}]}]}}},' +
+      '{"id":"r2","uri":"/b","status":0,"upstream":{"_cluster":"c-off","nodes":{"a:1":1}},' +
+      '"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream":{"_cluster":"c-off-ts","nodes":{"a:1":1}}}]}]}}},' +
+      '{"id":"r3","uri":"/c","upstream":{"nodes":{"a:1":1}}}]}')));
+    expect(res.issues.errors.join(" | ")).toBe("");
+    const live = changetype<Config>(res.config).clusters().values();
+    live.sort();
+    expect(live.join(",")).toBe("c-r1,c-s1,c-ts,c-u1,routes[r3].upstream");
   });
 });

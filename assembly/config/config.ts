@@ -14,7 +14,7 @@ import { JsonKind, JsonValue, parseJsonBytes } from "../json";
 import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
-import { DnsAnswer, parseDns, parseTimeout, parseUpstream } from "./upstream";
+import { DnsAnswer, parseDns, parseTimeout, parseUpstream, parsedClusters } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
@@ -107,32 +107,12 @@ export class Config {
   }
 
   // Every Envoy cluster this config can proxy to: what per-cluster state
-  // (cached pickers, passive health) may keep across reloads.
-  clusters(): Set<string> {
-    const out = new Set<string>();
-    const ups = this.upstreams.values();
-    for (let i = 0; i < ups.length; i++) out.add(ups[i].cluster);
-    const svcs = this.services.values();
-    for (let i = 0; i < svcs.length; i++) {
-      const u = svcs[i].upstream;
-      if (u !== null) out.add(u.cluster);
-    }
-    for (let i = 0; i < this.routes.length; i++) {
-      const r = this.routes[i];
-      const u = r.upstream;
-      if (u !== null) out.add(u.cluster);
-      const split = r.split;
-      if (split === null) continue;
-      for (let k = 0; k < split.length; k++) {
-        const ts = split[k].targets;
-        for (let j = 0; j < ts.length; j++) {
-          const tu = ts[j].upstream;
-          if (tu !== null) out.add(tu.cluster);
-        }
-      }
-    }
-    return out;
-  }
+  // (cached pickers, passive health) may keep across reloads. The clusters
+  // of the upstreams parseUpstream read (top-level, and inline in routes,
+  // services and traffic-split rules), gathered while parsing.
+  live: Set<string> = new Set<string>();
+
+  clusters(): Set<string> { return this.live; }
 }
 
 function normaliseSni(s: string): string {
@@ -211,6 +191,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
   const m = routeMembers;
   for (let i = 0; i < m.length; i++) unchecked(m[i] = -1);
+  // A disabled route's upstreams are not proxied to (see Config#live).
+  const clustersBefore = parsedClusters.length;
   let unknown = false;
   let index = routeFieldAt;
   if (index === null) routeFieldAt = index = new FieldIndex(routeFields());
@@ -310,7 +292,9 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   }
   if (issues.count != before) return null;
   // status 0 = disabled: validated, but never matched.
-  return status == 0 ? new Route() : r;
+  if (status != 0) return r;
+  parsedClusters.length = clustersBefore;
+  return new Route();
 }
 
 // Member `at` of obj, null when absent (at < 0).
@@ -424,6 +408,10 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     else issues.error(k, "unknown section (expected routes, upstreams, ssls, services, dns, health, envoy)");
   }
   const cfg = new Config();
+  parsedClusters.length = 0;
+  // The upstreams[] objects with a client_cert_id, in order (their ssl is
+  // looked up once all ssls are read).
+  const certUpstreams = new Array<Upstream>();
   const dns = parseDns(root.get("dns"), issues);
 
   // The object sections, upstreams first (routes keep a reference to the
@@ -465,7 +453,10 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
       const known = seen.size;
       seen.add(id);
       if (seen.size == known) { issues.error(".id", "duplicate id"); continue; }
-      if (up !== null) cfg.upstreams.set(id, up);
+      if (up !== null) {
+        cfg.upstreams.set(id, up);
+        if (up.clientCertId.length) certUpstreams.push(up);
+      }
       else if (service !== null) cfg.services.set(id, service);
       else if (route !== null) cfg.routes.push(route);
       else if (ssl !== null) {
@@ -505,12 +496,13 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     if (hosts.length == 0 && r.serviceId.length && cfg.services.has(r.serviceId)) hosts = cfg.services.get(r.serviceId).hosts;
     cfg.router.add(r, hosts);
   }
-  const all = cfg.upstreams.values();
-  for (let i = 0; i < all.length; i++) {
-    const up = all[i];
-    if (up.clientCertId.length && !cfg.ssls.has(up.clientCertId)) issues.warn(up.path + ".tls.client_cert_id", "ssl " + up.clientCertId + " does not exist (requests will get 502)");
+  for (let i = 0; i < certUpstreams.length; i++) {
+    const up = certUpstreams[i];
+    if (!cfg.ssls.has(up.clientCertId)) issues.warn(up.path + ".tls.client_cert_id", "ssl " + up.clientCertId + " does not exist (requests will get 502)");
   }
   cfg.router.seal();
+  for (let i = 0; i < parsedClusters.length; i++) cfg.live.add(parsedClusters[i]);
+  parsedClusters.length = 0;
   res.config = cfg;
   return res;
 }

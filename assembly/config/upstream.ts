@@ -70,6 +70,10 @@ function nodeKeyPath(path: string, key: string): string {
 
 const split = new HostPort();
 
+// The cluster of every upstream parsed since parseConfig began: the
+// clusters its configuration can proxy to (Config#live).
+export const parsedClusters = new Array<string>();
+
 // Reads `nodes` in either form into raw (unresolved) nodes; `path` is the
 // upstream's.
 function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>): void {
@@ -263,6 +267,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   if (domains > 0 && kept == 0) up.dnsError = changetype<Array<string>>(errs).join("; ");
 
   up.fingerprint = fingerprint(up);
+  parsedClusters.push(up.cluster);
   return up;
 }
 
