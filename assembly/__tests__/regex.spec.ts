@@ -3,7 +3,7 @@
 // fuzzing and the per-request budget (PCRE's answers: regex-pcre.spec.ts).
 import { Regex, lastRegexError, MAX_PROGRAM_SIZE, MAX_PATTERN_LENGTH, MAX_NESTING_DEPTH, resetRegexBudget, regexBudgetExceeded, regexAborts, REQUEST_REGEX_BUDGET } from "../expr/regex";
 import { ENGINE_BUDGET, bad, m, mb, repeat, reseed, rnd } from "./regex-helpers";
-import { CL_ALNUM, CL_ALPHA, CL_ASCII, CL_BLANK, CL_CNTRL, CL_DIGIT, CL_GRAPH, CL_LOWER, CL_PRINT, CL_PUNCT, CL_SPACE, CL_UPPER, CL_WORD, CL_XDIGIT, posixClass } from "../expr/regex/ast";
+import { CL_ALNUM, CL_ALPHA, CL_ASCII, CL_BLANK, CL_CNTRL, CL_DIGIT, CL_GRAPH, CL_HSPACE, CL_LOWER, CL_PRINT, CL_PUNCT, CL_SPACE, CL_UPPER, CL_VSPACE, CL_WORD, CL_XDIGIT, classHas, posixClass } from "../expr/regex/ast";
 
 describe("Regex: API", () => {
   it("is case-sensitive by default and case-insensitive on request (~~ vs ~*)", () => {
@@ -402,5 +402,52 @@ describe("POSIX class names", () => {
     expect(Regex.compile("[[:word:]]") !== null).toBe(true);
     expect(Regex.compile("[[:hspace:]]")).toBeNull();
     expect<string>(lastRegexError()).toBe("unknown POSIX class name at offset 1");
+  });
+});
+
+// The classes as PCRE's C-locale tables define them, written out as tests.
+function classOracle(kind: i32, c: i32): bool {
+  const digit = c >= 0x30 && c <= 0x39, upper = c >= 0x41 && c <= 0x5a, lower = c >= 0x61 && c <= 0x7a;
+  switch (kind) {
+    case CL_DIGIT: return digit;
+    case CL_WORD: return digit || upper || lower || c == 0x5f;
+    case CL_SPACE: return c == 0x20 || (c >= 0x09 && c <= 0x0d);
+    case CL_HSPACE: return c == 0x09 || c == 0x20 || c == 0xa0;
+    case CL_VSPACE: return (c >= 0x0a && c <= 0x0d) || c == 0x85;
+    case CL_ALPHA: return upper || lower;
+    case CL_ALNUM: return digit || upper || lower;
+    case CL_UPPER: return upper;
+    case CL_LOWER: return lower;
+    case CL_PUNCT: return (c >= 0x21 && c <= 0x2f) || (c >= 0x3a && c <= 0x40) || (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
+    case CL_XDIGIT: return digit || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+    case CL_BLANK: return c == 0x09 || c == 0x20;
+    case CL_CNTRL: return c < 0x20 || c == 0x7f;
+    case CL_GRAPH: return c >= 0x21 && c <= 0x7e;
+    case CL_PRINT: return c >= 0x20 && c <= 0x7e;
+    case CL_ASCII: return c < 0x80;
+  }
+  return false;
+}
+
+describe("character classes", () => {
+  it("hold exactly the bytes of PCRE's C-locale tables", () => {
+    for (let k = CL_DIGIT; k <= CL_ASCII; k++) {
+      for (let c = 0; c < 256; c++) expect<bool>(classHas(k, c)).toBe(classOracle(k, c), "class " + k.toString() + " byte " + c.toString());
+    }
+  });
+
+  it("match through escapes and POSIX names, negated too", () => {
+    const pats = ["\\d", "\\w", "\\s", "\\h", "\\v", "[[:alpha:]]", "[[:alnum:]]", "[[:upper:]]", "[[:lower:]]", "[[:punct:]]", "[[:xdigit:]]", "[[:blank:]]", "[[:cntrl:]]", "[[:graph:]]", "[[:print:]]", "[[:ascii:]]"];
+    const neg = ["\\D", "\\W", "\\S", "\\H", "\\V", "[[:^alpha:]]", "[^[:alnum:]]", "[[:^upper:]]", "[[:^lower:]]", "[[:^punct:]]", "[[:^xdigit:]]", "[[:^blank:]]", "[[:^cntrl:]]", "[[:^graph:]]", "[[:^print:]]", "[[:^ascii:]]"];
+    const one = new Uint8Array(1);
+    resetRegexBudget(ENGINE_BUDGET);
+    for (let k = 0; k < pats.length; k++) {
+      const r = Regex.compile(pats[k])!, n = Regex.compile(neg[k])!;
+      for (let c = 0; c < 256; c++) {
+        one[0] = <u8>c;
+        expect<bool>(r.testBytes(one)).toBe(classOracle(k + 1, c), pats[k] + " byte " + c.toString());
+        expect<bool>(n.testBytes(one)).toBe(!classOracle(k + 1, c), neg[k] + " byte " + c.toString());
+      }
+    }
   });
 });

@@ -12,7 +12,7 @@
 // holds for it.
 
 import { JsonValue, JsonKind } from "../json";
-import { Issues, describe } from "../config/errors";
+import { Issues, describe, indexed } from "../config/errors";
 import { Cidr } from "../net";
 import { Regex, lastRegexError, regexAborts } from "./regex";
 import { hexVal } from "./regex/ast";
@@ -179,16 +179,16 @@ function isLogic(v: JsonValue): bool {
   return s == "AND" || s == "OR" || s == "!AND" || s == "!OR";
 }
 
-const MAX_EXPR_DEPTH = 16;
+const MAX_EXPR_DEPTH = 16; // the message below spells it
 
 // Compiles a `vars` array; null with errors recorded under `path`.
 export function compileVars(v: JsonValue, path: string, issues: Issues): Expr | null {
-  if (!v.isArray()) { issues.error(path, "expected an array of expressions, got " + v.typeName()); return null; }
+  if (!v.isArray()) return fail(issues, path, "expected an array of expressions, got " + v.typeName());
   return compileList(v, path, issues, 0);
 }
 
 function compileList(v: JsonValue, path: string, issues: Issues, depth: i32): Expr | null {
-  if (depth > MAX_EXPR_DEPTH) { issues.error(path, "expressions nested deeper than " + MAX_EXPR_DEPTH.toString()); return null; }
+  if (depth > MAX_EXPR_DEPTH) return fail(issues, path, "expressions nested deeper than 16");
   let logic = Logic.And;
   let negate = false;
   let start = 0;
@@ -205,7 +205,7 @@ function compileList(v: JsonValue, path: string, issues: Issues, depth: i32): Ex
   let ok = true;
   for (let i = start; i < v.length; i++) {
     const item = v.at(i);
-    const p = path + "[" + i.toString() + "]";
+    const p = indexed(path, i);
     if (!item.isArray()) { issues.error(p, "expected an expression array, got " + describe(item)); ok = false; continue; }
     let e: Expr | null;
     if (item.length > 0 && (item.at(0).isArray() || isLogic(item.at(0)))) e = compileList(item, p, issues, depth + 1);
@@ -216,77 +216,88 @@ function compileList(v: JsonValue, path: string, issues: Issues, depth: i32): Ex
   return new Group(logic, negate, items);
 }
 
+function fail(issues: Issues, path: string, msg: string): Expr | null {
+  issues.error(path, msg);
+  return null;
+}
+
 function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
-  const r = new Rule();
   if (v.length < 2 || v.length > 4) {
-    issues.error(path, "expected [var, value], [var, operator, value] or [var, \"!\", operator, value], got " + describe(v));
-    return null;
+    return fail(issues, path, "expected [var, value], [var, operator, value] or [var, \"!\", operator, value], got " + describe(v));
   }
-  if (!v.at(0).isString() || v.at(0).str.length == 0) { issues.error(path + "[0]", "variable name must be a non-empty string"); return null; }
-  r.name = v.at(0).str;
-  if (v.length == 2) {
-    // lua-resty-expr: a two-element rule [var, value] compares with "==".
-    const val2 = v.at(1);
-    r.op = Op.Eq;
-    r.value = val2;
-    if (val2.isNumber()) { r.numeric = true; r.num = val2.num; }
-    return r;
+  const name = v.at(0);
+  if (!name.isString() || name.str.length == 0) return fail(issues, path + "[0]", "variable name must be a non-empty string");
+  const r = new Rule();
+  r.name = name.str;
+  // lua-resty-expr: a two-element rule [var, value] compares with "==".
+  let op = Op.Eq;
+  let val = v.at(1);
+  const opIdx = v.length - 2;
+  if (opIdx > 0) {
+    if (opIdx == 2) {
+      if (!val.isString() || val.str != "!") return fail(issues, path + "[1]", "expected \"!\" in a 4-element expression");
+      r.negate = true;
+    }
+    const opv = v.at(opIdx);
+    const k = opv.isString() ? OPS.indexOf(opv.str) : -1;
+    if (k < 0) return fail(issues, indexed(path, opIdx), "unknown operator " + describe(opv) + " (supported: " + OPS.join(" ") + ")");
+    // OPS in Op's order, with "IN" beside "in"
+    op = <Op>(k < 7 ? k : k - 1);
+    val = v.at(opIdx + 1);
   }
-  let opIdx = 1;
-  if (v.length == 4) {
-    if (!v.at(1).isString() || v.at(1).str != "!") { issues.error(path + "[1]", "expected \"!\" in a 4-element expression"); return null; }
-    r.negate = true;
-    opIdx = 2;
-  }
-  const opv = v.at(opIdx);
-  if (!opv.isString() || !OPS.includes(opv.str)) {
-    issues.error(path + "[" + opIdx.toString() + "]", "unknown operator " + describe(opv) + " (supported: " + OPS.join(" ") + ")");
-    return null;
-  }
-  const op = opv.str;
-  const val = v.at(opIdx + 1);
+  r.op = op;
   // Kept for the request path: its own copy, not the whole document's table.
   r.value = val.detached();
   if (val.isNumber()) { r.numeric = true; r.num = val.num; }
-  if (op == "==") r.op = Op.Eq;
-  else if (op == "~=") r.op = Op.Ne;
-  else if (op == ">" || op == "<" || op == ">=" || op == "<=") {
-    r.op = op == ">" ? Op.Gt : op == "<" ? Op.Lt : op == ">=" ? Op.Ge : Op.Le;
-    if (val.isString()) {
-      const n = toNumber(val.str);
-      if (!isNaN(n)) { r.numeric = true; r.num = n; }
+  // The operator's name in messages ("in" for both spellings).
+  const opName = unchecked(OPS[op < Op.In + 1 ? op : op + 1]);
+  let need = "";
+  switch (op) {
+    case Op.Gt: case Op.Lt: case Op.Ge: case Op.Le: {
+      if (val.isString()) {
+        const n = toNumber(val.str);
+        if (!isNaN(n)) { r.numeric = true; r.num = n; }
+      }
+      if (!r.numeric) need = "a number";
+      break;
     }
-    if (!r.numeric) { issues.error(path, "operator " + op + " needs a number, got " + describe(val)); return null; }
-  } else if (op == "in" || op == "IN") {
-    r.op = Op.In;
-    if (!val.isArray()) { issues.error(path, "operator in needs an array, got " + describe(val)); return null; }
-    for (let i = 0; i < val.length; i++) {
-      const item = val.at(i);
-      // Lua compares with ==, so a number never equals the (string) variable.
-      if (item.isString()) r.list.push(item.str);
+    case Op.In: {
+      if (!val.isArray()) { need = "an array"; break; }
+      for (let i = 0; i < val.length; i++) {
+        const item = val.at(i);
+        // Lua compares with ==, so a number never equals the (string) variable.
+        if (item.isString()) r.list.push(item.str);
+      }
+      break;
     }
-  } else if (op == "has") {
-    r.op = Op.Has;
-    // The operand's text, once: list is otherwise unused by has.
-    r.list.push(val.isString() ? val.str : val.toJSON());
-  } else if (op == "~~" || op == "~*") {
-    r.op = op == "~~" ? Op.Match : Op.MatchCi;
-    if (!val.isString()) { issues.error(path, "operator " + op + " needs a regex string, got " + describe(val)); return null; }
-    const re = Regex.compile(val.str, op == "~*");
-    if (re === null) { issues.error(path, "invalid regex " + describe(val) + ": " + lastRegexError()); return null; }
-    r.regex = re;
-  } else if (op == "ipmatch") {
-    r.op = Op.IpMatch;
-    const list = new Array<string>();
-    if (val.isString()) list.push(val.str);
-    else if (val.isArray()) { for (let i = 0; i < val.length; i++) if (val.at(i).isString()) list.push(val.at(i).str); }
-    for (let i = 0; i < list.length; i++) {
-      const c = Cidr.parse(list[i]);
-      if (c === null) { issues.error(path, "invalid IP or CIDR " + list[i]); return null; }
-      r.cidrs.push(c);
+    case Op.Has: {
+      // The operand's text, once: list is otherwise unused by has.
+      r.list.push(val.isString() ? val.str : val.toJSON());
+      break;
     }
-    if (list.length == 0) { issues.error(path, "operator ipmatch needs an IP/CIDR or a list of them"); return null; }
+    case Op.Match: case Op.MatchCi: {
+      if (!val.isString()) { need = "a regex string"; break; }
+      const re = Regex.compile(val.str, op == Op.MatchCi);
+      if (re === null) return fail(issues, path, "invalid regex " + describe(val) + ": " + lastRegexError());
+      r.regex = re;
+      break;
+    }
+    case Op.IpMatch: {
+      const list = new Array<string>();
+      if (val.isString()) list.push(val.str);
+      else if (val.isArray()) { for (let i = 0; i < val.length; i++) if (val.at(i).isString()) list.push(val.at(i).str); }
+      for (let i = 0; i < list.length; i++) {
+        const c = Cidr.parse(list[i]);
+        if (c === null) return fail(issues, path, "invalid IP or CIDR " + list[i]);
+        r.cidrs.push(c);
+      }
+      if (list.length == 0) return fail(issues, path, "operator ipmatch needs an IP/CIDR or a list of them");
+      break;
+    }
+    default: break;
   }
-  if (val.kind == JsonKind.Object) { issues.error(path, "value must not be an object"); return null; }
+  if (need.length) return fail(issues, path, "operator " + opName + " needs " + need + ", got " + describe(val));
+  // The two-element form takes any value (an object never equals a string).
+  if (opIdx > 0 && val.kind == JsonKind.Object) return fail(issues, path, "value must not be an object");
   return r;
 }

@@ -2,6 +2,8 @@
 // (Node), the instruction set, the assertion kinds and the byte classes
 // (ASCII, C locale, as PCRE's default tables). See index.ts for the engine.
 
+// The messages that report these spell them out (no number printing for a
+// constant): change both.
 export const MAX_PATTERN_LENGTH: i32 = 4096;
 export const MAX_NESTING_DEPTH: i32 = 100;
 export const MAX_REPEAT: i32 = 1000;
@@ -90,40 +92,34 @@ export function hexVal(c: i32): i32 {
   return -1;
 }
 
+// Each class as inclusive byte ranges: kind k's are the pairs from
+// CLASS_AT[k - 1] to CLASS_AT[k] in CLASS_RANGES. One loop over data instead
+// of a case of comparisons per class.
+const CLASS_RANGES = memory.data<u8>([
+  0x30, 0x39, // digit
+  0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a, 0x5f, 0x5f, // word
+  0x09, 0x0d, 0x20, 0x20, // space (\v included, as PCRE)
+  0x09, 0x09, 0x20, 0x20, 0xa0, 0xa0, // \h
+  0x0a, 0x0d, 0x85, 0x85, // \v
+  0x41, 0x5a, 0x61, 0x7a, // alpha
+  0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a, // alnum
+  0x41, 0x5a, // upper
+  0x61, 0x7a, // lower
+  0x21, 0x2f, 0x3a, 0x40, 0x5b, 0x60, 0x7b, 0x7e, // punct
+  0x30, 0x39, 0x41, 0x46, 0x61, 0x66, // xdigit
+  0x09, 0x09, 0x20, 0x20, // blank
+  0x00, 0x1f, 0x7f, 0x7f, // cntrl
+  0x21, 0x7e, // graph
+  0x20, 0x7e, // print
+  0x00, 0x7f, // ascii
+]);
+const CLASS_AT = memory.data<u8>([0, 1, 5, 7, 10, 12, 14, 17, 18, 19, 23, 26, 28, 30, 31, 32, 33]);
+
+/** Whether byte c is in class `kind` (CL_DIGIT ... CL_ASCII). */
 export function classHas(kind: i32, c: i32): bool {
-  switch (kind) {
-    case CL_DIGIT:
-      return isDigit(c);
-    case CL_WORD:
-      return isWordByte(c);
-    case CL_SPACE:
-      return c == 0x20 || (c >= 0x09 && c <= 0x0d);
-    case CL_HSPACE:
-      return c == 0x09 || c == 0x20 || c == 0xa0;
-    case CL_VSPACE:
-      return (c >= 0x0a && c <= 0x0d) || c == 0x85;
-    case CL_ALPHA:
-      return isAlpha(c);
-    case CL_ALNUM:
-      return isAlnum(c);
-    case CL_UPPER:
-      return isUpper(c);
-    case CL_LOWER:
-      return isLower(c);
-    case CL_PUNCT:
-      return (c >= 0x21 && c <= 0x2f) || (c >= 0x3a && c <= 0x40) || (c >= 0x5b && c <= 0x60) || (c >= 0x7b && c <= 0x7e);
-    case CL_XDIGIT:
-      return hexVal(c) >= 0;
-    case CL_BLANK:
-      return c == 0x09 || c == 0x20;
-    case CL_CNTRL:
-      return c < 0x20 || c == 0x7f;
-    case CL_GRAPH:
-      return c >= 0x21 && c <= 0x7e;
-    case CL_PRINT:
-      return c >= 0x20 && c <= 0x7e;
-    case CL_ASCII:
-      return c < 0x80;
+  for (let i = <i32>load<u8>(CLASS_AT + kind - 1), end = <i32>load<u8>(CLASS_AT + kind); i < end; i++) {
+    const r = CLASS_RANGES + (<usize>i << 1);
+    if (c >= <i32>load<u8>(r) && c <= <i32>load<u8>(r, 1)) return true;
   }
   return false;
 }

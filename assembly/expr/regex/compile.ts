@@ -76,6 +76,10 @@ export function startsAnchored(n: Node): bool {
 export class Emitter {
   pc: i32 = 0;
   overflow: bool = false;
+  // What the VM needs besides the program: the parser's byte sets, and
+  // whether a match can only start at offset 0.
+  sets: Array<u32> = [];
+  anchored: bool = false;
   op: StaticArray<i32>;
   x: StaticArray<i32>;
   y: StaticArray<i32>;
@@ -172,54 +176,6 @@ export class Emitter {
   }
 }
 
-/**
- * Set of bytes that can start a match, or null if a match may be empty.
- * Assertions are treated as passable (a superset), so using it to skip input
- * positions where no thread is alive is always safe.
- */
-export function firstBytes(e: Emitter, sets: Array<u32>): StaticArray<u32> | null {
-  let n = e.n;
-  let seen = new StaticArray<bool>(n);
-  let stack = new StaticArray<i32>(n);
-  let out = new StaticArray<u32>(8);
-  let sp = 0;
-  stack[sp++] = 0;
-  seen[0] = true;
-  while (sp > 0) {
-    let pc = stack[--sp];
-    let op = e.op[pc];
-    let t1 = -1, t2 = -1;
-    switch (op) {
-      case OP_MATCH: return null;
-      case OP_JMP: t1 = e.x[pc]; break;
-      case OP_SPLIT: t1 = e.x[pc]; t2 = e.y[pc]; break;
-      case OP_ASSERT: t1 = pc + 1; break;
-      case OP_BYTE: {
-        let c = e.x[pc];
-        out[c >> 5] |= <u32>1 << <u32>(c & 31);
-        break;
-      }
-      case OP_BYTE2: {
-        let c = e.x[pc];
-        out[c >> 5] |= <u32>1 << <u32>(c & 31);
-        c = e.y[pc];
-        out[c >> 5] |= <u32>1 << <u32>(c & 31);
-        break;
-      }
-      case OP_SET: {
-        let base = e.x[pc] << 3;
-        for (let w = 0; w < 8; w++) out[w] |= sets[base + w];
-        break;
-      }
-      default: // ANY / ANYNL: no useful filter
-        return null;
-    }
-    if (t1 >= 0 && t1 < n && !seen[t1]) { seen[t1] = true; stack[sp++] = t1; }
-    if (t2 >= 0 && t2 < n && !seen[t2]) { seen[t2] = true; stack[sp++] = t2; }
-  }
-  return out;
-}
-
 /** Checks the invariants the VM relies on for its unchecked accesses. */
 export function validProgram(e: Emitter, nsets: i32): bool {
   let n = e.n;
@@ -240,23 +196,17 @@ export function validProgram(e: Emitter, nsets: i32): bool {
   return true;
 }
 
-// A compiled program, for the VM (vm.ts Regex).
-export class Compiled {
-  constructor(public e: Emitter, public sets: Array<u32>, public anchored: bool) {}
-}
+// The limits' messages spell them (ast.ts).
 
 /** Parses and compiles `pattern`; null on error (see lastRegexError()). Never traps. */
-export function compileProgram(pattern: string, caseInsensitive: bool): Compiled | null {
-  if (pattern.length > MAX_PATTERN_LENGTH) {
-    lastError = "pattern too long (max " + MAX_PATTERN_LENGTH.toString() + " bytes)";
+export function compileProgram(pattern: string, caseInsensitive: bool): Emitter | null {
+  // The UTF-16 length first: no encoding of a huge pattern.
+  let bytes: Uint8Array | null = null;
+  if (pattern.length > MAX_PATTERN_LENGTH || (bytes = Uint8Array.wrap(String.UTF8.encode(pattern))).length > MAX_PATTERN_LENGTH) {
+    lastError = "pattern too long (max 4096 bytes)";
     return null;
   }
-  let bytes = Uint8Array.wrap(String.UTF8.encode(pattern));
-  if (bytes.length > MAX_PATTERN_LENGTH) {
-    lastError = "pattern too long (max " + MAX_PATTERN_LENGTH.toString() + " bytes)";
-    return null;
-  }
-  let p = new Parser(bytes, caseInsensitive);
+  let p = new Parser(changetype<Uint8Array>(bytes), caseInsensitive);
   let root = p.parseAlt(0);
   if (p.err.length == 0 && p.pos < p.len) p.fail("unmatched closing parenthesis", p.pos);
   if (p.err.length > 0 || root == null) {
@@ -265,7 +215,7 @@ export function compileProgram(pattern: string, caseInsensitive: bool): Compiled
   }
   let size = progSize(root) + 1; // + MATCH
   if (size > <i64>MAX_PROGRAM_SIZE) {
-    lastError = "pattern too large: compiled program exceeds " + MAX_PROGRAM_SIZE.toString() + " instructions";
+    lastError = "pattern too large: compiled program exceeds 5000 instructions";
     return null;
   }
   let e = new Emitter(<i32>size);
@@ -276,5 +226,7 @@ export function compileProgram(pattern: string, caseInsensitive: bool): Compiled
     return null;
   }
   lastError = "";
-  return new Compiled(e, p.sets, startsAnchored(root));
+  e.sets = p.sets;
+  e.anchored = startsAnchored(root);
+  return e;
 }

@@ -14,10 +14,10 @@ export class Parser extends Scanner {
   parseAlt(depth: i32): Node | null {
     let first = this.parseConcat(depth);
     if (first == null) return null;
-    if (this.at(this.pos) != 0x7c) return first; // '|'
+    if (this.peek(0) != 0x7c) return first; // '|'
     let kids = new Array<Node>();
     kids.push(first);
-    while (this.at(this.pos) == 0x7c) {
+    while (this.peek(0) == 0x7c) {
       this.pos++;
       let n = this.parseConcat(depth);
       if (n == null) return null;
@@ -31,14 +31,14 @@ export class Parser extends Scanner {
   parseConcat(depth: i32): Node | null {
     let kids = new Array<Node>();
     while (this.pos < this.len) {
-      let c = this.at(this.pos);
+      let c = this.peek(0);
       if (c == 0x7c || c == 0x29) break; // | )
       let atom = this.parseAtom(depth);
       if (atom == null) return null;
       // comments are transparent: "a(?#c)+" repeats "a", as in PCRE
-      while (this.at(this.pos) == 0x28 && this.at(this.pos + 1) == 0x3f && this.at(this.pos + 2) == 0x23) {
+      while (this.peek(0) == 0x28 && this.peek(1) == 0x3f && this.peek(2) == 0x23) {
         let cstart = this.pos;
-        while (this.pos < this.len && this.at(this.pos) != 0x29) this.pos++;
+        while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
         if (this.pos >= this.len) return this.fail("missing ) after (?# comment", cstart);
         this.pos++;
       }
@@ -47,7 +47,7 @@ export class Parser extends Scanner {
       if (q < 0) return null;
       if (q > 0) {
         if (!this.repeatable) return this.fail("quantifier does not follow a repeatable item", qpos);
-        let nc = this.at(this.pos);
+        let nc = this.peek(0);
         if (nc == 0x3f) {
           this.pos++; // lazy: same match/no-match result
         } else if (nc == 0x2b) {
@@ -78,7 +78,7 @@ export class Parser extends Scanner {
 
   /** 0: no quantifier here; 1: parsed into qmin/qmax; -1: error. */
   parseQuant(): i32 {
-    let c = this.at(this.pos);
+    let c = this.peek(0);
     if (c == 0x2a) { this.pos++; this.qmin = 0; this.qmax = -1; return 1; } // *
     if (c == 0x2b) { this.pos++; this.qmin = 1; this.qmax = -1; return 1; } // +
     if (c == 0x3f) { this.pos++; this.qmin = 0; this.qmax = 1; return 1; } // ?
@@ -123,7 +123,7 @@ export class Parser extends Scanner {
       return -1;
     }
     if (min > MAX_REPEAT || max > MAX_REPEAT) {
-      this.fail("repetition count too large (max " + MAX_REPEAT.toString() + ")", start);
+      this.fail("repetition count too large (max 1000)", start);
       return -1;
     }
     if (max >= 0 && max < min) {
@@ -137,7 +137,7 @@ export class Parser extends Scanner {
   }
 
   parseAtom(depth: i32): Node | null {
-    let c = this.at(this.pos);
+    let c = this.peek(0);
     this.repeatable = true;
     switch (c) {
       case 0x28: // (
@@ -175,13 +175,13 @@ export class Parser extends Scanner {
   }
 
   parseName(term: i32): bool {
-    let c = this.at(this.pos);
+    let c = this.peek(0);
     if (!(isAlpha(c) || c == 0x5f)) {
       this.fail("invalid group name", this.pos);
       return false;
     }
-    while (isWordByte(this.at(this.pos))) this.pos++;
-    if (this.at(this.pos) != term) {
+    while (isWordByte(this.peek(0))) this.pos++;
+    if (this.peek(0) != term) {
       this.fail("invalid group name", this.pos);
       return false;
     }
@@ -192,16 +192,16 @@ export class Parser extends Scanner {
   parseGroup(depth: i32): Node | null {
     let start = this.pos;
     if (depth >= MAX_NESTING_DEPTH) {
-      return this.fail("parentheses are nested too deeply (max " + MAX_NESTING_DEPTH.toString() + ")", start);
+      return this.fail("parentheses are nested too deeply (max 100)", start);
     }
     this.pos++; // (
     let saveCi = this.ci, saveDot = this.dotall, saveMl = this.multiline;
-    let c = this.at(this.pos);
+    let c = this.peek(0);
     if (c == 0x2a) return this.fail("(*VERB) and (*OPTION) items are not supported", start); // (*
     if (c == 0x3f) { // (?
       this.pos++;
-      c = this.at(this.pos);
-      let c2 = this.at(this.pos + 1);
+      c = this.peek(0);
+      let c2 = this.peek(1);
       if (c == 0x3a) { // (?:
         this.pos++;
       } else if (c == 0x3c && (c2 == 0x3d || c2 == 0x21)) { // (?<= (?<!
@@ -232,7 +232,7 @@ export class Parser extends Scanner {
       } else if (c == 0x28) { // (?(
         return this.fail("conditional groups are not supported", start);
       } else if (c == 0x23) { // (?# comment )
-        while (this.pos < this.len && this.at(this.pos) != 0x29) this.pos++;
+        while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
         if (this.pos >= this.len) return this.fail("missing ) after (?# comment", start);
         this.pos++;
         this.repeatable = false;
@@ -244,7 +244,7 @@ export class Parser extends Scanner {
         let on = true;
         let sawMinus = false;
         while (true) {
-          c = this.at(this.pos);
+          c = this.peek(0);
           if (c == 0x29) { // ) : flags apply to the rest of the enclosing group
             this.pos++;
             this.repeatable = false;
@@ -268,7 +268,7 @@ export class Parser extends Scanner {
     }
     let inner = this.parseAlt(depth + 1);
     if (inner == null) return null;
-    if (this.at(this.pos) != 0x29) return this.fail("missing closing parenthesis", start);
+    if (this.peek(0) != 0x29) return this.fail("missing closing parenthesis", start);
     this.pos++;
     this.ci = saveCi;
     this.dotall = saveDot;

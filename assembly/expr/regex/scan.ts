@@ -41,7 +41,13 @@ export class Scanner {
   }
 
   at(i: i32): i32 {
-    return i >= 0 && i < this.len ? <i32>this.p[i] : -1;
+    return i >= 0 && i < this.len ? <i32>unchecked(this.p[i]) : -1;
+  }
+  // at(pos + k): a call site's bytes fewer than spelling that out (it is on
+  // nearly every line of the parser).
+  peek(k: i32): i32 {
+    const i = this.pos + k;
+    return i >= 0 && i < this.len ? <i32>unchecked(this.p[i]) : -1;
   }
 
   // ── sets ──
@@ -105,7 +111,7 @@ export class Scanner {
 
   parseEscapeValue(inClass: bool): i32 {
     let start = this.pos;
-    let e = this.at(this.pos + 1);
+    let e = this.peek(1);
     if (e < 0) return this.failI("\\ at end of pattern", start);
     this.pos += 2;
     this.escAssert = -1;
@@ -124,7 +130,7 @@ export class Scanner {
       case 0x65: return 0x1b; // e
       case 0x61: return 0x07; // a
       case 0x78: { // x
-        if (this.at(this.pos) == 0x7b) {
+        if (this.peek(0) == 0x7b) {
           let j = this.pos + 1;
           let v = 0;
           let nd = 0;
@@ -140,7 +146,7 @@ export class Scanner {
         }
         let v = 0;
         for (let i = 0; i < 2; i++) {
-          let h = hexVal(this.at(this.pos));
+          let h = hexVal(this.peek(0));
           if (h < 0) break;
           v = v * 16 + h;
           this.pos++;
@@ -148,7 +154,7 @@ export class Scanner {
         return v;
       }
       case 0x63: { // cX
-        let x = this.at(this.pos);
+        let x = this.peek(0);
         if (x < 0) return this.failI("\\c at end of pattern", start);
         if (x < 0x20 || x > 0x7e) return this.failI("\\c must be followed by a printable ASCII character", start);
         this.pos++;
@@ -180,7 +186,7 @@ export class Scanner {
       case 0x7a: this.escAssert = A_EOS; return -1; // z
       case 0x5a: this.escAssert = A_EOL; return -1; // Z
       case 0x4e: // N
-        if (this.at(this.pos) == 0x7b && !isDigit(this.at(this.pos + 1))) {
+        if (this.peek(0) == 0x7b && !isDigit(this.peek(1))) {
           return this.failI("\\N{name} character names are not supported", start);
         }
         this.escAny = true;
@@ -220,9 +226,9 @@ export class Scanner {
 
   /** One class member at pos: >=0 a byte, -1 a class (already added to s), -2 error. */
   parseClassAtom(s: i32): i32 {
-    let c = this.at(this.pos);
+    let c = this.peek(0);
     if (c == 0x5b) { // [ : maybe a POSIX class [:name:]
-      let d = this.at(this.pos + 1);
+      let d = this.peek(1);
       if (d == 0x3a || d == 0x2e || d == 0x3d) {
         let j = this.pos + 2;
         let neg = false;
@@ -258,17 +264,17 @@ export class Scanner {
     this.pos++; // [
     let s = this.newSet();
     let neg = false;
-    if (this.at(this.pos) == 0x5e) { neg = true; this.pos++; }
+    if (this.peek(0) == 0x5e) { neg = true; this.pos++; }
     let first = true;
     while (true) {
-      let c = this.at(this.pos);
+      let c = this.peek(0);
       if (c < 0) return this.fail("missing terminating ] for character class", start);
       if (c == 0x5d && !first) { this.pos++; break; }
       first = false;
       let lo = this.parseClassAtom(s);
       if (lo == -2) return null;
       if (lo == -1) continue;
-      if (this.at(this.pos) == 0x2d && this.at(this.pos + 1) != 0x5d && this.at(this.pos + 1) >= 0) {
+      if (this.peek(0) == 0x2d && this.peek(1) != 0x5d && this.peek(1) >= 0) {
         let dash = this.pos;
         this.pos++;
         let hi = this.parseClassAtom(s);

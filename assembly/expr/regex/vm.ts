@@ -3,7 +3,7 @@
 // encoded into. See index.ts for the complexity argument.
 
 import { A_BOL, A_EOL, A_EOS, A_MBOL, A_MEOL, A_NWORDB, A_WORDB, OP_ANY, OP_ANYNL, OP_ASSERT, OP_BYTE, OP_BYTE2, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT, isWordByte } from "./ast";
-import { Emitter, compileProgram, firstBytes } from "./compile";
+import { Emitter, compileProgram } from "./compile";
 import { encodeBytesTo } from "../../headers";
 
 // Work one request may spend in regex matching, in Pike VM thread steps
@@ -64,7 +64,8 @@ export class Regex {
   private ptr: usize = 0;
   private len: i32 = 0;
 
-  constructor(e: Emitter, sets: Array<u32>, anchored: bool) {
+  constructor(e: Emitter) {
+    const sets = e.sets, anchored = e.anchored;
     this.op = e.op;
     this.x = e.x;
     this.y = e.y;
@@ -72,18 +73,46 @@ export class Regex {
     for (let i = 0; i < sets.length; i++) ss[i] = sets[i];
     this.sets = ss;
     this.anchored = anchored;
-    this.first = anchored ? null : firstBytes(e, sets);
     let n = e.n;
     this.n = n;
     this.dense = new StaticArray<i32>(2 * n);
     this.sparse = new StaticArray<i32>(2 * n);
     this.stack = new StaticArray<i32>(n);
+    this.first = anchored ? null : this.firstBytes();
+  }
+
+  /**
+   * Set of bytes that can start a match, or null if a match may be empty or
+   * start with any byte: the consuming instructions in the closure of pc 0
+   * with every assertion taken as holding (a superset, so skipping input
+   * positions where no thread is alive is always safe).
+   */
+  private firstBytes(): StaticArray<u32> | null {
+    if (this.addThread(0, 0, -1)) return null;
+    let out = new StaticArray<u32>(8);
+    for (let j = 0; j < this.cnt0; j++) {
+      let pc = this.dense[j];
+      let op = this.op[pc];
+      let c = this.x[pc];
+      if (op == OP_SET) {
+        for (let w = 0; w < 8; w++) out[w] |= this.sets[(c << 3) + w];
+      } else if (op == OP_BYTE || op == OP_BYTE2) {
+        out[c >> 5] |= <u32>1 << <u32>(c & 31);
+        if (op == OP_BYTE2) {
+          c = this.y[pc];
+          out[c >> 5] |= <u32>1 << <u32>(c & 31);
+        }
+      } else if (op != OP_JMP && op != OP_SPLIT && op != OP_ASSERT) {
+        return null; // ANY / ANYNL: no useful filter
+      }
+    }
+    return out;
   }
 
   /** Compiles `pattern`; null on error (see lastRegexError()). Never traps. */
   static compile(pattern: string, caseInsensitive: bool = false): Regex | null {
     const c = compileProgram(pattern, caseInsensitive);
-    return c === null ? null : new Regex(c.e, c.sets, c.anchored);
+    return c === null ? null : new Regex(c);
   }
 
   /** Number of instructions in the compiled program. */
@@ -128,6 +157,7 @@ export class Regex {
   }
 
   private check(kind: i32, i: i32): bool {
+    if (i < 0) return true; // firstBytes: any position
     let len = this.len;
     switch (kind) {
       case A_BOL: return i == 0;
