@@ -11,7 +11,7 @@
 
 import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
-import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
+import { Issues, idChars, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream, parsedClusters } from "./upstream";
@@ -58,11 +58,9 @@ class FieldIndex {
     const n = name.length;
     if (n >= this.byLength.length) return -1;
     const same = unchecked(this.byLength[n]);
-    // Same length: the bytes decide (no String.__eq call per candidate).
-    const bytes = <usize>n << 1;
     for (let i = 0; i < same.length; i++) {
       const f = unchecked(same[i]);
-      if (memory.compare(changetype<usize>(unchecked(this.names[f])), changetype<usize>(name), bytes) == 0) return f;
+      if (unchecked(this.names[f]) == name) return f;
     }
     return -1;
   }
@@ -127,15 +125,8 @@ export class ConfigResult {
 
 function isRouteHost(s: string): bool {
   // schema_def host_def: ^\*?[0-9a-zA-Z-._]+$
-  let i = 0;
-  if (s.length > 0 && s.charCodeAt(0) == 0x2a) i = 1;
-  if (s == "*") return true;
-  if (i >= s.length) return false;
-  for (; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x2e || c == 0x5f)) return false;
-  }
-  return true;
+  const i = s.length > 0 && s.charCodeAt(0) == 0x2a ? 1 : 0;
+  return s == "*" || (i < s.length && idChars(s, i));
 }
 
 // The object's host or hosts members (positions in obj, -1 when absent),
@@ -188,7 +179,7 @@ function identify(section: string, obj: JsonValue, at: i32, issues: Issues): str
 // Paths inside parseRoute, parseService and parseSsl are relative to the
 // object (see Issues.enter): "" is the object, ".uri" its uri.
 function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstreams: Map<string, Upstream>, issues: Issues): Route | null {
-  if (!v.isObject()) { issues.error("", "expected a route object, got " + v.typeName()); return null; }
+  if (!v.isObject()) { issues.got("", "expected a route object", v); return null; }
   const m = routeMembers;
   for (let i = 0; i < m.length; i++) unchecked(m[i] = -1);
   // A disabled route's upstreams are not proxied to (see Config#live).
@@ -212,7 +203,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   if ((uriAt < 0) == (uris === null)) issues.error("", "exactly one of uri or uris is required");
   if (uriAt >= 0) {
     const uri = v.strAt(uriAt);
-    if (v.kindAt(uriAt) != JsonKind.String) issues.error(".uri", "expected a string, got " + v.at(uriAt).typeName());
+    if (v.kindAt(uriAt) != JsonKind.String) issues.got(".uri", "expected a string", v.at(uriAt));
     else if (!uriLengthOk(uri)) issues.error(".uri", "uri length must be 1-4096");
     else r.uri = uri;
   }
@@ -224,7 +215,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
       if (r.uri.length) list.push(r.uri);
       for (let i = 0; i < uris.length; i++) {
         const u = uris.at(i);
-        if (!u.isString()) { issues.error(indexed(".uris", i), "expected a string, got " + u.typeName()); continue; }
+        if (!u.isString()) { issues.got(indexed(".uris", i), "expected a string", u); continue; }
         if (list.includes(u.str)) { issues.error(indexed(".uris", i), "duplicate uri " + describe(u)); continue; }
         if (!uriLengthOk(u.str)) { issues.error(indexed(".uris", i), "uri length must be 1-4096"); continue; }
         list.push(u.str);
@@ -385,7 +376,7 @@ function parseHealth(v: JsonValue | null, cfg: Config, issues: Issues): void {
 function array(root: JsonValue, key: string, issues: Issues): JsonValue | null {
   const v = root.get(key);
   if (v === null) return null;
-  if (!v.isArray()) { issues.error(key, "expected an array, got " + v.typeName()); return null; }
+  if (!v.isArray()) { issues.got(key, "expected an array", v); return null; }
   return v;
 }
 
@@ -398,7 +389,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   const parsed = parseJsonBytes(bytes);
   const root = parsed.value;
   if (root === null) { issues.error("configuration", "invalid JSON: " + parsed.error); return res; }
-  if (!root.isObject()) { issues.error("configuration", "expected a JSON object {routes, upstreams, ssls}, got " + root.typeName()); return res; }
+  if (!root.isObject()) { issues.got("configuration", "expected a JSON object {routes, upstreams, ssls}", root); return res; }
   for (let i = 0; i < root.length; i++) {
     const k = root.keyAt(i);
     if (listOf("routes upstreams ssls services dns health envoy").includes(k)) continue;

@@ -77,6 +77,11 @@ export class Issues {
     }
   }
 
+  // "<what>, got <the value's JSON type>".
+  got(path: string, what: string, v: JsonValue): void {
+    this.error(path, what + ", got " + v.typeName());
+  }
+
   warn(path: string, msg: string): void {
     if (this.warnings.length < 50) this.warnings.push(this.pathOf(path) + ": " + msg);
   }
@@ -135,14 +140,18 @@ export function readIdAt(obj: JsonValue, at: i32, path: string, issues: Issues, 
 // A string id as readId accepts it: 1-64 characters of [a-zA-Z0-9-_.].
 function isPlainId(s: string): bool {
   const n = s.length;
-  if (n < 1 || n > 64) return false;
-  const p = changetype<usize>(s);
-  for (let i = 0; i < n; i++) if (!idChar(<i32>load<u16>(p + (<usize>i << 1)))) return false;
-  return true;
+  return n >= 1 && n <= 64 && idChars(s, 0);
 }
 
-@inline function idChar(c: i32): bool {
-  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f || c == 0x2e;
+// Whether the characters of s from `from` on are all [a-zA-Z0-9-_.]: ids,
+// and route hosts (schema_def host_def) after their optional "*".
+export function idChars(s: string, from: i32): bool {
+  const p = changetype<usize>(s);
+  for (let i = from, n = s.length; i < n; i++) {
+    const c = <i32>load<u16>(p + (<usize>i << 1));
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f || c == 0x2e)) return false;
+  }
+  return true;
 }
 
 export function readId(v: JsonValue | null, path: string, issues: Issues): string {
@@ -154,7 +163,7 @@ export function readId(v: JsonValue | null, path: string, issues: Issues): strin
     if (v.num > 9007199254740991) { issues.error(path, "integer id " + describe(v) + " is too large (max 2^53-1); use a string id"); return ""; }
     return (<i64>v.num).toString();
   }
-  if (!v.isString()) { issues.error(path, "expected a string or integer id, got " + v.typeName()); return ""; }
+  if (!v.isString()) { issues.got(path, "expected a string or integer id", v); return ""; }
   const s = v.str;
   if (s.length < 1 || s.length > 64) { issues.error(path, "id length must be 1-64, got " + s.length.toString()); return ""; }
   if (!isPlainId(s)) { issues.error(path, "id " + quote(s) + " has characters outside [a-zA-Z0-9-_.]"); return ""; }
@@ -173,7 +182,7 @@ export function checkKeys(obj: JsonValue, allowed: Array<string>, path: string, 
 export function optString(obj: JsonValue, key: string, path: string, issues: Issues, def: string = ""): string {
   const v = obj.get(key);
   if (v === null) return def;
-  if (!v.isString()) { issues.error(path + "." + key, "expected a string, got " + v.typeName()); return def; }
+  if (!v.isString()) { issues.got(path + "." + key, "expected a string", v); return def; }
   return v.str;
 }
 
@@ -184,7 +193,7 @@ export function optBool(obj: JsonValue, key: string, path: string, issues: Issue
 // optBool for a member already looked up (null: absent).
 export function boolMember(v: JsonValue | null, key: string, path: string, issues: Issues, def: bool = false): bool {
   if (v === null) return def;
-  if (!v.isBool()) { issues.error(path + "." + key, "expected a boolean, got " + v.typeName()); return def; }
+  if (!v.isBool()) { issues.got(path + "." + key, "expected a boolean", v); return def; }
   return v.bool;
 }
 
@@ -195,10 +204,13 @@ export function optInt(obj: JsonValue, key: string, path: string, issues: Issues
 // optInt for a member already looked up (null: absent).
 export function intMember(v: JsonValue | null, key: string, path: string, issues: Issues, def: i64, min: i64, max: i64): i64 {
   if (v === null) return def;
-  if (!v.isInteger()) { issues.error(path + "." + key, "expected an integer, got " + describe(v)); return def; }
-  if (v.num < <f64>min) { issues.error(path + "." + key, "expected " + describe(v) + " to be at least " + min.toString()); return def; }
-  if (v.num > <f64>max) { issues.error(path + "." + key, "expected " + describe(v) + " to be at most " + max.toString()); return def; }
-  return <i64>v.num;
+  let msg: string;
+  if (!v.isInteger()) msg = "expected an integer, got " + describe(v);
+  else if (v.num < <f64>min) msg = "expected " + describe(v) + " to be at least " + min.toString();
+  else if (v.num > <f64>max) msg = "expected " + describe(v) + " to be at most " + max.toString();
+  else return <i64>v.num;
+  issues.error(path + "." + key, msg);
+  return def;
 }
 
 export function enumString(obj: JsonValue, key: string, values: Array<string>, path: string, issues: Issues, def: string): string {
@@ -216,7 +228,7 @@ export function enumString(obj: JsonValue, key: string, values: Array<string>, p
 // certificate does not load, so a value that is not even PEM is refused
 // here, naming the object, instead of there, naming nothing APISIX knows.
 export function checkPem(v: JsonValue, label: string, minLength: i32, path: string, issues: Issues): void {
-  if (!v.isString()) { issues.error(path, "expected a PEM string, got " + v.typeName()); return; }
+  if (!v.isString()) { issues.got(path, "expected a PEM string", v); return; }
   const s = v.str;
   if (s.length < minLength) { issues.error(path, "expected a PEM " + lowerAscii(label) + " (at least " + minLength.toString() + " characters)"); return; }
   const begin = s.indexOf("-----BEGIN ");

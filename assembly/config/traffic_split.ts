@@ -22,8 +22,9 @@ import { listOf } from "./schema";
 import { Expr, VarSource, compileVars, holds } from "../expr/vars";
 import { RoundRobin } from "../balancer/roundrobin";
 
-export class SplitTarget {
-  weight: i64 = 1;
+// A weighted upstream; it is also the node the rule's round robin picks
+// (Node's weight and index), so a rule needs no second object per target.
+export class SplitTarget extends Node {
   upstreamId: string = "";
   upstream: Upstream | null = null;
   // Neither upstream nor upstream_id: the route's own upstream.
@@ -34,7 +35,7 @@ export class SplitRule {
   // OR of the `match` entries; empty = always.
   matches: Array<Expr> = new Array<Expr>();
   targets: Array<SplitTarget> = new Array<SplitTarget>();
-  // Weighted round robin over the targets (nodes stand for targets by index).
+  // Weighted round robin over the targets.
   picker: RoundRobin | null = null;
 
   applies(src: VarSource): bool {
@@ -94,7 +95,6 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
       issues.error(rp + ".weighted_upstreams", "expected a non-empty array of {upstream_id | upstream, weight}");
       continue;
     }
-    const nodes = new Array<Node>();
     for (let wi = 0; wi < wus.length; wi++) {
       const w = wus.at(wi);
       const wp = indexed(rp + ".weighted_upstreams", wi);
@@ -107,13 +107,11 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
       if (t.upstreamId.length && !upstreams.has(t.upstreamId)) issues.warn(wp + ".upstream_id", "upstream " + describe(changetype<JsonValue>(w.get("upstream_id"))) + " does not exist (requests it is chosen for will get 502)");
       const up = w.get("upstream");
       if (up !== null) t.upstream = parseUpstream(up, wp + ".upstream", dns, issues);
-      const n = new Node();
-      n.weight = t.weight;
-      n.index = rule.targets.length;
-      nodes.push(n);
+      t.index = rule.targets.length;
       rule.targets.push(t);
     }
-    if (rule.targets.length) rule.picker = new RoundRobin(nodes);
+    // The targets are the round robin's nodes (an array of references either way).
+    if (rule.targets.length) rule.picker = new RoundRobin(changetype<Array<Node>>(rule.targets));
     ts.push(rule);
   }
   return issues.count == before ? ts : null;

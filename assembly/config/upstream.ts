@@ -17,7 +17,7 @@ export class DnsAnswer {
 }
 
 export function parseTimeout(v: JsonValue, path: string, issues: Issues): Timeout | null {
-  if (!v.isObject()) { issues.error(path, "expected an object {connect, send, read}, got " + v.typeName()); return null; }
+  if (!v.isObject()) { issues.got(path, "expected an object {connect, send, read}", v); return null; }
   if (!checkObject(v, path, issues, "connect seconds; send seconds; read seconds")) return null;
   const t = new Timeout();
   t.connect = numOf(v, "connect", 0);
@@ -98,7 +98,7 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
     return;
   }
   const np = subPath(path, ".nodes");
-  if (!v.isArray()) { issues.error(np, "expected a map {\"host:port\": weight} or an array of nodes, got " + v.typeName()); return; }
+  if (!v.isArray()) { issues.got(np, "expected a map {\"host:port\": weight} or an array of nodes", v); return; }
   // Paths below are relative to the node (Issues.enterItem).
   for (let i = 0; i < v.length; i++) {
     issues.enterItem(np, i);
@@ -110,7 +110,7 @@ function readNodes(v: JsonValue, path: string, issues: Issues, out: Array<Node>)
 
 // One node of the list form, {host, port, weight, priority, metadata}.
 function readNode(item: JsonValue, issues: Issues): Node | null {
-  if (!item.isObject()) { issues.error("", "expected a node object {host, port, weight}, got " + item.typeName()); return null; }
+  if (!item.isObject()) { issues.got("", "expected a node object {host, port, weight}", item); return null; }
   checkKeys(item, listOf("host port weight priority metadata"), "", issues);
   const h = item.get("host");
   if (h === null || !h.isString()) { issues.error(".host", h === null ? "is required" : "expected a string"); return null; }
@@ -149,7 +149,7 @@ function nodeHostHeader(n: Node, scheme: string): string {
 // traffic-split rule; `path` names it relative to the object being parsed,
 // see Issues.enter: "" for a top-level upstream, ".upstream" inline).
 export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAnswer>, issues: Issues): Upstream | null {
-  if (!v.isObject()) { issues.error(path, "expected an upstream object, got " + v.typeName()); return null; }
+  if (!v.isObject()) { issues.got(path, "expected an upstream object", v); return null; }
   const before = issues.count;
   checkKeys(v, listOf("id name desc labels nodes retries retry_timeout timeout tls keepalive_pool type checks hash_on key scheme discovery_type discovery_args pass_host upstream_host service_name create_time update_time _cluster"), path, issues);
   const up = new Upstream();
@@ -161,7 +161,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   const tAt = v.find("type");
   if (tAt >= 0) {
     const t = v.strAt(tAt);
-    if (v.kindAt(tAt) != JsonKind.String) issues.error(path + ".type", "expected a string, got " + v.at(tAt).typeName());
+    if (v.kindAt(tAt) != JsonKind.String) issues.got(path + ".type", "expected a string", v.at(tAt));
     else if (!listOf("roundrobin chash ewma least_conn").includes(t)) issues.error(path + ".type", "unknown balancer " + describe(v.at(tAt)) + " (supported: roundrobin, chash, ewma, least_conn)");
     else up.type = t;
   }
@@ -192,7 +192,7 @@ export function parseUpstream(v: JsonValue, path: string, dns: Map<string, DnsAn
   const tls = v.get("tls");
   if (tls !== null) {
     const p = path + ".tls";
-    if (!tls.isObject()) issues.error(p, "expected an object, got " + tls.typeName());
+    if (!tls.isObject()) issues.got(p, "expected an object", tls);
     else {
       checkKeys(tls, listOf("client_cert client_key client_cert_id verify _redacted"), p, issues);
       up.clientCertId = readId(tls.get("client_cert_id"), p + ".client_cert_id", issues);
