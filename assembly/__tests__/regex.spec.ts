@@ -451,3 +451,30 @@ describe("character classes", () => {
     }
   });
 });
+
+describe("escapes for bytes and positions", () => {
+  it("\\t \\n \\r \\f \\e \\a stand for their bytes, in and out of a class", () => {
+    const letters = ["t", "n", "r", "f", "e", "a"];
+    const bytes: u8[] = [0x09, 0x0a, 0x0d, 0x0c, 0x1b, 0x07];
+    for (let i = 0; i < letters.length; i++) {
+      for (let c = 0; c < 256; c++) {
+        mb("^\\" + letters[i] + "$", [<u8>c], c == bytes[i]);
+        mb("^[\\" + letters[i] + "]$", [<u8>c], c == bytes[i]);
+      }
+    }
+  });
+
+  it("\\A \\Z \\z \\b \\B \\N are positions or any byte but \\n, and other letters are refused", () => {
+    m("\\Aab\\Z", "ab\n", true);
+    m("\\Aab\\z", "ab\n", false);
+    m("a\\b", "a-", true);
+    m("a\\B", "a-", false);
+    m("a\\Nb", "a\nb", false);
+    m("a\\Nb", "a.b", true);
+    bad("[\\A]", "unsupported escape sequence \\A in character class at offset 1");
+    bad("\\q", "unsupported escape sequence \\q at offset 0");
+    bad("x\\g1", "backreferences are not supported at offset 1");
+    bad("x\\k<n>", "backreferences are not supported at offset 1");
+    bad("\\N{LATIN}", "\\N{name} character names are not supported at offset 0");
+  });
+});

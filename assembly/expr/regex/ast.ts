@@ -40,6 +40,7 @@ export const OP_SPLIT: i32 = 6;
 export const OP_JMP: i32 = 7;
 export const OP_ASSERT: i32 = 8;
 
+// scan.ts finds \A \Z \z \b \B by their position in a text of this order.
 export const A_BOL: i32 = 0; // ^ \A
 export const A_EOL: i32 = 1; // $ \Z : end, or before a final \n
 export const A_EOS: i32 = 2; // \z
@@ -124,15 +125,15 @@ export function classHas(kind: i32, c: i32): bool {
   return false;
 }
 
+/** Position of byte c in the ASCII text t, or -1: letter tables as text. */
+export function indexIn(t: string, c: i32): i32 {
+  for (let i = 0; i < t.length; i++) if (<i32>t.charCodeAt(i) == c) return i;
+  return -1;
+}
+
 /** Class kind for a class escape letter (d w s h v and upper-case negations), or 0. */
 export function escapeClass(e: i32): i32 {
-  let l = isUpper(e) ? e + 0x20 : e;
-  if (l == 0x64) return CL_DIGIT; // d
-  if (l == 0x77) return CL_WORD; // w
-  if (l == 0x73) return CL_SPACE; // s
-  if (l == 0x68) return CL_HSPACE; // h
-  if (l == 0x76) return CL_VSPACE; // v
-  return 0;
+  return indexIn("dwshv", isUpper(e) ? e + 0x20 : e) + 1;
 }
 
 // Each name sits at its kind's position (CL_DIGIT = 1 ...); 4 and 5, \h and

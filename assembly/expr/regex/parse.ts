@@ -76,7 +76,7 @@ export class Parser extends Scanner {
     return cat;
   }
 
-  /** 0: no quantifier here; 1: parsed into qmin/qmax; -1: error. */
+  /** 0: no quantifier here; 1: parsed into qmin/qmax; < 0: error. */
   parseQuant(): i32 {
     let c = this.peek(0);
     if (c == 0x2a) { this.pos++; this.qmin = 0; this.qmax = -1; return 1; } // *
@@ -96,8 +96,7 @@ export class Parser extends Scanner {
       if (isDigit(this.at(k))) {
         this.readNum(k);
         if (this.at(this.numEnd) == 0x7d) {
-          this.fail("{,n} quantifier is not supported (ambiguous between PCRE versions), use {0,n}", start);
-          return -1;
+          return this.failI("{,n} quantifier is not supported (ambiguous between PCRE versions), use {0,n}", start);
         }
       }
       return 0; // literal '{'
@@ -113,22 +112,16 @@ export class Parser extends Scanner {
       } else if (isDigit(this.at(j))) {
         max = this.readNum(j);
         j = this.numEnd;
-      } else {
-        this.fail("malformed {} quantifier", start);
-        return -1;
-      }
+      } // else not a '}' either: malformed, below
     }
     if (this.at(j) != 0x7d) {
-      this.fail("malformed {} quantifier", start);
-      return -1;
+      return this.failI("malformed {} quantifier", start);
     }
     if (min > MAX_REPEAT || max > MAX_REPEAT) {
-      this.fail("repetition count too large (max 1000)", start);
-      return -1;
+      return this.failI("repetition count too large (max 1000)", start);
     }
     if (max >= 0 && max < min) {
-      this.fail("numbers out of order in {} quantifier", start);
-      return -1;
+      return this.failI("numbers out of order in {} quantifier", start);
     }
     this.pos = j + 1;
     this.qmin = min;
@@ -202,35 +195,38 @@ export class Parser extends Scanner {
       this.pos++;
       c = this.peek(0);
       let c2 = this.peek(1);
+      // what is not supported (the message's subject), or the name's closing byte
+      let no = "";
+      let term = 0;
       if (c == 0x3a) { // (?:
         this.pos++;
       } else if (c == 0x3c && (c2 == 0x3d || c2 == 0x21)) { // (?<= (?<!
-        return this.fail("lookbehind assertions are not supported", start);
+        no = "lookbehind assertions";
       } else if (c == 0x3c) { // (?<name>
         this.pos++;
-        if (!this.parseName(0x3e)) return null;
+        term = 0x3e;
       } else if (c == 0x27) { // (?'name'
         this.pos++;
-        if (!this.parseName(0x27)) return null;
+        term = 0x27;
       } else if (c == 0x50) { // (?P
         if (c2 == 0x3c) {
           this.pos += 2;
-          if (!this.parseName(0x3e)) return null;
+          term = 0x3e;
         } else if (c2 == 0x3d) {
-          return this.fail("backreferences are not supported", start);
+          no = "backreferences";
         } else if (c2 == 0x3e) {
-          return this.fail("recursion and subroutine calls are not supported", start);
+          no = "recursion and subroutine calls";
         } else {
           return this.fail("unrecognized character after (?P", this.pos + 1);
         }
       } else if (c == 0x3d || c == 0x21) { // (?= (?!
-        return this.fail("lookahead assertions are not supported", start);
+        no = "lookahead assertions";
       } else if (c == 0x3e) { // (?>
-        return this.fail("atomic groups are not supported", start);
+        no = "atomic groups";
       } else if (c == 0x7c) { // (?|
-        return this.fail("branch reset groups are not supported", start);
+        no = "branch reset groups";
       } else if (c == 0x28) { // (?(
-        return this.fail("conditional groups are not supported", start);
+        no = "conditional groups";
       } else if (c == 0x23) { // (?# comment )
         while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
         if (this.pos >= this.len) return this.fail("missing ) after (?# comment", start);
@@ -238,7 +234,7 @@ export class Parser extends Scanner {
         this.repeatable = false;
         return new Node(N_EMPTY);
       } else if (c == 0x52 || c == 0x26 || c == 0x2b || isDigit(c) || (c == 0x2d && isDigit(c2))) {
-        return this.fail("recursion and subroutine calls are not supported", start);
+        no = "recursion and subroutine calls";
       } else {
         // inline flags: (?imsUJn-imsUJn) or (?flags: ... )
         let on = true;
@@ -265,6 +261,8 @@ export class Parser extends Scanner {
           this.pos++;
         }
       }
+      if (no.length) return this.fail(no + " are not supported", start);
+      if (term != 0 && !this.parseName(term)) return null;
     }
     let inner = this.parseAlt(depth + 1);
     if (inner == null) return null;

@@ -3,7 +3,7 @@
 // \d \w \s ..., assertions) and bracket classes [...] with POSIX names.
 // parse.ts builds the grammar (alternation, groups, quantifiers) on top.
 
-import { A_BOL, A_EOL, A_EOS, A_NWORDB, A_WORDB, N_ANYNL, N_ASSERT, N_BYTE, N_BYTE2, N_SET, Node, classHas, escapeClass, hexVal, isAlnum, isAlpha, isDigit, isLower, isUpper, posixClass } from "./ast";
+import { N_ANYNL, N_ASSERT, N_BYTE, N_BYTE2, N_SET, Node, classHas, escapeClass, hexVal, indexIn, isAlnum, isAlpha, isDigit, isLower, isUpper, posixClass } from "./ast";
 
 export class Scanner {
   pos: i32 = 0;
@@ -122,13 +122,9 @@ export class Scanner {
       this.escNeg = isUpper(e);
       return -1;
     }
+    k = indexIn("tnrfea", e);
+    if (k >= 0) return <i32>"\t\n\r\f\x1b\x07".charCodeAt(k);
     switch (e) {
-      case 0x74: return 0x09; // t
-      case 0x6e: return 0x0a; // n
-      case 0x72: return 0x0d; // r
-      case 0x66: return 0x0c; // f
-      case 0x65: return 0x1b; // e
-      case 0x61: return 0x07; // a
       case 0x78: { // x
         if (this.peek(0) == 0x7b) {
           let j = this.pos + 1;
@@ -166,10 +162,7 @@ export class Scanner {
     if (e == 0x30 || (inClass && e >= 0x31 && e <= 0x37)) return this.octal(start);
     if (inClass) {
       if (e == 0x62) return 0x08; // \b = backspace inside a class
-      if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e) + " in character class", start);
-      return e; // escaped literal (any non-alphanumeric byte)
-    }
-    if (isDigit(e)) {
+    } else if (isDigit(e)) {
       // PCRE: \N with N < 10, starting with 8/9, or not more than the number of
       // capture groups is a backreference; otherwise up to 3 octal digits.
       // '(' count over-approximates the group count, so this never reads a
@@ -178,25 +171,25 @@ export class Scanner {
       let num = this.readNum(j);
       if (num >= 10 && e < 0x38 && num > this.parenCount()) return this.octal(start);
       return this.failI("backreferences are not supported", start);
-    }
-    switch (e) {
-      case 0x62: this.escAssert = A_WORDB; return -1; // b
-      case 0x42: this.escAssert = A_NWORDB; return -1; // B
-      case 0x41: this.escAssert = A_BOL; return -1; // A
-      case 0x7a: this.escAssert = A_EOS; return -1; // z
-      case 0x5a: this.escAssert = A_EOL; return -1; // Z
-      case 0x4e: // N
+    } else {
+      // \A \Z \z \b \B at their kinds' positions (ast.ts); the digits stand
+      // for the two (?m) kinds, and a digit never gets here
+      k = indexIn("AZz00bB", e);
+      if (k >= 0) {
+        this.escAssert = k;
+        return -1;
+      }
+      if (e == 0x4e) { // N
         if (this.peek(0) == 0x7b && !isDigit(this.peek(1))) {
           return this.failI("\\N{name} character names are not supported", start);
         }
         this.escAny = true;
         return -1;
-      case 0x67: // g
-      case 0x6b: // k
-        return this.failI("backreferences are not supported", start);
+      }
+      if (e == 0x67 || e == 0x6b) return this.failI("backreferences are not supported", start); // \g \k
     }
-    if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e), start);
-    return e;
+    if (isAlnum(e)) return this.failI("unsupported escape sequence \\" + String.fromCharCode(e) + (inClass ? " in character class" : ""), start);
+    return e; // escaped literal (any non-alphanumeric byte)
   }
 
   // Up to three octal digits from pos - 1, the escape's own digit.
@@ -237,9 +230,8 @@ export class Scanner {
         while (isAlpha(this.at(j))) j++;
         if (this.at(j) == d && this.at(j + 1) == 0x5d) {
           if (d != 0x3a) return this.failI("POSIX collating elements are not supported", this.pos);
-          let name = "";
-          for (let i = nameStart; i < j; i++) name += String.fromCharCode(this.at(i));
-          let kind = posixClass(name);
+          // letters only (isAlpha above), so the bytes are the text
+          let kind = posixClass(String.UTF8.decodeUnsafe(this.p.dataStart + <usize>nameStart, <usize>(j - nameStart)));
           if (kind == 0) return this.failI("unknown POSIX class name", this.pos);
           this.setAddClass(s, kind, neg);
           this.pos = j + 2;
