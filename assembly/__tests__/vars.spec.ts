@@ -151,3 +151,21 @@ describe("vars operators", () => {
     expect(holdsFor('[["arg_x","has","5"]]', ["4", "5"])).toBe(true);
   });
 });
+
+describe("vars groups", () => {
+  it("AND, OR and their negations, nested", () => {
+    const T = '["arg_x","==","5"]', F = '["arg_x","==","6"]';
+    const docs = [
+      "[" + T + "," + T + "]", "[" + T + "," + F + "]", "[]",
+      '["AND",' + T + "," + F + "]", '["AND",' + T + "]", '["AND"]',
+      '["OR",' + F + "," + T + "]", '["OR",' + F + "," + F + "]", '["OR"]',
+      '["!AND",' + T + "," + F + "]", '["!AND",' + T + "]",
+      '["!OR",' + F + "," + F + "]", '["!OR",' + T + "," + F + "]",
+      '["OR",["AND",' + T + "," + F + "],[" + F + "," + T + "]," + T + "]",
+      '["OR",["AND",' + T + "," + F + "],[" + F + "]]",
+      '[["!OR",' + F + "],[" + T + "]]",
+    ];
+    const want = [true, false, true, false, true, true, true, false, false, true, false, true, false, true, false, true];
+    for (let i = 0; i < docs.length; i++) expect(holdsFor(docs[i], ["5"])).toBe(want[i], docs[i]);
+  });
+});

@@ -37,10 +37,7 @@ export class Parser extends Scanner {
       if (atom == null) return null;
       // comments are transparent: "a(?#c)+" repeats "a", as in PCRE
       while (this.peek(0) == 0x28 && this.peek(1) == 0x3f && this.peek(2) == 0x23) {
-        let cstart = this.pos;
-        while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
-        if (this.pos >= this.len) return this.fail("missing ) after (?# comment", cstart);
-        this.pos++;
+        if (!this.skipComment(this.pos)) return null;
       }
       let qpos = this.pos;
       let q = this.parseQuant();
@@ -74,6 +71,17 @@ export class Parser extends Scanner {
     let cat = new Node(N_CAT);
     cat.kids = kids;
     return cat;
+  }
+
+  // Past the ")" that ends a (?# comment begun at start; false if there is none.
+  skipComment(start: i32): bool {
+    while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
+    if (this.pos < this.len) {
+      this.pos++;
+      return true;
+    }
+    this.fail("missing ) after (?# comment", start);
+    return false;
   }
 
   /** 0: no quantifier here; 1: parsed into qmin/qmax; < 0: error. */
@@ -228,9 +236,7 @@ export class Parser extends Scanner {
       } else if (c == 0x28) { // (?(
         no = "conditional groups";
       } else if (c == 0x23) { // (?# comment )
-        while (this.pos < this.len && this.peek(0) != 0x29) this.pos++;
-        if (this.pos >= this.len) return this.fail("missing ) after (?# comment", start);
-        this.pos++;
+        if (!this.skipComment(start)) return null;
         this.repeatable = false;
         return new Node(N_EMPTY);
       } else if (c == 0x52 || c == 0x26 || c == 0x2b || isDigit(c) || (c == 0x2d && isDigit(c2))) {

@@ -50,7 +50,7 @@ export class Regex {
   private op: StaticArray<i32>;
   private x: StaticArray<i32>;
   private y: StaticArray<i32>;
-  private sets: StaticArray<u32>;
+  private sets: Array<u32>; // the parser's, 8 words per set, no longer grown
   private first: StaticArray<u32> | null;
   private anchored: bool;
   private n: i32;
@@ -69,15 +69,13 @@ export class Regex {
     this.op = e.op;
     this.x = e.x;
     this.y = e.y;
-    let ss = new StaticArray<u32>(sets.length);
-    for (let i = 0; i < sets.length; i++) ss[i] = sets[i];
-    this.sets = ss;
+    this.sets = sets;
     this.anchored = anchored;
     let n = e.n;
     this.n = n;
     this.dense = new StaticArray<i32>(2 * n);
     this.sparse = new StaticArray<i32>(2 * n);
-    this.stack = new StaticArray<i32>(n);
+    this.stack = new StaticArray<i32>(2 * n + 1);
     this.first = anchored ? null : this.firstBytes();
   }
 
@@ -95,7 +93,7 @@ export class Regex {
       let op = this.op[pc];
       let c = this.x[pc];
       if (op == OP_SET) {
-        for (let w = 0; w < 8; w++) out[w] |= this.sets[(c << 3) + w];
+        for (let w = 0; w < 8; w++) out[w] |= unchecked(this.sets[(c << 3) + w]);
       } else if (op == OP_BYTE || op == OP_BYTE2) {
         out[c >> 5] |= <u32>1 << <u32>(c & 31);
         if (op == OP_BYTE2) {
@@ -145,8 +143,9 @@ export class Regex {
   // Invariants that make the unchecked() accesses below safe (checked once by
   // validProgram() at compile time): every jump/split target and every pc+1
   // of a non-MATCH instruction is in [0, n) (the last instruction is MATCH),
-  // every set index is < nsets. Each list holds distinct pcs, so counts and the
-  // closure stack never exceed n. Input bytes are read only at 0 <= i < len.
+  // every set index is < nsets. Each list holds distinct pcs, so counts never
+  // exceed n, nor the closure stack 2n + 1 (each pc inserted pushes at most
+  // two targets). Input bytes are read only at 0 <= i < len.
 
   @inline private byteAt(i: i32): i32 {
     return <i32>load<u8>(this.ptr + <usize>i);
@@ -173,13 +172,13 @@ export class Regex {
 
   /**
    * Adds the epsilon closure of pc0 at input position i to list `which`
-   * (0 or 1). Iterative: a pc is pushed only when first inserted into the
-   * list, so the stack never holds more than n entries. Returns true as soon
-   * as MATCH is reachable.
+   * (0 or 1). Iterative: the stack holds the targets still to insert; a pc
+   * pushes its targets only when first inserted into the list, so the stack
+   * never holds more than 2n + 1 entries. Returns true as soon as MATCH is
+   * reachable.
    */
   private addThread(which: i32, pc0: i32, i: i32): bool {
-    let n = this.n;
-    let base = which * n;
+    let base = which * this.n;
     let dense = this.dense;
     let sparse = this.sparse;
     let stack = this.stack;
@@ -187,47 +186,24 @@ export class Regex {
     let cnt = which == 0 ? this.cnt0 : this.cnt1;
     let sp = 0;
     let found = false;
-    // insert pc0
-    let s = unchecked(sparse[base + pc0]);
-    if (!(s < cnt && unchecked(dense[base + s]) == pc0)) {
-      unchecked(sparse[base + pc0] = cnt);
-      unchecked(dense[base + cnt] = pc0);
-      cnt++;
-      unchecked(stack[sp++] = pc0);
-    }
+    unchecked(stack[sp++] = pc0);
     while (sp > 0) {
       let pc = unchecked(stack[--sp]);
+      let s = unchecked(sparse[base + pc]);
+      if (s < cnt && unchecked(dense[base + s]) == pc) continue;
+      unchecked(sparse[base + pc] = cnt);
+      unchecked(dense[base + cnt] = pc);
+      cnt++;
       let op = unchecked(ops[pc]);
-      let t1 = -1, t2 = -1;
       if (op == OP_MATCH) { found = true; break; }
       if (op == OP_JMP) {
-        t1 = unchecked(this.x[pc]);
+        unchecked(stack[sp++] = this.x[pc]);
       } else if (op == OP_SPLIT) {
-        t1 = unchecked(this.y[pc]);
-        t2 = unchecked(this.x[pc]);
+        unchecked(stack[sp++] = this.y[pc]);
+        unchecked(stack[sp++] = this.x[pc]);
       } else if (op == OP_ASSERT) {
-        if (this.check(unchecked(this.x[pc]), i)) t1 = pc + 1;
-      } else {
-        continue; // consuming instruction: stays in the list for the next step
-      }
-      if (t1 >= 0) {
-        s = unchecked(sparse[base + t1]);
-        if (!(s < cnt && unchecked(dense[base + s]) == t1)) {
-          unchecked(sparse[base + t1] = cnt);
-          unchecked(dense[base + cnt] = t1);
-          cnt++;
-          unchecked(stack[sp++] = t1);
-        }
-      }
-      if (t2 >= 0) {
-        s = unchecked(sparse[base + t2]);
-        if (!(s < cnt && unchecked(dense[base + s]) == t2)) {
-          unchecked(sparse[base + t2] = cnt);
-          unchecked(dense[base + cnt] = t2);
-          cnt++;
-          unchecked(stack[sp++] = t2);
-        }
-      }
+        if (this.check(unchecked(this.x[pc]), i)) unchecked(stack[sp++] = pc + 1);
+      } // else a consuming instruction: stays in the list for the next step
     }
     if (which == 0) this.cnt0 = cnt; else this.cnt1 = cnt;
     return found;
@@ -243,7 +219,7 @@ export class Regex {
     let ops = this.op;
     let xs = this.x;
     let ys = this.y;
-    let sets = this.sets;
+    let sets = this.sets.dataStart;
     let dense = this.dense;
     let sparse = this.sparse;
     let anchored = this.anchored;
@@ -278,7 +254,7 @@ export class Regex {
         switch (unchecked(ops[pc])) {
           case OP_BYTE: ok = b == unchecked(xs[pc]); break;
           case OP_BYTE2: ok = b == unchecked(xs[pc]) || b == unchecked(ys[pc]); break;
-          case OP_SET: ok = ((unchecked(sets[(unchecked(xs[pc]) << 3) + (b >> 5)]) >>> <u32>(b & 31)) & 1) != 0; break;
+          case OP_SET: ok = ((load<u32>(sets + (<usize>((unchecked(xs[pc]) << 3) + (b >> 5)) << 2)) >>> <u32>(b & 31)) & 1) != 0; break;
           case OP_ANY: ok = true; break;
           case OP_ANYNL: ok = b != 0x0a; break;
         }
