@@ -1,3 +1,5 @@
+import { bigA, mulPow, parseDecimal } from "./numparse";
+
 // Printing an f64 as F64#toString does, without ~lib's dtoa (docs/size.md,
 // "Number printing and small helpers").
 
@@ -7,7 +9,7 @@
 // `has` operand of a vars rule print non-integers, so speed does not matter
 // here: the exact decimal expansion of n is computed with a small bignum,
 // and the first rounding of it to 1, 2, ... significant digits that reads
-// back as n through parseFloat (the parser's reading) is printed.
+// back as n through parseDecimal (the parser's reading) is printed.
 // json.spec.ts compares it with F64#toString: the same text for decimals
 // read from config text; for arbitrary doubles that need 17 digits, Grisu2
 // may end in a different (also round-tripping) last digit.
@@ -19,13 +21,12 @@ export function f64Text(n: f64): string {
   const point = digitsPoint;
   let digits = all;
   let kk = point;
-  // 17 digits always identify a double; ~lib's parseFloat is not always
-  // correctly rounded, so the search stops there rather than at all digits.
+  // 17 digits always identify a double.
   for (let p = 1; p <= min(all.length, 17); p++) {
     digits = roundDigits(all, p);
     // Rounding 9.96 to one digit gives "1" and moves the point.
     kk = point + i32(all.charCodeAt(0) == 0x39 && digits.charCodeAt(0) == 0x31);
-    if (parseFloat("0." + digits + "e" + kk.toString()) == x) break;
+    if (parseDecimal("0." + digits + "e" + kk.toString()) == x) break;
   }
   // Only where the search ran to 17 digits can they end in a zero.
   while (digits.endsWith("0")) digits = digits.substring(0, digits.length - 1);
@@ -53,7 +54,8 @@ let digitsPoint: i32 = 0;
 
 // The significant decimal digits of finite x > 0, exactly (no trailing
 // zeros). x = m·2^e; for e < 0 that is m·5^-e / 10^-e, so both cases are an
-// integer (m·2^e or m·5^-e, at most about 2,550 bits) printed in decimal.
+// integer (m·2^e or m·5^-e, at most about 2,550 bits, in numparse.ts's
+// bignum buffer) printed in decimal.
 function exactDigits(x: f64): string {
   const bits = reinterpret<u64>(x);
   let e = <i32>(bits >>> 52);
@@ -61,24 +63,9 @@ function exactDigits(x: f64): string {
   if (e != 0) m |= 1 << 52;
   else e = 1;
   e -= 1075;
-  const big = new StaticArray<u32>(84);
-  big[0] = <u32>m;
-  big[1] = <u32>(m >>> 32);
-  let len = 2;
-  // Multiply by 2^e or 5^-e in steps that fit one limb (2^31, 5^13).
-  for (let left = abs(e); left > 0; ) {
-    const step = min(left, e > 0 ? 31 : 13);
-    left -= step;
-    let f: u64 = 1;
-    for (let j = 0; j < step; j++) f *= e > 0 ? 2 : 5;
-    let carry: u64 = 0;
-    for (let i = 0; i < len; i++) {
-      const t = <u64>unchecked(big[i]) * f + carry;
-      unchecked(big[i] = <u32>t);
-      carry = t >>> 32;
-    }
-    if (carry) unchecked(big[len++] = <u32>carry);
-  }
+  const big = bigA;
+  store<u64>(big, m);
+  let len = mulPow(big, m >>> 32 ? 2 : 1, e > 0 ? 2 : 5, abs(e));
   // Decimal digits, last first, by repeated division by 10 (at most 767).
   const buf = new StaticArray<u8>(800);
   let at = 800;
@@ -86,11 +73,12 @@ function exactDigits(x: f64): string {
   while (len > 0) {
     let r: u64 = 0;
     for (let i = len - 1; i >= 0; i--) {
-      const t = (r << 32) | unchecked(big[i]);
-      unchecked(big[i] = <u32>(t / 10));
+      const limb = big + (<usize>i << 2);
+      const t = (r << 32) | load<u32>(limb);
+      store<u32>(limb, <u32>(t / 10));
       r = t % 10;
     }
-    while (len > 0 && unchecked(big[len - 1]) == 0) len--;
+    while (len > 0 && load<u32>(big + (<usize>(len - 1) << 2)) == 0) len--;
     if (at == 800 && r == 0) zeros++;
     else unchecked(buf[--at] = <u8>(0x30 + r));
   }

@@ -11,6 +11,7 @@
 // table; plain integers are read without an intermediate string.
 
 import { f64Text } from "./f64text";
+import { parseDecimal } from "./numparse";
 
 export const enum JsonKind { Null, Bool, Number, String, Array, Object }
 
@@ -596,7 +597,7 @@ class Parser {
       num = neg ? -<f64>n : <f64>n;
     } else {
       const text = String.UTF8.decodeUnsafe(changetype<usize>(buf.buffer) + <usize>buf.byteOffset + <usize>start, <usize>(p - start));
-      num = parseFloat(text);
+      num = parseDecimal(text);
     }
     this.pos = p;
     this.push(JsonKind.Number, num, "", null);

@@ -36,6 +36,7 @@
 
 import { JsonKind, JsonValue } from "../json";
 import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optString, readId } from "./errors";
+import { parseDecimal } from "../numparse";
 
 const enum Kind { Any, String, Boolean, Integer, Enum, Number, Seconds, Id, Certificate, PrivateKey, StatusCodes, HeaderLines, Object }
 
@@ -131,8 +132,8 @@ function ruleOf(words: Array<string>, kinds: Array<string>): Rule {
   r.kind = <Kind>k;
   let n = words.length;
   if (words[n - 1] == "bare") { r.bare = true; n--; }
-  if (r.kind == Kind.Integer) { r.lo = parseFloat(words[2]); r.hi = parseFloat(words[3]); }
-  else if (r.kind == Kind.Number) { r.above = words[2] == ">"; r.bound = words[3]; r.lo = parseFloat(words[3]); }
+  if (r.kind == Kind.Integer) { r.lo = parseDecimal(words[2]); r.hi = parseDecimal(words[3]); }
+  else if (r.kind == Kind.Number) { r.above = words[2] == ">"; r.bound = words[3]; r.lo = parseDecimal(words[3]); }
   else if (r.kind == Kind.Enum) r.values = words.slice(2, n);
   return r;
 }

@@ -16,6 +16,7 @@ import { Issues, describe, indexed } from "../config/errors";
 import { Cidr } from "../net";
 import { Regex, lastRegexError, regexAborts } from "./regex";
 import { hexVal } from "./regex/ast";
+import { parseDecimal } from "../numparse";
 
 // What a request exposes to expressions (implemented by request.ts).
 export abstract class VarSource {
@@ -161,7 +162,7 @@ export function toNumber(s: string): f64 {
     if (k == e) return NaN;
   }
   if (k != t.length) return NaN;
-  return parseFloat(t);
+  return parseDecimal(t);
 }
 
 // lua-resty-expr spells "in" both ways.
