@@ -19,3 +19,17 @@ export function lowerAscii(s: string): string {
   }
   return out;
 }
+
+// s with every `from` code unit turned into `to`: both callers replace one
+// character with one, which String#replaceAll does with its general search
+// and builder (about 500 B of code).
+export function replaceChar(s: string, from: u16, to: u16): string {
+  const n = <usize>s.length << 1;
+  const out = changetype<string>(__new(n, idof<string>()));
+  memory.copy(changetype<usize>(out), changetype<usize>(s), n);
+  for (let p: usize = 0; p < n; p += 2) {
+    const at = changetype<usize>(out) + p;
+    if (load<u16>(at) == from) store<u16>(at, to);
+  }
+  return out;
+}

@@ -10,8 +10,9 @@ export function ipOf(a: string): string {
     const close = a.indexOf("]");
     return close > 0 ? a.substring(1, close) : a;
   }
-  const colon = a.lastIndexOf(":");
-  return colon > 0 && a.indexOf(":") == colon ? a.substring(0, colon) : a;
+  // One colon, not first (String#lastIndexOf would be its only caller).
+  const colon = a.indexOf(":");
+  return colon > 0 && a.indexOf(":", colon + 1) < 0 ? a.substring(0, colon) : a;
 }
 
 // $remote_addr: the client's IP (Envoy's source.address).

@@ -10,6 +10,7 @@ import * as imports from "@solo-io/proxy-runtime/assembly/imports";
 import { free, malloc as sdkMalloc } from "@solo-io/proxy-runtime/assembly/malloc";
 import { LogLevelValues, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import { Header, HeaderBlock, encodePairs } from "./headers";
+import { replaceChar } from "./ascii";
 
 const REQUEST_HEADERS = 0;
 
@@ -84,7 +85,7 @@ function utf8Name(s: string): ArrayBuffer {
 const propertyPaths = new Map<string, ArrayBuffer>();
 function propertyPath(path: string): ArrayBuffer {
   if (propertyPaths.has(path)) return propertyPaths.get(path);
-  const b = utf8(path.replaceAll(".", "\0"));
+  const b = utf8(replaceChar(path, 0x2e, 0));
   if (propertyPaths.size < 64) propertyPaths.set(path, b);
   return b;
 }

@@ -343,10 +343,10 @@ export function quote(s: string): string {
     // " \ and the usual control characters have short escapes: \" \\ \n \r \t.
     const short = "\"\\\n\r\t".indexOf(String.fromCharCode(c));
     if (short >= 0) parts.push("\\" + "\"\\nrt".charAt(short));
-    else if (c < 0x20) {
-      const h = c.toString(16);
-      parts.push("\\u" + "0000".substring(0, 4 - h.length) + h);
-    } else parts.push(String.fromCharCode(c));
+    // Written out rather than c.toString(16): no other caller needs a radix,
+    // so ~lib's itoa keeps only its decimal path.
+    else if (c < 0x20) parts.push("\\u00" + (c < 16 ? "0" : "1") + "0123456789abcdef".charAt(c & 15));
+    else parts.push(String.fromCharCode(c));
   }
   parts.push("\"");
   return joinStrings(parts, "");

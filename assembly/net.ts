@@ -140,7 +140,7 @@ export function splitHostPort(s: string, r: HostPort = new HostPort()): HostPort
     return r;
   }
   const first = s.indexOf(":");
-  if (first >= 0 && s.lastIndexOf(":") != first) {
+  if (first >= 0 && s.indexOf(":", first + 1) >= 0) {
     r.error = "IPv6 address must be enclosed with '[' and ']'";
     return r;
   }

@@ -2,7 +2,7 @@
 // once per request (one host call for all pairs, headers.ts) and derived
 // lazily, by nginx's rules (nginx.ts).
 
-import { lowerAscii } from "./ascii";
+import { lowerAscii, replaceChar } from "./ascii";
 import { VarSource } from "./expr/vars";
 import { Header, HeaderBlock, decodeBytes } from "./headers";
 import { asciiLower, hostLength, parseUriBytes, unescape } from "./nginx";
@@ -241,5 +241,5 @@ export class Request extends VarSource {
 
 // nginx's $http_x_foo names header "x-foo".
 export function headerName(varPart: string): string {
-  return lowerAscii(varPart).replaceAll("_", "-");
+  return replaceChar(lowerAscii(varPart), 0x5f, 0x2d);
 }
