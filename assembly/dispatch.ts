@@ -42,7 +42,7 @@ export function dispatch(cfg: Config, req: Request, route: Route, res: Resolutio
   // APISIX's retries become Envoy retries over the try list APISIX would
   // walk (balancer/RETRIES.md): x-apisix-upstream-hosts for the
   // override_host policy, x-envoy-max-retries, x-envoy-retry-on.
-  emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method, req.headers, cfg.envoyFollowsPlan);
+  emitTries(planTries(up, bctx, health, cfg.envoyFollowsPlan), req.method, req.headers, cfg.envoyFollowsPlan, up.nodes.length == 1);
 
   // The cluster by header (route cluster_header); the endpoint by filter
   // state for ORIGINAL_DST clusters. override_host clusters read the plan

@@ -5,6 +5,7 @@
 //
 //   node --import tsx bench/envoy-callgrind.ts            (all variants, 1,000 requests each)
 //   VARIANTS=noop,filter-10 REQUESTS=2000 node --import tsx bench/envoy-callgrind.ts
+//   CALLGRIND_KEEP=/tmp/cg …   keeps each variant's dump as /tmp/cg/callgrind.<variant>
 //
 // Same proxies as bench/envoy.ts (proxyBootstrap), one at a time under
 // callgrind, the upstream Envoy outside it. After start-up and 400 warm-up
@@ -14,7 +15,7 @@
 // ÷ requests. Timers and idle work in the window are counted too; they are
 // the same for every variant and small against 1,000 requests.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,6 +147,8 @@ export async function runEnvoyCallgrind(opts: { variants?: string[]; requests?: 
       // The -d dump is "<prefix>.<pid>.1" (part 1); the final one at exit is "<prefix>.<pid>".
       const dump = readdirSync(dir).find((f) => f.startsWith(`cg.${v}.`) && f.endsWith(".1"));
       if (!dump) throw new Error(`${v}: no callgrind dump`);
+      // CALLGRIND_KEEP=dir keeps the dumps, for callgrind_annotate by function.
+      if (process.env.CALLGRIND_KEEP) copyFileSync(join(dir, dump), join(process.env.CALLGRIND_KEEP, `callgrind.${v}`));
       const text = readFileSync(join(dir, dump), "utf8");
       const total = Number(/^(?:summary|totals):\s*(\d+)/m.exec(text)?.[1] ?? NaN);
       const byObject = Object.fromEntries(Object.entries(costByObject(text)).map(([k, c]) => [k, Math.round(c / n)]));

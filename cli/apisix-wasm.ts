@@ -18,7 +18,7 @@ import {
   type RouterHttp,
 } from "../envoy/control-plane/apisix/index.ts";
 import { resolveHosts } from "../envoy/control-plane/dns.ts";
-import { envoySide } from "../envoy/control-plane/translate.ts";
+import { endpointsByCluster, envoySide, translate } from "../envoy/control-plane/translate.ts";
 import { hasEndTrailer, parseStandaloneYaml } from "../envoy/control-plane/standalone.ts";
 import { WasmValidator, type DroppedObject } from "../envoy/control-plane/validate.ts";
 import { detailLines, distributionLines, hints, parseHeader, parseRequestLine, parseRequestsFile, send, tally, type Outcome, type RequestSpec } from "./try.ts";
@@ -215,6 +215,18 @@ interface Prepared {
   /** Why objects are dropped (the filter's field-named errors), or why the file would not be applied at all. */
   errors: string[];
   dropped: DroppedObject[];
+  /** The endpoints of the clusters the control plane would publish (Envoy's choice when the filter pins none). */
+  endpoints: Map<string, string[]>;
+}
+
+// The clusters the control plane would publish for these objects: where a
+// request to an upstream of one node goes (the filter sends no plan for it).
+function clusterEndpoints(objects: Record<string, unknown>, envoy: EnvoySide, dns: DnsTable): Map<string, string[]> {
+  try {
+    return endpointsByCluster(translate(objects, { lbMode: envoy.lb_mode, dns }).resources.clusters);
+  } catch {
+    return new Map(); // the filter's own verdict on such a document is what `try` reports
+  }
 }
 
 async function prepare(file: string, text: string, resolve: boolean, envoy: EnvoySide, wasm: string): Promise<Prepared> {
@@ -225,7 +237,9 @@ async function prepare(file: string, text: string, resolve: boolean, envoy: Envo
     } catch (e) {
       throw new ConfigError(`invalid JSON: ${(e as Error).message}`);
     }
-    return { config: text, errors: [], dropped: [] };
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    const side = { ...envoy, ...(typeof doc.envoy === "object" && doc.envoy !== null ? doc.envoy : {}) } as EnvoySide;
+    return { config: text, errors: [], dropped: [], endpoints: clusterEndpoints(doc, side, (doc.dns ?? {}) as DnsTable) };
   }
   const yamlError = firstYamlError(file, text);
   if (yamlError) throw new ConfigError(yamlError);
@@ -238,7 +252,8 @@ async function prepare(file: string, text: string, resolve: boolean, envoy: Envo
   const verdict = await (await WasmValidator.load(wasm)).check(doc, envoy);
   for (const d of verdict.dropped) errors.push(...(d.errors.length ? d.errors : [`${d.section}[${d.id ?? d.index}]: invalid`]));
   const dns: DnsTable = resolve ? await resolveHosts(dnsHostnames(verdict.objects as ApisixConfig)) : {};
-  return { config: filterConfigJson(verdict.objects, dns, {}, envoy), errors, dropped: verdict.dropped };
+  const endpoints = clusterEndpoints(verdict.objects as Record<string, unknown>, envoy, dns);
+  return { config: filterConfigJson(verdict.objects, dns, {}, envoy), errors, dropped: verdict.dropped, endpoints };
 }
 
 function version(io: CliIo, wasm: string): number {
@@ -290,7 +305,8 @@ export async function main(argv: string[], io: CliIo = { out: console.log, err: 
     return 1;
   }
 
-  const host = await ProxyWasmHost.load(args.wasm, { rootId: "apisix-upstream" });
+  const endpoints = prepared.endpoints;
+  const host = await ProxyWasmHost.load(args.wasm, { rootId: "apisix-upstream", clusterEndpoints: (c) => endpoints.get(c) });
   const accepted = host.configure(prepared.config);
   const errors = [
     ...prepared.errors,

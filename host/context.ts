@@ -81,6 +81,13 @@ export interface HostOptions {
   filterStateFactories?: Map<string, FilterStateFactory>;
   /** Name used in error messages (default: the file name, or "<bytes>"). */
   moduleName?: string;
+  /**
+   * The endpoints ("ip:port") of a cluster Envoy knows, by name: where the
+   * router goes when the filter names a cluster but pins no endpoint (no try
+   * plan, no original_dst state). Envoy's load balancer then has the
+   * cluster's endpoints to choose from; with one, that one is `endpoint`.
+   */
+  clusterEndpoints?: (cluster: string) => readonly string[] | undefined;
 }
 
 export interface LogEntry {

@@ -3,10 +3,10 @@
 // decodeHeaders/decodeData/encodeHeaders/log/onDestroy, on top of cpp-host
 // src/context.cc onRequestHeaders & co).
 import { BufferType, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, GrpcStatus, MapType, StreamType, WasmResult } from "./abi.ts";
-import { PLAN_HEADER } from "../envoy/control-plane/apisix/steering.ts";
+import { CLUSTER_HEADER, PLAN_HEADER } from "../envoy/control-plane/apisix/steering.ts";
 import { ORIGINAL_DST_ADDRESS_KEY } from "./foreign.ts";
 import { HeaderMap, headersToPairs, type HeadersInit, type RawPair } from "./headers.ts";
-import type { CallOutcome, DeferredActions, FailurePolicy, HostClock, LogEntry, RootContext, VmFailure } from "./context.ts";
+import type { CallOutcome, DeferredActions, FailurePolicy, HostClock, HostOptions, LogEntry, RootContext, VmFailure } from "./context.ts";
 import { fromUtf8, utf8, type Pair } from "./pairs.ts";
 import { grpcPercentEncode, httpToGrpcStatus, type LocalReply } from "./local-reply.ts";
 import { streamProperty, type PropertyValue } from "./properties.ts";
@@ -26,6 +26,7 @@ export interface StreamHost {
   callGuest(name: string, ctx: HttpStream, args: Array<number | bigint>): CallOutcome;
   streamEnded(s: HttpStream): void;
   pluginProperty(name: string): PropertyValue | undefined;
+  readonly options: Readonly<Pick<HostOptions, "clusterEndpoints">>;
 }
 
 /** What host.request() returns: the gateway-visible outcome of one request. */
@@ -219,12 +220,17 @@ export class HttpStream {
    * The endpoint Envoy's router connects to first: in override-host clusters
    * the first address of the filter's plan header (override_host reads it);
    * in ORIGINAL_DST clusters, where the filter sets no plan for a single try,
-   * the original_dst filter state.
+   * the original_dst filter state; else the cluster's only endpoint (an
+   * upstream of one node gets no plan: HostOptions.clusterEndpoints).
    */
   get endpoint(): string | undefined {
     const plan = this.requestHeaderMap.get(PLAN_HEADER);
     if (plan !== undefined && plan.length > 0) return plan.split(",")[0];
-    return this.originalDst;
+    const dst = this.originalDst;
+    if (dst !== undefined) return dst;
+    const cluster = this.requestHeaderMap.get(CLUSTER_HEADER);
+    const endpoints = cluster !== undefined ? this.host.options.clusterEndpoints?.(cluster) : undefined;
+    return endpoints?.length === 1 ? endpoints[0] : undefined;
   }
 
   // ---------------------------------------------------------------- whole lifecycle

@@ -41,9 +41,12 @@ function putHostsValue(plan: Array<Node>): void {
 // route has no retry policy, so no header means no retry) except the host
 // list an override_host cluster needs for its first pick; retry headers a
 // client sent are removed (`sent`: the request head as received).
-export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, hostsAlways: bool): void {
+// An upstream of one node has no host list: its cluster holds that one
+// endpoint (or none: the control plane never adds an endpoint the filter
+// lacks), which Envoy's fallback picks for every try.
+export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, hostsAlways: bool, oneNode: bool): void {
   const retries = plan.length > 0 ? plan.length - 1 : 0;
-  if (hostsAlways || retries > 0) {
+  if (!oneNode && (hostsAlways || retries > 0)) {
     putHostsValue(plan);
     envoy.replaceRequestHeaderBuilt(UPSTREAM_HOSTS_HEADER);
   }

@@ -34,7 +34,7 @@ import { routeConfiguration } from "./translate/route.ts";
 // The public API: each resource kind is built in translate/<kind>.ts.
 export { clusterName, CLUSTER_HEADER, ORIGINAL_DST_HEADER, PLAN_HEADER } from "./apisix/index.ts";
 export { ACCESS_LOG_FORMAT, CLIENT_ENVOY_HEADERS, nginxErrorPage } from "./translate/listener.ts";
-export { overrideHostPolicy } from "./translate/cluster.ts";
+export { endpointsByCluster, overrideHostPolicy } from "./translate/cluster.ts";
 export { redactKeys } from "./translate/ecds.ts";
 export { DEFAULTS, envoySide, FILTER_NAME, LB_MODES, seconds, type LbMode, type TranslateOptions } from "./translate/options.ts";
 

@@ -9,7 +9,7 @@ import { LB_MODES, type Stack, closedPort, hostStat, sequence, startStacks, star
 
 let stacks: Record<LbMode, Stack>;
 let up: Record<string, TestUpstream>;
-let closedA: number, closedB: number, closedC: number;
+let closedA: number, closedB: number, closedC: number, closedD: number;
 // A node that reads the whole request and then drops the connection without
 // answering: a failure after the request was sent, which nginx passes to the
 // next node for GET but not for POST (proxy_next_upstream without
@@ -19,7 +19,7 @@ let dropped = 0;
 
 before(async () => {
   up = await startUpstreams(["c", "good", "flaky", "steady"]);
-  [closedA, closedB, closedC] = [await closedPort(), await closedPort(), await closedPort()];
+  [closedA, closedB, closedC, closedD] = [await closedPort(), await closedPort(), await closedPort(), await closedPort()];
   dropper = net.createServer((sock) => {
     let head = "";
     sock.on("data", (c) => {
@@ -82,7 +82,14 @@ upstreams:
     nodes:
       - {host: 127.0.0.1, port: ${dropperPort}, weight: 1000}
       - {host: 127.0.0.1, port: ${up.steady.port}, weight: 1}
+  # one node: no try plan (override-host gives its cluster no override_host
+  # policy), Envoy's retries go back to the only endpoint
+  - id: single
+    retries: 2
+    nodes:
+      - {host: 127.0.0.1, port: ${closedD}, weight: 1}
 routes:
+  - {id: single, uri: /single, upstream_id: single}
   - {id: sent, uri: /sent, upstream_id: sent}
   - {id: tcp, uri: /tcp, upstream_id: tcp}
   - {id: retry, uri: /retry, upstream_id: retry}
@@ -131,6 +138,17 @@ for (const mode of LB_MODES) {
         assert.deepEqual(answers.slice().sort(), ["502", "502", "502", "502", "502", "502", "c"]);
         assert.equal(failA + failB, 6);
       }
+    });
+
+    test("one node, retries: 2, a closed port: Envoy tries that node three times, then nginx's 502", async () => {
+      const r = await stack.get("/single");
+      assert.equal(r.status, 502);
+      let fails = 0;
+      for (const end = Date.now() + 5000; ; await new Promise((r) => setTimeout(r, 50))) {
+        fails = await hostStat(stack, "upstream.single", `127.0.0.1:${closedD}`, "cx_connect_fail");
+        if (fails >= 3 || Date.now() > end) break;
+      }
+      assert.equal(fails, 3);
     });
 
     test("a node that drops the connection after the request was sent: GET goes on to the next node, POST is not resent (nginx's non-idempotent rule)", async () => {

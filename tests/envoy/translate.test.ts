@@ -264,8 +264,9 @@ test("listener: Envoy's own upstream failures answer like nginx (502/504 pages),
 test("clusters: the request leaves for the node without the filter's try plan (upstream header_mutation, then the codec)", () => {
   const apisix = {
     upstreams: [
-      { id: "u", nodes: { "127.0.0.1:80": 1 } },
-      { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1 } },
+      { id: "u", nodes: { "127.0.0.1:80": 1, "127.0.0.2:80": 1 } },
+      { id: "g", scheme: "grpcs", nodes: { "127.0.0.1:443": 1, "127.0.0.2:443": 1 } },
+      { id: "one", nodes: { "127.0.0.1:80": 1 } },
     ],
   };
   for (const lbMode of ["override-host", "original-dst"] as const) {
@@ -273,6 +274,11 @@ test("clusters: the request leaves for the node without the filter's try plan (u
     assertAllValid(s);
     for (const c of s.resources.clusters) {
       const filters = (c as any).typed_extension_protocol_options[HPO].http_filters;
+      if (lbMode === "override-host" && c.name === "upstream.one") {
+        // one node: the filter sends no plan, so nothing strips one (Envoy's default chain)
+        assert.equal(filters, undefined);
+        continue;
+      }
       assert.deepEqual(
         filters.map((f: Json) => f.name),
         ["envoy.filters.http.header_mutation", "envoy.filters.http.upstream_codec"],
@@ -423,7 +429,7 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
       { id: "map", nodes: { "127.0.0.1:1980": 2, "127.0.0.2:1980": 1 } },
       { id: "tls", scheme: "https", nodes: [{ host: "127.0.0.3", weight: 1 }] },
     ],
-    routes: [{ id: "r", uri: "/", upstream: { scheme: "grpc", nodes: { "[::1]:50051": 1 } } }],
+    routes: [{ id: "r", uri: "/", upstream: { scheme: "grpc", nodes: { "[::1]:50051": 1, "[::1]:50052": 1 } } }],
   };
   const s = translate(apisix, { lbMode: "override-host" });
   assertAllValid(s);
@@ -436,6 +442,11 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
     assert.equal(c.type, "STATIC");
     for (const k of ["lb_policy", "original_dst_lb_config", "cleanup_interval"]) assert.equal(c[k], undefined, `${c.name}: no ${k}`);
     assert.equal((c as any).load_assignment.cluster_name, c.name);
+    if (c.name === "upstream.tls") {
+      // one node: no plan from the filter, Envoy's default load balancer has one endpoint to pick
+      assert.equal(c.load_balancing_policy, undefined);
+      continue;
+    }
     const v = assertOverrideHostShape(c.load_balancing_policy);
     assert.deepEqual(v.override_host_sources, [{ header: "x-apisix-upstream-hosts" }]);
     assert.deepEqual(v.fallback_policy, {
@@ -451,7 +462,7 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   }
   // encodes (what the ADS server sends): TypedStruct → protobuf bytes, value as
   // a Struct whose fields survive (an empty Struct made Envoy NACK the CDS)
-  for (const c of s.resources.clusters) {
+  for (const c of s.resources.clusters.filter((c) => c.load_balancing_policy !== undefined)) {
     const back = decodeMessage(KIND_TYPE_URL.clusters, encodeAny(KIND_TYPE_URL.clusters, c).value);
     const any = get(back, "load_balancing_policy.policies.0.typed_extension_config.typed_config");
     assert.equal(any.type_url, "type.googleapis.com/xds.type.v3.TypedStruct");
@@ -467,7 +478,7 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
   assert.deepEqual(translate(apisix).resources.clusters, s.resources.clusters);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.map")), [{ priority: 0, eps: ["127.0.0.1:1980/2", "127.0.0.2:1980/1"] }]);
   assert.deepEqual(lbEndpoints(cluster(s, "upstream.tls")), [{ priority: 0, eps: ["127.0.0.3:443/1"] }], "scheme default port");
-  assert.deepEqual(lbEndpoints(cluster(s, "route.r")), [{ priority: 0, eps: ["::1:50051/1"] }]);
+  assert.deepEqual(lbEndpoints(cluster(s, "route.r")), [{ priority: 0, eps: ["::1:50051/1", "::1:50052/1"] }]);
 
   // everything but the endpoint choice is the same as in original-dst mode
   const od = translate(apisix, { lbMode: "original-dst" });
@@ -477,7 +488,14 @@ test("override-host: STATIC clusters with the nodes as endpoints and the overrid
         ([k]) => !["type", "lb_policy", "original_dst_lb_config", "cleanup_interval", "load_assignment", "load_balancing_policy"].includes(k),
       ),
     );
-  assert.deepEqual(s.resources.clusters.map(strip), od.resources.clusters.map(strip));
+  // ... and the one-node cluster's upstream filters: override-host sends it no plan to strip
+  const oneNodeLeft = od.resources.clusters.map((c) => {
+    if (c.name !== "upstream.tls") return c;
+    const x = structuredClone(c) as any;
+    delete x.typed_extension_protocol_options[HPO].http_filters;
+    return x;
+  });
+  assert.deepEqual(s.resources.clusters.map(strip), oneNodeLeft.map(strip));
   for (const k of ["listeners", "routes"] as const) assert.deepEqual(s.resources[k], od.resources[k]);
   // the filter config differs only in telling the filter which mode Envoy runs
   const filterCfg = (x: typeof s) => JSON.parse(get(x.resources.extensionConfigs[0], "typed_config.config.configuration.value"));

@@ -345,11 +345,18 @@ describe("7. Envoy steering", () => {
   });
 
   test("override-host clusters: the plan header alone names the endpoint, no original-destination filter state", async () => {
-    const host = await balancerHost(config);
+    const host = await balancerHost({ ...config, upstreams: [{ id: "u1", nodes: { "10.0.0.1:80": 1, "10.0.0.7:80": 1 } }] });
     const byId = get(host, "/byid");
-    assert.equal(byId.header("x-apisix-upstream-hosts"), "10.0.0.1:80");
-    assert.equal(byId.endpoint, "10.0.0.1:80");
+    const plan = byId.header("x-apisix-upstream-hosts")?.split(",") ?? [];
+    assert.deepEqual([...plan].sort(), ["10.0.0.1:80", "10.0.0.7:80"]);
+    assert.equal(byId.endpoint, plan[0]);
     assert.equal(byId.filterState.get(ORIGINAL_DST), undefined);
+    // One node: no plan at all; the cluster's one endpoint is where Envoy goes.
+    const inline = get(host, "/inline", { headers: { "x-apisix-upstream-hosts": "6.6.6.6:80" } });
+    assert.equal(inline.header("x-apisix-upstream"), "route.inline");
+    assert.deepEqual(inline.requestHeaders.getAll("x-apisix-upstream-hosts"), []);
+    assert.equal(inline.filterState.get(ORIGINAL_DST), undefined);
+    assert.equal(inline.endpoint, "10.0.0.2:8080");
   });
 
   test("pass_host: pass keeps the client's Host, node uses the node, rewrite uses upstream_host", async () => {

@@ -2,7 +2,8 @@
 // proxy-wasm host, and small helpers to read a request's outcome.
 import assert from "node:assert/strict";
 import { LogLevel, ManualClock, ProxyWasmHost, type RequestDescription, type RequestResult, type RequestOptions } from "../../host/index.ts";
-import { ORIGINAL_DST_KEY, withClusterNames } from "../../envoy/control-plane/apisix/index.ts";
+import { ORIGINAL_DST_KEY, withClusterNames, type DnsTable } from "../../envoy/control-plane/apisix/index.ts";
+import { endpointsByCluster, translate } from "../../envoy/control-plane/translate.ts";
 
 export const FILTER_WASM = new URL("../../build/filter.wasm", import.meta.url).pathname;
 export const ORIGINAL_DST = ORIGINAL_DST_KEY;
@@ -30,10 +31,27 @@ export function configure(host: ProxyWasmHost, config: unknown): boolean {
  * whose retries follow the filter's plan; on a clock that moves when told.
  */
 export async function balancerHost(config: unknown, clock = new ManualClock(1_700_000_000_000)): Promise<ProxyWasmHost> {
-  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock });
-  const ok = host.configure(JSON.stringify(overrideHost(config)));
-  assert.equal(ok, true, `config accepted: ${errorLogs(host.logs).join("\n")}`);
+  const clusters = new Map<string, string[]>();
+  const host = await ProxyWasmHost.load(FILTER_WASM, { rootId: "apisix-upstream", clock, clusterEndpoints: (c) => clusters.get(c) });
+  clustersOf.set(host, clusters);
+  assert.equal(configureOverrideHost(host, config), true, `config accepted: ${errorLogs(host.logs).join("\n")}`);
   return host;
+}
+
+// The clusters' endpoints of each balancerHost, as its last configuration's
+// clusters list them (the router's choice when the filter sends no plan).
+const clustersOf = new WeakMap<ProxyWasmHost, Map<string, string[]>>();
+
+/** Configures a balancerHost in override-host mode; its router model follows the new clusters. */
+export function configureOverrideHost(host: ProxyWasmHost, config: unknown): boolean {
+  const clusters = clustersOf.get(host);
+  if (clusters && typeof config === "object" && config !== null) {
+    const doc = config as Record<string, unknown>;
+    clusters.clear();
+    const snap = translate(doc, { lbMode: "override-host", dns: doc.dns as DnsTable | undefined });
+    for (const [name, endpoints] of endpointsByCluster(snap.resources.clusters)) clusters.set(name, endpoints);
+  }
+  return host.configure(JSON.stringify(overrideHost(config)));
 }
 
 /** The document named as the control plane names it, for override-host clusters. */

@@ -29,6 +29,13 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
   const tls = scheme === "https" || scheme === "grpcs";
   const h2 = scheme === "grpc" || scheme === "grpcs";
 
+  const assignment = o.lbMode === "override-host" ? loadAssignment(site, o, issues) : undefined;
+  // One node: the filter sends no try plan for it (assembly/balancer/steer.ts
+  // emitTries), and the cluster's one endpoint is the host of every try, so
+  // neither the override_host policy nor the upstream filter that strips the
+  // plan has anything to do; each would cost Envoy work on every request.
+  const oneNode = assignment !== undefined && assignment.nodes === 1;
+
   const protocolOptions: Json = {
     "@type": T.httpProtocolOptions,
     common_http_protocol_options: {
@@ -46,25 +53,32 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
     // (tried: they fell back to round robin). Upstream filters run per try,
     // after the host was chosen, so the node never sees the plan (it would
     // learn the other nodes' addresses).
-    http_filters: [
-      { name: "envoy.filters.http.header_mutation", typed_config: { "@type": T.headerMutation, mutations: { request_mutations: [{ remove: PLAN_HEADER }] } } },
-      { name: "envoy.filters.http.upstream_codec", typed_config: { "@type": T.upstreamCodec } },
-    ],
+    ...(oneNode
+      ? {}
+      : {
+          http_filters: [
+            {
+              name: "envoy.filters.http.header_mutation",
+              typed_config: { "@type": T.headerMutation, mutations: { request_mutations: [{ remove: PLAN_HEADER }] } },
+            },
+            { name: "envoy.filters.http.upstream_codec", typed_config: { "@type": T.upstreamCodec } },
+          ],
+        }),
   };
   // SNI = the Host the filter put on the request (APISIX: proxy_ssl_name
   // $upstream_host), so it follows pass_host in every mode.
   if (tls) protocolOptions.upstream_http_protocol_options = { auto_sni: true };
 
   const endpointChoice: Json =
-    o.lbMode === "override-host"
+    assignment !== undefined
       ? {
           // The filter picks; Envoy only needs to know the nodes so that
           // override_host can find the plan's addresses (it skips addresses
           // not in the endpoint set). Endpoints change with the config or
           // DNS, and then CDS is re-sent (the cluster is rebuilt).
           type: "STATIC",
-          load_assignment: loadAssignment(site, o, issues),
-          load_balancing_policy: overrideHostPolicy(),
+          load_assignment: assignment.json,
+          ...(oneNode ? {} : { load_balancing_policy: overrideHostPolicy() }),
         }
       : {
           type: "ORIGINAL_DST",
@@ -154,10 +168,12 @@ const MAX_ENDPOINT_WEIGHT = 1_000_000;
  * did not resolve gives no endpoint and a warning; the filter drops that node
  * too.
  */
-function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json {
+/** The cluster's endpoints; `nodes` counts the upstream's nodes the filter keeps too (before equal addresses merge). */
+function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): { json: Json; nodes: number } {
   const dns = o.dns ?? {};
   const eps: { addr: string; ip: string; port: number; weight: number; priority: number }[] = [];
   const seen = new Set<string>();
+  let nodes = 0;
   for (const n of upstreamNodes(site.upstream, site.path)) {
     if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) continue; // reported by checkNodes
     const resolved = nodeAddress(n.host, dns);
@@ -181,6 +197,7 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
           message: `IPv6 address ${ip} is not in canonical form (${canonical}); override_host will not find it in the filter's plan, so tries to it use the round-robin fallback`,
         });
     }
+    nodes++;
     const addr = hostPort(ip, n.port);
     if (seen.has(addr)) continue;
     seen.add(addr);
@@ -199,7 +216,7 @@ function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): Json 
     byLevel.set(level, list);
   }
   const endpoints = [...byLevel.keys()].sort((a, b) => a - b).map((level, i) => ({ ...(i > 0 ? { priority: i } : {}), lb_endpoints: byLevel.get(level)! }));
-  return { cluster_name: site.cluster, endpoints };
+  return { json: { cluster_name: site.cluster, endpoints }, nodes };
 }
 
 function upstreamTls(u: Json, p: string, apisix: Partial<ApisixConfig>, h2: boolean, issues: Issue[]): Json {
@@ -277,4 +294,26 @@ function staticSni(u: Json): string | undefined {
 
 function timeoutConnect(t: unknown): number | undefined {
   return isObj(t) && typeof t.connect === "number" && t.connect > 0 ? t.connect : undefined;
+}
+
+/**
+ * Each cluster's endpoints ("ip:port", as the filter writes addresses) from
+ * translated clusters: what Envoy's load balancer chooses from when the
+ * filter pins no endpoint (an upstream of one node). The CLI and the filter
+ * tests hand it to host/ (HostOptions.clusterEndpoints).
+ */
+export function endpointsByCluster(clusters: readonly Json[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of clusters) {
+    const levels = (c.load_assignment as Json | undefined)?.endpoints as Json[] | undefined;
+    if (!levels) continue;
+    const addrs: string[] = [];
+    for (const level of levels)
+      for (const lb of level.lb_endpoints as Json[]) {
+        const sa = ((lb.endpoint as Json).address as Json).socket_address as Json;
+        addrs.push(hostPort(sa.address as string, sa.port_value as number));
+      }
+    out.set(c.name as string, addrs);
+  }
+  return out;
 }
