@@ -13,7 +13,7 @@ import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
 import { Issues, idChars, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
-import { METHODS, NO_HOSTS, Route, Service, methodBit } from "./route";
+import { NO_HOSTS, Route, Service, methodBit, methodNames } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream, parsedClusters } from "./upstream";
 import { compileVars } from "../expr/vars";
 import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
@@ -35,35 +35,30 @@ function routeFields(): Array<string> {
   return listOf("id name desc labels uri uris host hosts remote_addr remote_addrs methods vars filter_func priority timeout upstream upstream_id service_id plugin_config_id plugins script enable_websocket status create_time update_time");
 }
 
-let routeFieldAt: FieldIndex | null = null;
 // Each field's member position, -1 when absent; reused for every route
 // (parseRoute does not nest).
 const routeMembers = new StaticArray<i32>(F.update_time + 1);
 
-// Position of a member name in a list of field names, -1 when it is none of
-// them. Names are grouped by length, so a name is compared only with the one
-// to five fields of its length (no hashing of the name).
-class FieldIndex {
-  private byLength: Array<Array<i32>> = new Array<Array<i32>>();
+// The route fields by name length: bit f of routeLengths[n] is set when
+// field f's name has n characters (the longest has 16). A member name is
+// compared only with the one to five fields of its length, no hashing.
+const routeLengths = new StaticArray<u32>(17);
+let routeNames: Array<string> | null = null;
 
-  constructor(private names: Array<string>) {
-    for (let i = 0; i < names.length; i++) {
-      const n = names[i].length;
-      while (this.byLength.length <= n) this.byLength.push(new Array<i32>());
-      this.byLength[n].push(i);
-    }
+// Position of a member name in routeFields(), -1 when it is none of them.
+function routeField(name: string): i32 {
+  let names = routeNames;
+  if (names === null) {
+    routeNames = names = routeFields();
+    for (let i = 0; i < names.length; i++) unchecked(routeLengths[names[i].length] |= (<u32>1) << i);
   }
-
-  find(name: string): i32 {
-    const n = name.length;
-    if (n >= this.byLength.length) return -1;
-    const same = unchecked(this.byLength[n]);
-    for (let i = 0; i < same.length; i++) {
-      const f = unchecked(same[i]);
-      if (unchecked(this.names[f]) == name) return f;
-    }
-    return -1;
+  const n = name.length;
+  if (n >= routeLengths.length) return -1;
+  for (let m = unchecked(routeLengths[n]); m != 0; m &= m - 1) {
+    const f = <i32>ctz(m);
+    if (unchecked(names[f]) == name) return f;
   }
+  return -1;
 }
 
 export class Config {
@@ -185,10 +180,8 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
   // A disabled route's upstreams are not proxied to (see Config#live).
   const clustersBefore = parsedClusters.length;
   let unknown = false;
-  let index = routeFieldAt;
-  if (index === null) routeFieldAt = index = new FieldIndex(routeFields());
   for (let i = 0, n = v.length; i < n; i++) {
-    const f = index.find(v.keyAt(i));
+    const f = routeField(v.keyAt(i));
     if (f >= 0) unchecked(m[f] = i);
     else unknown = true;
   }
@@ -221,7 +214,12 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
         list.push(u.str);
       }
       if (list.length) r.uri = list[0];
-      if (list.length > 1) r.moreUris = list.slice(1);
+      if (list.length > 1) {
+        // A loop, not slice(): nothing else instantiates Array<string>#slice.
+        const more = new Array<string>();
+        for (let i = 1; i < list.length; i++) more.push(list[i]);
+        r.moreUris = more;
+      }
     }
   }
   r.hosts = readHosts(v, unchecked(m[F.host]), unchecked(m[F.hosts]), issues);
@@ -231,7 +229,7 @@ function parseRoute(v: JsonValue, idx: i32, dns: Map<string, DnsAnswer>, upstrea
     if (!methods.isArray()) issues.error(".methods", "expected an array of methods");
     else for (let i = 0; i < methods.length; i++) {
       const bit = methods.kindAt(i) == JsonKind.String ? methodBit(methods.strAt(i)) : 0;
-      if (bit == 0) { issues.error(indexed(".methods", i), describe(methods.at(i)) + " matches none of the enum values [" + METHODS.join(", ") + "]"); continue; }
+      if (bit == 0) { issues.error(indexed(".methods", i), describe(methods.at(i)) + " matches none of the enum values [" + methodNames().join(", ") + "]"); continue; }
       if (r.methods & bit) { issues.error(".methods", "duplicate method " + methods.strAt(i)); continue; }
       r.methods |= bit;
     }

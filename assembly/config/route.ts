@@ -20,7 +20,7 @@ export class Route {
   uri: string = "";
   moreUris: Array<string> = NO_URIS;
   hosts: Array<string> = NO_HOSTS;
-  // Bit per method (see METHODS); 0 = any.
+  // Bit per method (see methodNames); 0 = any.
   methods: u32 = 0;
   priority: i64 = 0;
   vars: Expr | null = null;
@@ -52,9 +52,18 @@ export class Service {
   hosts: Array<string> = NO_HOSTS;
 }
 
-export const METHODS: Array<string> = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "PURGE"];
+// The methods a route may name, made on first use from one catalogue text
+// (a top-level list literal is start-up code, one store per name).
+let methods: Array<string> | null = null;
+
+export function methodNames(): Array<string> {
+  let m = methods;
+  if (m === null) methods = m = "GET POST PUT DELETE PATCH HEAD OPTIONS CONNECT TRACE PURGE".split(" ");
+  return m;
+}
 
 export function methodBit(m: string): u32 {
-  for (let i = 0; i < METHODS.length; i++) if (unchecked(METHODS[i]) == m) return (<u32>1) << i;
+  const names = methodNames();
+  for (let i = 0; i < names.length; i++) if (unchecked(names[i]) == m) return (<u32>1) << i;
   return 0;
 }

@@ -71,18 +71,21 @@ class Rule {
 }
 
 // Parsed schemas and key lists by the identity of their text: each is a
-// literal, one string for the life of the module, read once.
-const cacheTexts = new Array<usize>();
-const cacheSchemas = new Array<Rule>();
+// literal, one string for the life of the module, read once. A cached
+// rule's name is that text (the top of a schema has no name of its own).
+const cache = new Array<Rule>();
 
 function cached(text: string): Rule | null {
-  const at = cacheTexts.indexOf(changetype<usize>(text));
-  return at >= 0 ? unchecked(cacheSchemas[at]) : null;
+  for (let i = 0, n = cache.length; i < n; i++) {
+    const s = unchecked(cache[i]);
+    if (changetype<usize>(s.name) == changetype<usize>(text)) return s;
+  }
+  return null;
 }
 
 function remember(text: string, s: Rule): Rule {
-  cacheTexts.push(changetype<usize>(text));
-  cacheSchemas.push(s);
+  s.name = text;
+  cache.push(s);
   return s;
 }
 
@@ -134,7 +137,11 @@ function ruleOf(words: Array<string>, kinds: Array<string>): Rule {
   if (words[n - 1] == "bare") { r.bare = true; n--; }
   if (r.kind == Kind.Integer) { r.lo = parseDecimal(words[2]); r.hi = parseDecimal(words[3]); }
   else if (r.kind == Kind.Number) { r.above = words[2] == ">"; r.bound = words[3]; r.lo = parseDecimal(words[3]); }
-  else if (r.kind == Kind.Enum) r.values = words.slice(2, n);
+  else if (r.kind == Kind.Enum) {
+    const values = new Array<string>();
+    for (let i = 2; i < n; i++) values.push(words[i]);
+    r.values = values;
+  }
   return r;
 }
 

@@ -139,10 +139,7 @@ function nodeHostHeader(n: Node, scheme: string): string {
   const v6 = h.indexOf(":") >= 0;
   if (n.port == standardPort(scheme)) return v6 ? "[" + h + "]" : h;
   // An IP node's host:port is its address, built already.
-  if (n.domain.length == 0) return n.address;
-  const b = text.reset();
-  if (v6) b.add("[").add(h).add("]"); else b.add(h);
-  return b.add(":").addInt(n.port).take();
+  return n.domain.length == 0 ? n.address : formatAddress(h, n.port);
 }
 
 // Parses one upstream object (top-level, or inline in a route, service or
