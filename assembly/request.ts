@@ -2,7 +2,7 @@
 // once per request (one host call for all pairs, headers.ts) and derived
 // lazily, by nginx's rules (nginx.ts).
 
-import { lowerAscii, replaceChar } from "./ascii";
+import { lowerAscii, replaceChar, splitChar } from "./ascii";
 import { VarSource } from "./expr/vars";
 import { Header, HeaderBlock, decodeBytes } from "./headers";
 import { asciiLower, hostLength, parseUriBytes, unescape } from "./nginx";
@@ -154,7 +154,7 @@ export class Request extends VarSource {
     if (a === null) {
       a = new Array<Header>();
       if (this.query.length) {
-        const parts = this.query.split("&");
+        const parts = splitChar(this.query, 0x26);
         for (let i = 0; i < parts.length; i++) {
           const p = parts[i];
           if (p.length == 0) continue;
@@ -174,7 +174,7 @@ export class Request extends VarSource {
     if (c === null) {
       c = new Array<Header>();
       for (let i = this.headers.find("cookie"); i >= 0; i = this.headers.find("cookie", i + 1)) {
-        const parts = this.headers.value(i).split(";");
+        const parts = splitChar(this.headers.value(i), 0x3b);
         for (let k = 0; k < parts.length; k++) {
           const p = parts[k].trim();
           const eq = p.indexOf("=");

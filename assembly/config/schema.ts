@@ -37,6 +37,7 @@
 import { JsonKind, JsonValue } from "../json";
 import { Issues, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optString, readId } from "./errors";
 import { parseDecimal } from "../numparse";
+import { splitChar } from "../ascii";
 
 const enum Kind { Any, String, Boolean, Integer, Enum, Number, Seconds, Id, Certificate, PrivateKey, StatusCodes, HeaderLines, Object }
 
@@ -150,7 +151,7 @@ export function listOf(text: string): Array<string> {
   let s = cached(text);
   if (s === null) {
     s = new Rule();
-    s.values = text.split(" ");
+    s.values = splitChar(text, 0x20);
     remember(text, s);
   }
   return s.names;
