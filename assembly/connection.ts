@@ -3,6 +3,7 @@
 // from Envoy's connection attributes only when a route or a balancer asks.
 
 import * as envoy from "./envoy";
+import { i64Text } from "./f64text";
 
 // The IP of an Envoy address property ("1.2.3.4:80", "[::1]:80").
 export function ipOf(a: string): string {
@@ -23,7 +24,7 @@ export function remoteAddr(): string {
 
 function port(path: string): string | null {
   const p = envoy.propertyInt(path, -1);
-  return p >= 0 ? p.toString() : null;
+  return p >= 0 ? i64Text(p) : null;
 }
 
 // $remote_port, $server_addr, $server_port and nginx's $ssl_* variables.

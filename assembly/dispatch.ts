@@ -14,6 +14,7 @@ import { Outcome, emitTries, readOutcome } from "./balancer/steer";
 import { Resolution } from "./resolve";
 import { vm } from "./vm";
 import * as envoy from "./envoy";
+import { i64Text } from "./f64text";
 
 // The request headers the filter steers Envoy's router with. Whatever a
 // client sent in them is removed before anything else happens (filter.ts).
@@ -68,7 +69,7 @@ export function dispatch(cfg: Config, req: Request, route: Route, res: Resolutio
     // Envoy keeps the value as milliseconds in a std::chrono duration; cap it
     // (at ~24.8 days) so an absurd `read` cannot overflow Envoy's arithmetic.
     const ms = Math.min(Math.ceil(timeout.read * 1000), 2147483647);
-    envoy.replaceRequestHeader(TIMEOUT_HEADER, (<i64>ms).toString());
+    envoy.replaceRequestHeader(TIMEOUT_HEADER, i64Text(<i64>ms));
   }
   // No clear_route_cache: the header edits above already cleared it (envoy.ts).
   return node;

@@ -95,3 +95,18 @@ function roundDigits(d: string, p: i32): string {
   if (i < 0) return "1";
   return d.substring(0, i) + String.fromCharCode(d.charCodeAt(i) + 1);
 }
+
+// n in decimal, as I64#toString prints it. Values that fit an i32 (nearly
+// all: ports, timeouts, ids, counts) go through I32#toString; the rest
+// through a short loop, so ~lib's 64-bit itoa is not compiled in.
+export function i64Text(n: i64): string {
+  if (<i64><i32>n == n) return (<i32>n).toString();
+  // Wraps for i64.MIN_VALUE to 2^63 as a u64, which is its magnitude.
+  let u = <u64>(n < 0 ? -n : n);
+  let s = "";
+  do {
+    s = String.fromCharCode(0x30 + <i32>(u % 10)) + s;
+    u /= 10;
+  } while (u);
+  return n < 0 ? "-" + s : s;
+}

@@ -10,7 +10,7 @@
 // repeat across thousands of objects) are shared through a small intern
 // table; plain integers are read without an intermediate string.
 
-import { f64Text } from "./f64text";
+import { f64Text, i64Text } from "./f64text";
 import { parseDecimal } from "./numparse";
 
 export const enum JsonKind { Null, Bool, Number, String, Array, Object }
@@ -325,7 +325,7 @@ export function joinStrings(parts: Array<string>, sep: string): string {
 }
 
 export function formatNumber(n: f64): string {
-  if (isFinite(n) && Math.floor(n) == n && Math.abs(n) < 9007199254740992) return (<i64>n).toString();
+  if (isFinite(n) && Math.floor(n) == n && Math.abs(n) < 9007199254740992) return i64Text(<i64>n);
   return f64Text(n);
 }
 

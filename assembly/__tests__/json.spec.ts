@@ -1,5 +1,5 @@
 import { parseJson, JsonKind, JsonValue } from "../json";
-import { f64Text } from "../f64text";
+import { f64Text, i64Text } from "../f64text";
 
 describe("json", () => {
   it("parses nested documents keeping key order", () => {
@@ -234,6 +234,20 @@ describe("f64Text", () => {
       seed ^= seed << 13; seed ^= seed >>> 7; seed ^= seed << 17;
       const r = reinterpret<f64>(seed);
       if (isFinite(r)) noLonger(r);
+    }
+  });
+});
+
+describe("i64Text", () => {
+  it("prints what I64#toString prints", () => {
+    const n: i64[] = [0, 1, -1, 9, 10, -10, 2147483647, 2147483648, -2147483648, -2147483649, 4294967295, 4294967296,
+      9007199254740991, -9007199254740992, i64.MAX_VALUE, i64.MIN_VALUE, i64.MIN_VALUE + 1];
+    for (let i = 0; i < n.length; i++) expect(i64Text(n[i])).toBe(n[i].toString());
+    let seed: u64 = 0x9e3779b97f4a7c15;
+    for (let i = 0; i < 2000; i++) {
+      seed ^= seed << 13; seed ^= seed >>> 7; seed ^= seed << 17;
+      const v = <i64>(seed >> <u64>(i % 64));
+      expect(i64Text(v)).toBe(v.toString());
     }
   });
 });

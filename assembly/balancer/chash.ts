@@ -14,6 +14,7 @@ import { BalanceCtx, Picker, PickerFactory } from "./picker";
 import { crc32, crc32Begin, crc32Update } from "./crc32";
 import { LOG_WARN, balancerLog } from "./hooks";
 import { sortByKey } from "./keysort";
+import { i64Text } from "../f64text";
 
 export const CONSISTENT_POINTS: i64 = 160;
 // Ring size ceiling (points). APISIX has none: weights whose gcd-reduced sum
@@ -73,8 +74,8 @@ export class Ring {
     let scale: f64 = 1;
     if (total * CONSISTENT_POINTS > MAX_POINTS) {
       scale = <f64>MAX_POINTS / <f64>(total * CONSISTENT_POINTS);
-      balancerLog(LOG_WARN, "chash: weights too large for the ring (" + (total * CONSISTENT_POINTS).toString() +
-        " points), scaled down to at most " + MAX_POINTS.toString() + " points");
+      balancerLog(LOG_WARN, "chash: weights too large for the ring (" + i64Text(total * CONSISTENT_POINTS) +
+        " points), scaled down to at most " + i64Text(MAX_POINTS) + " points");
     }
     const counts = new Array<i32>(nodes.length);
     let n = 0;

@@ -5,6 +5,7 @@
 import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, quote } from "../json";
 import { text } from "./text";
+import { i64Text } from "../f64text";
 
 export class Issues {
   errors: Array<string> = new Array<string>();
@@ -161,7 +162,7 @@ export function readId(v: JsonValue | null, path: string, issues: Issues): strin
     // Beyond 2^53 a JSON number no longer names one integer (Lua's doubles
     // have the same limit), so two different ids could collide.
     if (v.num > 9007199254740991) { issues.error(path, "integer id " + describe(v) + " is too large (max 2^53-1); use a string id"); return ""; }
-    return (<i64>v.num).toString();
+    return i64Text(<i64>v.num);
   }
   if (!v.isString()) { issues.got(path, "expected a string or integer id", v); return ""; }
   const s = v.str;
@@ -206,8 +207,8 @@ export function intMember(v: JsonValue | null, key: string, path: string, issues
   if (v === null) return def;
   let msg: string;
   if (!v.isInteger()) msg = "expected an integer, got " + describe(v);
-  else if (v.num < <f64>min) msg = "expected " + describe(v) + " to be at least " + min.toString();
-  else if (v.num > <f64>max) msg = "expected " + describe(v) + " to be at most " + max.toString();
+  else if (v.num < <f64>min) msg = "expected " + describe(v) + " to be at least " + i64Text(min);
+  else if (v.num > <f64>max) msg = "expected " + describe(v) + " to be at most " + i64Text(max);
   else return <i64>v.num;
   issues.error(path + "." + key, msg);
   return def;
