@@ -5,6 +5,8 @@
 import { parseJson } from "../json";
 import { Issues } from "../config/errors";
 import { check, checkObject, listOf, statusCodes } from "../config/schema";
+import { parseConfig } from "../config/config";
+import { ROUTER_NAMES } from "../router";
 
 function errors(json: string, schema: string, more: string = ""): string {
   const issues = new Issues();
@@ -60,7 +62,21 @@ describe("schema rules", () => {
     expect(a.join(",")).toBe("p,q,r");
     expect(changetype<usize>(listOf("p q r"))).toBe(changetype<usize>(a));
   });
-  it("statusCodes returns the valid codes once each", () => {
+  it("an object rule without braces takes any members", () => {
+    expect(errors('{"m":{"any":1,"more":[2]}}', "m object bare")).toBe("");
+    expect(errors('{"m":[]}', "m object bare")).toBe("x.m: expected an object");
+    expect(errors('{"m":1}', "m object")).toBe("x.m: expected an object, got integer");
+  });
+  it("the envoy section's router_http values are router.ts's names, in its order", () => {
+    const res = parseConfig(Uint8Array.wrap(String.UTF8.encode('{"envoy":{"router_http":"x"}}')));
+    expect(res.issues.errors.join(" | ")).toBe('envoy.router_http: "x" matches none of the enum values [' + ROUTER_NAMES.join(", ") + "]");
+    for (let i = 0; i < ROUTER_NAMES.length; i++) {
+      const ok = parseConfig(Uint8Array.wrap(String.UTF8.encode('{"envoy":{"router_http":"' + ROUTER_NAMES[i] + '"}}')));
+      expect(changetype<usize>(ok.config)).not.toBe(0, ROUTER_NAMES[i]);
+      expect(ok.config!.router.kind).toBe(<u8>i, ROUTER_NAMES[i]);
+    }
+  });
+    it("statusCodes returns the valid codes once each", () => {
     const issues = new Issues();
     expect(statusCodes(parseJson("[500,503,500]").value!, "p", issues).join(",")).toBe("500,503");
     expect(issues.errors.join("|")).toBe("p: status 500 listed twice");

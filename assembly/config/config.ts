@@ -11,14 +11,14 @@
 
 import { lowerAscii } from "../ascii";
 import { JsonKind, JsonValue, parseJsonBytes } from "../json";
-import { Issues, idChars, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, optInt, readIdAt } from "./errors";
+import { Issues, idChars, indexed, boolMember, checkKeys, checkPem, describe, enumString, intMember, optBool, readIdAt } from "./errors";
 import { Ssl, Upstream } from "./model";
 import { NO_HOSTS, Route, Service, methodBit, methodNames } from "./route";
 import { DnsAnswer, parseDns, parseTimeout, parseUpstream, parsedClusters } from "./upstream";
 import { compileVars } from "../expr/vars";
-import { ROUTER_HOST_URI, ROUTER_NAMES, Router } from "../router";
+import { ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
-import { boolOf, check, intOf, listOf, strOf } from "./schema";
+import { boolOf, check, checkObject, intOf, listOf, strOf } from "./schema";
 import { Cidr } from "../net";
 
 // A route's members by field, found in one pass over its keys: a route may
@@ -463,11 +463,15 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
   if (envoy !== null) {
     if (!envoy.isObject()) issues.error("envoy", "expected an object {lb_mode, router_http, filter_state_ids}");
     else {
-      checkKeys(envoy, listOf("lb_mode router_http filter_state_ids"), "envoy", issues);
-      cfg.filterStateIds = optBool(envoy, "filter_state_ids", "envoy", issues, true);
-      cfg.envoyFollowsPlan = enumString(envoy, "lb_mode", listOf("original-dst override-host"), "envoy", issues, "original-dst") == "override-host";
-      const router = enumString(envoy, "router_http", ROUTER_NAMES, "envoy", issues, ROUTER_NAMES[ROUTER_HOST_URI]);
-      const kind = ROUTER_NAMES.indexOf(router);
+      // router_http's values are router.ts's ROUTER_NAMES, in the same order
+      // (config-schema.spec.ts checks).
+      checkObject(envoy, "envoy", issues, "\
+        filter_state_ids boolean;\
+        lb_mode enum original-dst override-host;\
+        router_http enum radixtree_host_uri radixtree_uri radixtree_uri_with_parameter");
+      cfg.filterStateIds = boolOf(envoy, "filter_state_ids", true);
+      cfg.envoyFollowsPlan = strOf(envoy, "lb_mode", "") == "override-host";
+      const kind = ROUTER_NAMES.indexOf(strOf(envoy, "router_http", ""));
       if (kind > 0) cfg.router = new Router(<u8>kind);
     }
   }

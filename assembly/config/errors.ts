@@ -198,11 +198,7 @@ export function boolMember(v: JsonValue | null, key: string, path: string, issue
   return v.bool;
 }
 
-export function optInt(obj: JsonValue, key: string, path: string, issues: Issues, def: i64, min: i64, max: i64): i64 {
-  return intMember(obj.get(key), key, path, issues, def, min, max);
-}
-
-// optInt for a member already looked up (null: absent).
+// An integer member in [min, max] (v null: absent, def).
 export function intMember(v: JsonValue | null, key: string, path: string, issues: Issues, def: i64, min: i64, max: i64): i64 {
   if (v === null) return def;
   let msg: string;

@@ -15,7 +15,7 @@
 // robin; an entry without upstream/upstream_id keeps the route's upstream.
 
 import { JsonValue } from "../json";
-import { Issues, indexed, checkKeys, describe, optInt, readId } from "./errors";
+import { Issues, indexed, checkKeys, describe, intMember, readId } from "./errors";
 import { Node, Upstream } from "./model";
 import { DnsAnswer, parseUpstream } from "./upstream";
 import { listOf } from "./schema";
@@ -101,7 +101,7 @@ export function parseTrafficSplit(v: JsonValue, path: string, dns: Map<string, D
       if (!w.isObject()) { issues.error(wp, "expected an object"); continue; }
       checkKeys(w, listOf("upstream_id upstream weight"), wp, issues);
       const t = new SplitTarget();
-      t.weight = optInt(w, "weight", wp, issues, 1, 0, 2147483647);
+      t.weight = intMember(w.get("weight"), "weight", wp, issues, 1, 0, 2147483647);
       t.upstreamId = readId(w.get("upstream_id"), wp + ".upstream_id", issues);
       // APISIX answers a missing one per request (502 failed to find upstream by id).
       if (t.upstreamId.length && !upstreams.has(t.upstreamId)) issues.warn(wp + ".upstream_id", "upstream " + describe(changetype<JsonValue>(w.get("upstream_id"))) + " does not exist (requests it is chosen for will get 502)");

@@ -3,7 +3,7 @@
 // filter_upstream / fill_node_info do.
 
 import { JsonKind, JsonValue } from "../json";
-import { Issues, indexed, checkKeys, describe, enumString, optBool, optInt, optString, readId, readIdAt, subPath } from "./errors";
+import { Issues, indexed, checkKeys, describe, enumString, optBool, optString, readId, readIdAt, subPath } from "./errors";
 import { check, checkObject, intOf, listOf, numOf, strOf } from "./schema";
 import { text } from "./text";
 import { Node, PassHost, Timeout, Upstream, standardPort } from "./model";
@@ -120,15 +120,15 @@ function readNode(item: JsonValue, issues: Issues): Node | null {
   if (!isHostPattern(host)) { issues.error(".host", "invalid host " + describe(h)); return null; }
   const n = new Node();
   n.host = host;
-  n.port = <i32>optInt(item, "port", "", issues, 0, 1, 65535);
+  check(item, "", issues, "port integer 1 65535");
+  n.port = <i32>intOf(item, "port", 0);
   const wv = item.get("weight");
   if (wv === null) { issues.error(".weight", "is required"); return null; }
   const werr = weightError(wv);
   if (werr.length) { issues.error(".weight", werr); return null; }
   n.weight = <i64>wv.num;
-  n.priority = <i32>optInt(item, "priority", "", issues, 0, -2147483648, 2147483647);
-  const md = item.get("metadata");
-  if (md !== null && !md.isObject()) issues.error(".metadata", "expected an object");
+  check(item, "", issues, "priority integer -2147483648 2147483647; metadata object bare");
+  n.priority = <i32>intOf(item, "priority", 0);
   return n;
 }
 
