@@ -3,6 +3,8 @@
 // fuzzing and the per-request budget (PCRE's answers: regex-pcre.spec.ts).
 import { Regex, lastRegexError, MAX_PROGRAM_SIZE, MAX_PATTERN_LENGTH, MAX_NESTING_DEPTH, resetRegexBudget, regexBudgetExceeded, regexAborts, REQUEST_REGEX_BUDGET } from "../expr/regex";
 import { ENGINE_BUDGET, bad, m, mb, repeat, reseed, rnd } from "./regex-helpers";
+import { Emitter, validProgram } from "../expr/regex/compile";
+import { OP_ANY, OP_ANYNL, OP_ASSERT, OP_BYTE, OP_BYTE2, OP_JMP, OP_MATCH, OP_SET, OP_SPLIT } from "../expr/regex/ast";
 import { CL_ALNUM, CL_ALPHA, CL_ASCII, CL_BLANK, CL_CNTRL, CL_DIGIT, CL_GRAPH, CL_HSPACE, CL_LOWER, CL_PRINT, CL_PUNCT, CL_SPACE, CL_UPPER, CL_VSPACE, CL_WORD, CL_XDIGIT, classHas, posixClass } from "../expr/regex/ast";
 
 describe("Regex: API", () => {
@@ -476,5 +478,35 @@ describe("escapes for bytes and positions", () => {
     bad("x\\g1", "backreferences are not supported at offset 1");
     bad("x\\k<n>", "backreferences are not supported at offset 1");
     bad("\\N{LATIN}", "\\N{name} character names are not supported at offset 0");
+  });
+});
+
+function prog(ops: i32[], xs: i32[], ys: i32[]): Emitter {
+  const e = new Emitter(ops.length);
+  for (let i = 0; i < ops.length; i++) e.put(ops[i], xs[i], ys[i]);
+  return e;
+}
+
+describe("validProgram (what the VM's unchecked reads rely on)", () => {
+  it("accepts well-formed programs and refuses each kind of bad operand", () => {
+    // byte 'a', set 0, split to 0 and 3, match
+    expect(validProgram(prog([OP_BYTE, OP_SET, OP_SPLIT, OP_ASSERT, OP_MATCH], [97, 0, 0, 6, 0], [0, 0, 3, 0, 0]), 1)).toBe(true);
+    expect(validProgram(prog([OP_BYTE2, OP_ANY, OP_ANYNL, OP_JMP, OP_MATCH], [97, 0, 0, 4, 0], [65, 0, 0, 0, 0]), 0)).toBe(true);
+    expect(validProgram(prog([], [], []), 0)).toBe(false);
+    expect(validProgram(prog([OP_BYTE], [97], [0]), 0)).toBe(false); // no final MATCH
+    expect(validProgram(prog([OP_JMP, OP_MATCH], [2, 0], [0, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_JMP, OP_MATCH], [-1, 0], [0, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_SPLIT, OP_MATCH], [1, 0], [2, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_SPLIT, OP_MATCH], [-2, 0], [1, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_SPLIT, OP_MATCH], [1, 0], [-1, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_SPLIT, OP_MATCH], [1, 0], [1, 0]), 0)).toBe(true);
+    expect(validProgram(prog([OP_SET, OP_MATCH], [1, 0], [0, 0]), 1)).toBe(false);
+    expect(validProgram(prog([OP_SET, OP_MATCH], [-1, 0], [0, 0]), 1)).toBe(false);
+    expect(validProgram(prog([OP_BYTE, OP_MATCH], [256, 0], [0, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_BYTE2, OP_MATCH], [97, 0], [256, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_BYTE, OP_MATCH], [-1, 0], [0, 0]), 0)).toBe(false);
+    expect(validProgram(prog([OP_BYTE2, OP_MATCH], [255, 0], [-5, 0]), 0)).toBe(false);
+    expect(validProgram(prog([9, OP_MATCH], [0, 0], [0, 0]), 0)).toBe(false);
+    expect(validProgram(prog([-1, OP_MATCH], [0, 0], [0, 0]), 0)).toBe(false);
   });
 });

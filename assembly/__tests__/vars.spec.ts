@@ -149,6 +149,11 @@ describe("vars operators", () => {
     expect(holdsFor('[["arg_x","~*","^0X5$"]]', ["0x5"])).toBe(true);
     expect(holdsFor('[["arg_x","ipmatch",["192.168.0.0/16","10.0.0.0/8"]]]', ["10.1.2.3"])).toBe(true);
     expect(holdsFor('[["arg_x","has","5"]]', ["4", "5"])).toBe(true);
+    // ~= against nil, numbers and strings, negated too; arg_y is absent
+    const ne = ['["arg_y","~=","x"]', '["arg_y","~=",null]', '["arg_x","~=",null]', '["arg_x","~=",5.0]', '["arg_x","~=","05"]',
+      '["arg_x","!","~=","5"]', '["arg_y","!","~=",null]', '["arg_x","~=",true]', '["arg_y","==",null]', '["arg_y","!","==",null]'];
+    const neWant = [true, false, true, false, true, true, true, true, true, false];
+    for (let i = 0; i < ne.length; i++) expect(holdsFor("[" + ne[i] + "]", ["5"])).toBe(neWant[i], ne[i]);
   });
 });
 

@@ -87,11 +87,6 @@ export class Expr {
         if (this.numeric) { const n = toNumber(l); return !isNaN(n) && n == this.num; }
         return this.value.isString() && l == this.value.str;
       }
-      case Op.Ne: {
-        if (l === null) return !this.value.isNull();
-        if (this.numeric) { const n = toNumber(l); return isNaN(n) || n != this.num; }
-        return !(this.value.isString() && l == this.value.str);
-      }
       case Op.Gt: case Op.Lt: case Op.Ge: case Op.Le: {
         if (l === null || !this.numeric) return false;
         const n = toNumber(l);
@@ -243,7 +238,9 @@ function compileRule(v: JsonValue, path: string, issues: Issues): Expr | null {
     op = <Op>(k < 7 ? k : k - 1);
     val = v.at(opIdx + 1);
   }
-  r.op = op;
+  // ~= is == negated in every case (nil, number, string): compiled so.
+  if (op == Op.Ne) r.negate = !r.negate;
+  r.op = op == Op.Ne ? Op.Eq : op;
   // Kept for the request path: its own copy, not the whole document's table.
   r.value = val.detached();
   if (val.isNumber()) { r.numeric = true; r.num = val.num; }

@@ -181,17 +181,15 @@ export function validProgram(e: Emitter, nsets: i32): bool {
   let n = e.n;
   if (n < 1 || e.op[n - 1] != OP_MATCH) return false;
   for (let pc = 0; pc < n; pc++) {
-    let op = e.op[pc];
-    if (op == OP_JMP || op == OP_SPLIT) {
-      if (e.x[pc] < 0 || e.x[pc] >= n) return false;
-      if (op == OP_SPLIT && (e.y[pc] < 0 || e.y[pc] >= n)) return false;
-    } else if (op == OP_SET) {
-      if (e.x[pc] < 0 || e.x[pc] >= nsets) return false;
-    } else if (op == OP_BYTE || op == OP_BYTE2) {
-      if (e.x[pc] < 0 || e.x[pc] > 255 || e.y[pc] < 0 || e.y[pc] > 255) return false;
-    } else if (op < OP_MATCH || op > OP_ASSERT) {
-      return false;
-    }
+    // pc < n, the arrays' length; unsigned, a negative operand is out of range too
+    let op = unchecked(e.op[pc]);
+    let x = <u32>unchecked(e.x[pc]), y = <u32>unchecked(e.y[pc]);
+    let ok = op == OP_JMP ? x < <u32>n
+      : op == OP_SPLIT ? x < <u32>n && y < <u32>n
+      : op == OP_SET ? x < <u32>nsets
+      : op == OP_BYTE || op == OP_BYTE2 ? (x | y) < 256
+      : <u32>op <= <u32>OP_ASSERT;
+    if (!ok) return false;
   }
   return true;
 }
