@@ -174,9 +174,11 @@ export function decodeBytes(p: usize, len: i32): string {
 // U+DC80..U+DCFF become the single bytes they stand for.
 export function encodeBytes(s: string): Uint8Array {
   let escaped = false;
+  // (i < n: the units are read in place, as charCodeAt would after its bounds check)
+  const p = changetype<usize>(s);
   for (let i = 0, n = s.length; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc80 && c <= 0xdcff && (i == 0 || (s.charCodeAt(i - 1) & 0xfc00) != 0xd800)) { escaped = true; break; }
+    const c = <i32>load<u16>(p + (<usize>i << 1));
+    if (c >= 0xdc80 && c <= 0xdcff && (i == 0 || (<i32>load<u16>(p + (<usize>i << 1) - 2) & 0xfc00) != 0xd800)) { escaped = true; break; }
   }
   if (!escaped) return Uint8Array.wrap(String.UTF8.encode(s));
   const out = new Uint8Array(s.length * 3);
