@@ -30,11 +30,12 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
   const h2 = scheme === "grpc" || scheme === "grpcs";
 
   const assignment = o.lbMode === "override-host" ? loadAssignment(site, o, issues) : undefined;
-  // One node: the filter sends no try plan for it (assembly/balancer/steer.ts
-  // emitTries), and the cluster's one endpoint is the host of every try, so
-  // neither the override_host policy nor the upstream filter that strips the
-  // plan has anything to do; each would cost Envoy work on every request.
-  const oneNode = assignment !== undefined && assignment.nodes === 1;
+  // The filter sends a try plan only to an override-host cluster of more than
+  // one node (assembly/balancer/steer.ts emitTries): an ORIGINAL_DST cluster
+  // ignores it, and a cluster of one node has one endpoint for every try. Only
+  // a cluster that gets a plan has the override_host policy reading it and
+  // the upstream filter stripping it; each costs Envoy work on every request.
+  const followsPlan = assignment !== undefined && assignment.nodes > 1;
 
   const protocolOptions: Json = {
     "@type": T.httpProtocolOptions,
@@ -53,7 +54,7 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
     // (tried: they fell back to round robin). Upstream filters run per try,
     // after the host was chosen, so the node never sees the plan (it would
     // learn the other nodes' addresses).
-    ...(oneNode
+    ...(!followsPlan
       ? {}
       : {
           http_filters: [
@@ -78,7 +79,7 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
           // DNS, and then CDS is re-sent (the cluster is rebuilt).
           type: "STATIC",
           load_assignment: assignment.json,
-          ...(oneNode ? {} : { load_balancing_policy: overrideHostPolicy() }),
+          ...(followsPlan ? { load_balancing_policy: overrideHostPolicy() } : {}),
         }
       : {
           type: "ORIGINAL_DST",
