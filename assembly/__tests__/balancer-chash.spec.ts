@@ -184,8 +184,8 @@ describe("chash in pick_server", () => {
     const health = new Health();
     const before = new Array<i32>();
     for (let i = 0; i < 120; i++) before.push(pickServer(u, new BalanceCtx(req("/?k=" + i.toString())), health)!.port);
-    const down = new Map<string, Set<string>>();
-    const s = new Set<string>(); s.add("127.0.0.1:16730");
+    const down = new Map<string, Map<string, i32>>();
+    const s = new Map<string, i32>(); s.set("127.0.0.1:16730", 0);
     down.set("stable", s);
     health.setActive(down);
     let onBad = 0;
@@ -203,8 +203,8 @@ describe("chash in pick_server", () => {
     const nodes = localNodes([1980, 1981], [1, 1]);
     const u = up(nodes, "vars", "remote_addr", "alldown");
     const health = new Health();
-    const down = new Map<string, Set<string>>();
-    const s = new Set<string>(); s.add("127.0.0.1:1980"); s.add("127.0.0.1:1981");
+    const down = new Map<string, Map<string, i32>>();
+    const s = new Map<string, i32>(); s.set("127.0.0.1:1980", 0); s.set("127.0.0.1:1981", 0);
     down.set("alldown", s);
     health.setActive(down);
     expect(pickServer(u, new BalanceCtx(req("/")), health)!.port).toBe(1980);

@@ -55,7 +55,7 @@ describe("the clusters a config can proxy to", () => {
       '"plugins":{"traffic-split":{"rules":[{"weighted_upstreams":[{"upstream":{"_cluster":"c-off-ts","nodes":{"a:1":1}}}]}]}}},' +
       '{"id":"r3","uri":"/c","upstream":{"nodes":{"a:1":1}}}]}')));
     expect(res.issues.errors.join(" | ")).toBe("");
-    const live = changetype<Config>(res.config).clusters().values();
+    const live = changetype<Config>(res.config).clusters().keys();
     live.sort();
     expect(live.join(",")).toBe("c-r1,c-s1,c-ts,c-u1,routes[r3].upstream");
   });

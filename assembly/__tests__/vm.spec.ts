@@ -17,9 +17,9 @@ describe("VmState.reset", () => {
     registerBalancer("least_conn", new LeastConnFactory());
     const nodes = [node("10.0.0.1", 80, 1, 0), node("10.0.0.2", 80, 1, 1)];
     const u = up(nodes);
-    const down = new Map<string, Set<string>>();
-    const addrs = new Set<string>();
-    addrs.add("10.0.0.2:80");
+    const down = new Map<string, Map<string, i32>>();
+    const addrs = new Map<string, i32>();
+    addrs.set("10.0.0.2:80", 0);
     down.set("vm1", addrs);
     vm.health.setActive(down);
     vm.accepted = true;

@@ -30,6 +30,7 @@ import { PassiveChecks } from "../config/checks";
 import { JsonValue } from "../json";
 import { f64Text } from "../f64text";
 import { LOG_WARN, balancerLog } from "./hooks";
+import { NameSet } from "../nameset";
 
 export const enum Report { HttpStatus, TcpFailure, Timeout }
 
@@ -79,7 +80,7 @@ export function reviveDelay(up: Upstream): f64 {
 
 export class Health {
   // cluster → unhealthy "ip:port"
-  active: Map<string, Set<string>> = new Map<string, Set<string>>();
+  active: Map<string, NameSet> = new Map<string, NameSet>();
   private versions: Map<string, u32> = new Map<string, u32>();
   // cluster → passive counters
   private passive: Map<string, PassiveState> = new Map<string, PassiveState>();
@@ -103,7 +104,7 @@ export class Health {
 
   // Applies the `health` section of a new configuration, bumping the version
   // of every cluster whose set of down nodes changed.
-  setActive(next: Map<string, Set<string>>): void {
+  setActive(next: Map<string, NameSet>): void {
     const old = this.active.keys();
     for (let i = 0; i < old.length; i++) {
       const k = old[i];
@@ -120,7 +121,7 @@ export class Health {
   // Forgets passive counters and versions of clusters that left the config
   // (versions of the active set are kept with it, so a cluster that comes
   // back still sees its version move on).
-  prune(live: Set<string>): void {
+  prune(live: NameSet): void {
     const p = this.passive.keys();
     for (let i = 0; i < p.length; i++) if (!live.has(p[i])) this.passive.delete(p[i]);
     const v = this.versions.keys();
@@ -239,9 +240,9 @@ export class Health {
   }
 }
 
-function sameSet(a: Set<string>, b: Set<string>): bool {
+function sameSet(a: NameSet, b: NameSet): bool {
   if (a.size != b.size) return false;
-  const v = a.values();
+  const v = a.keys();
   for (let i = 0; i < v.length; i++) if (!b.has(v[i])) return false;
   return true;
 }

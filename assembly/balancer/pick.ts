@@ -12,6 +12,7 @@ import { RoundRobinFactory } from "./roundrobin";
 import { Health, Report } from "./health";
 import { Outcome, outcomeKind } from "./steer";
 import { LOG_WARN, balancerLog } from "./hooks";
+import { NameSet } from "../nameset";
 
 const roundrobin = new RoundRobinFactory();
 const factories = new Map<string, PickerFactory>();
@@ -48,7 +49,7 @@ export function resetBalancers(): void { cache.clear(); cacheGeneration++; }
 // config that renames its upstreams on every update (route ids, traffic-split
 // rules) grows the VM until it traps. In-flight requests keep their own
 // picker reference, so nothing they hold is freed under them.
-export function pruneBalancers(live: Set<string>): void {
+export function pruneBalancers(live: NameSet): void {
   const keys = cache.keys();
   for (let i = 0; i < keys.length; i++) if (!live.has(keys[i])) cache.delete(keys[i]);
   cacheGeneration++;

@@ -20,6 +20,7 @@ import { ROUTER_NAMES, Router } from "../router";
 import { parseTrafficSplit } from "./traffic_split";
 import { boolOf, check, checkObject, intOf, listOf, strOf } from "./schema";
 import { Cidr } from "../net";
+import { NameSet } from "../nameset";
 
 // A route's members by field, found in one pass over its keys: a route may
 // have any of 25 fields and usually has 3 to 5, and a JsonValue#get per
@@ -67,7 +68,7 @@ export class Config {
   services: Map<string, Service> = new Map<string, Service>();
   ssls: Map<string, Ssl> = new Map<string, Ssl>();
   // Nodes the control plane's active checks found unhealthy: cluster → addresses.
-  unhealthy: Map<string, Set<string>> = new Map<string, Set<string>>();
+  unhealthy: Map<string, NameSet> = new Map<string, NameSet>();
   router: Router = new Router();
   // The `envoy` section (what the control plane adds from its own flags):
   // `router_http` picks the router (APISIX's apisix.router.http), and
@@ -103,9 +104,9 @@ export class Config {
   // (cached pickers, passive health) may keep across reloads. The clusters
   // of the upstreams parseUpstream read (top-level, and inline in routes,
   // services and traffic-split rules), gathered while parsing.
-  live: Set<string> = new Set<string>();
+  live: NameSet = new Map<string, i32>();
 
-  clusters(): Set<string> { return this.live; }
+  clusters(): NameSet { return this.live; }
 }
 
 function normaliseSni(s: string): string {
@@ -361,11 +362,11 @@ function parseHealth(v: JsonValue | null, cfg: Config, issues: Issues): void {
     const nodes = v.at(i);
     const p = "health[\"" + cluster + "\"]";
     if (!nodes.isObject()) { issues.error(p, "expected an object {\"ip:port\": healthy}"); continue; }
-    const set = new Set<string>();
+    const set: NameSet = new Map<string, i32>();
     for (let k = 0; k < nodes.length; k++) {
       const h = nodes.at(k);
       if (!h.isBool()) { issues.error(p + "[\"" + nodes.keyAt(k) + "\"]", "expected a boolean"); continue; }
-      if (!h.bool) set.add(nodes.keyAt(k));
+      if (!h.bool) set.set(nodes.keyAt(k), 0);
     }
     cfg.unhealthy.set(cluster, set);
   }
@@ -410,7 +411,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     const name = unchecked(sections[sec]);
     const list = array(root, name, issues);
     // The ids of the valid objects so far: one hash instead of has() then add().
-    const seen = new Set<string>();
+    const seen: NameSet = new Map<string, i32>();
     if (list !== null) for (let i = 0; i < list.length; i++) {
       issues.enter(name, i);
       const v = list.view(i, itemView);
@@ -440,7 +441,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
         if (id.length == 0) continue; // disabled (status 0)
       }
       const known = seen.size;
-      seen.add(id);
+      seen.set(id, 0);
       if (seen.size == known) { issues.error(".id", "duplicate id"); continue; }
       if (up !== null) {
         cfg.upstreams.set(id, up);
@@ -494,7 +495,7 @@ export function parseConfig(bytes: Uint8Array): ConfigResult {
     if (!cfg.ssls.has(up.clientCertId)) issues.warn(up.path + ".tls.client_cert_id", "ssl " + up.clientCertId + " does not exist (requests will get 502)");
   }
   cfg.router.seal();
-  for (let i = 0; i < parsedClusters.length; i++) cfg.live.add(parsedClusters[i]);
+  for (let i = 0; i < parsedClusters.length; i++) cfg.live.set(parsedClusters[i], 0);
   parsedClusters.length = 0;
   res.config = cfg;
   return res;
