@@ -23,6 +23,8 @@ export interface Outcome {
   upstream: string | null;
   cluster: string | null;
   endpoint: string | null;
+  /** The retries Envoy's router would allow (x-envoy-max-retries, or its default of 1 with x-envoy-retry-on). */
+  retries: number;
   /** What the client would get from the filter: undefined when proxied. */
   local_reply: { status: number; details: string; body: string } | null;
   headers_set: Record<string, string>;
@@ -98,6 +100,7 @@ export function send(host: ProxyWasmHost, spec: RequestSpec, from: string): Outc
     upstream: r.filterState.get(UPSTREAM_STATE) ?? null,
     cluster: null,
     endpoint: null,
+    retries: 0,
     local_reply: null,
     headers_set: {},
     headers_removed: [],
@@ -110,6 +113,7 @@ export function send(host: ProxyWasmHost, spec: RequestSpec, from: string): Outc
   }
   out.cluster = r.header("x-apisix-upstream") ?? null;
   out.endpoint = r.endpoint ?? null;
+  out.retries = r.retries;
   const before = new Map(headers.map(([k, v]) => [k, v]));
   for (const [k, v] of r.requestHeaders.entries) {
     if (k === "x-apisix-upstream") continue;
@@ -176,6 +180,7 @@ export function detailLines(o: Outcome): string[] {
     out.push(`upstream: ${o.upstream ?? "(inline)"}`);
     out.push(`cluster: ${o.cluster}`);
     out.push(`endpoint: ${o.endpoint ?? "(none)"}`);
+    if (o.retries) out.push(`retries: ${o.retries}`);
     const set = Object.entries(o.headers_set);
     if (set.length || o.headers_removed.length) {
       out.push("headers set:");

@@ -50,6 +50,8 @@ export interface RequestResult {
   originalDst: string | undefined;
   /** The endpoint the router connects to first (see Stream#endpoint). */
   endpoint: string | undefined;
+  /** How many retries the router allows (see Stream#retries). */
+  retries: number;
   logs: LogEntry[];
   routeCacheCleared: number;
   /** The router received the request. */
@@ -233,6 +235,18 @@ export class HttpStream {
     return endpoints?.length === 1 ? endpoints[0] : undefined;
   }
 
+  /**
+   * The retries Envoy's router allows this request (the routes the control
+   * plane publishes have no retry policy): none without x-envoy-retry-on;
+   * with it, x-envoy-max-retries, or 1 when that is absent (the router's
+   * default).
+   */
+  get retries(): number {
+    if (this.requestHeaderMap.get("x-envoy-retry-on") === undefined) return 0;
+    const max = this.requestHeaderMap.get("x-envoy-max-retries");
+    return max === undefined ? 1 : /^\d+$/.test(max) ? Number(max) : 1;
+  }
+
   // ---------------------------------------------------------------- whole lifecycle
 
   /** The gateway-visible outcome (see RequestResult). */
@@ -249,6 +263,7 @@ export class HttpStream {
       filterState: this.filterState,
       originalDst: this.originalDst,
       endpoint: this.endpoint,
+      retries: this.retries,
       logs: this.logs,
       routeCacheCleared: this.routeCacheCleared,
       forwarded: this.forwarded,

@@ -51,9 +51,15 @@ export function emitTries(plan: Array<Node>, method: string, sent: HeaderBlock, 
     envoy.replaceRequestHeaderBuilt(UPSTREAM_HOSTS_HEADER);
   }
   if (retries > 0) {
-    envoy.valueStart();
-    envoy.valueAppendInt(<u32>retries);
-    envoy.replaceRequestHeaderBuilt(MAX_RETRIES_HEADER);
+    // One retry (two nodes, APISIX's default) is what Envoy's router does
+    // when x-envoy-retry-on comes without x-envoy-max-retries (its
+    // documented default; no route here has a retry policy): one host call
+    // less. A count a client sent is still overwritten.
+    if (retries > 1 || sent.find(MAX_RETRIES_HEADER) >= 0) {
+      envoy.valueStart();
+      envoy.valueAppendInt(<u32>retries);
+      envoy.replaceRequestHeaderBuilt(MAX_RETRIES_HEADER);
+    }
     envoy.replaceRequestHeaderConst(RETRY_ON_HEADER, retryOn(method));
     return;
   }

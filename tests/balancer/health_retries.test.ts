@@ -36,7 +36,7 @@ describe("passive health checks", () => {
       assert.equal(hosts.length, 2);
       assert.ok(!hosts.includes("10.0.0.1:80"), hosts.join(","));
       assert.equal(hosts[0], r.endpoint);
-      assert.equal(r.header("x-envoy-max-retries"), "1");
+      assert.equal(r.retries, 1);
     }
     // active.unhealthy.interval 3 s × active.healthy.successes 2 = 6 s
     clock.advance(5_000);
@@ -125,7 +125,13 @@ describe("retry plan headers", () => {
     assert.equal(r.header("x-envoy-retry-on"), undefined);
     host = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 }, retries: 10 }));
     r = get(host);
-    assert.equal(r.header("x-envoy-max-retries"), "1");
+    // One retry is Envoy's default once x-envoy-retry-on is set: no count header.
+    assert.equal(r.header("x-envoy-max-retries"), undefined);
+    assert.equal(r.header("x-envoy-retry-on"), "connect-failure,refused-stream,reset");
+    assert.equal(r.retries, 1);
+    // A count a client sent is overwritten, never left to Envoy.
+    r = get(host, "/", { headers: { "x-envoy-max-retries": "9" } });
+    assert.deepEqual(r.requestHeaders.getAll("x-envoy-max-retries"), ["1"]);
     assert.equal(r.header("x-apisix-upstream-hosts")!.split(",").length, 2);
   });
 
@@ -185,7 +191,7 @@ describe("retry plan headers", () => {
     const host = await load(oneUpstream({ type: "chash", key: "remote_addr", nodes: { "127.0.0.1:1960": 1, "127.0.0.1:1961": 1 }, retries: 3 }));
     const r = get(host);
     assert.equal(r.header("x-apisix-upstream-hosts"), "127.0.0.1:1960,127.0.0.1:1961");
-    assert.equal(r.header("x-envoy-max-retries"), "1");
+    assert.equal(r.retries, 1);
     const rr = await load(oneUpstream({ nodes: { "10.0.0.1:80": 1, "10.0.0.2:80": 1 } }));
     const seq = Array.from({ length: 6 }, () => get(rr).endpoint);
     for (let i = 1; i < 6; i++) assert.notEqual(seq[i], seq[i - 1]);
