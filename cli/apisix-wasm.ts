@@ -232,14 +232,17 @@ function clusterEndpoints(objects: Record<string, unknown>, envoy: EnvoySide, dn
 async function prepare(file: string, text: string, resolve: boolean, envoy: EnvoySide, wasm: string): Promise<Prepared> {
   // A .json file is the filter's own JSON, checked as a whole as Envoy does.
   if (file.endsWith(".json")) {
+    let doc: unknown;
     try {
-      JSON.parse(text);
+      doc = JSON.parse(text);
     } catch (e) {
       throw new ConfigError(`invalid JSON: ${(e as Error).message}`);
     }
-    const doc = JSON.parse(text) as Record<string, unknown>;
-    const side = { ...envoy, ...(typeof doc.envoy === "object" && doc.envoy !== null ? doc.envoy : {}) } as EnvoySide;
-    return { config: text, errors: [], dropped: [], endpoints: clusterEndpoints(doc, side, (doc.dns ?? {}) as DnsTable) };
+    // Not an object: the filter rejects it, and there are no clusters to know.
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return { config: text, errors: [], dropped: [], endpoints: new Map() };
+    const d = doc as Record<string, unknown>;
+    const side = { ...envoy, ...(typeof d.envoy === "object" && d.envoy !== null ? d.envoy : {}) } as EnvoySide;
+    return { config: text, errors: [], dropped: [], endpoints: clusterEndpoints(d, side, (d.dns ?? {}) as DnsTable) };
   }
   const yamlError = firstYamlError(file, text);
   if (yamlError) throw new ConfigError(yamlError);

@@ -140,6 +140,16 @@ test("validate --json: verdict, errors and warnings for scripts", async () => {
   assert.deepEqual(j.dropped, ["upstreams[u1]"]);
 });
 
+test("a .json file is the filter's own document: one that is not an object gets the filter's verdict", async () => {
+  for (const text of ["null", "[]", "7"]) {
+    const r = await run(["try", file("doc.json", text), "GET /"]);
+    assert.equal(r.code, 1, text);
+    assert.match(r.out, /^error: expected a JSON object \{routes, upstreams, ssls\}, got /m, text);
+    assert.match(r.out, /rejected, 1 error/, text);
+    assert.equal(r.err, "", text);
+  }
+});
+
 test("YAML syntax: only the first error, with file, line and column", async () => {
   const broken = file("broken.yaml", "routes:\n  - id: r1\n   uri: /x # c\n  upstream: [\n");
   const r = await run(["validate", broken]);

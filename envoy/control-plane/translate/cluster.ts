@@ -54,9 +54,8 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
     // (tried: they fell back to round robin). Upstream filters run per try,
     // after the host was chosen, so the node never sees the plan (it would
     // learn the other nodes' addresses).
-    ...(!followsPlan
-      ? {}
-      : {
+    ...(followsPlan
+      ? {
           http_filters: [
             {
               name: "envoy.filters.http.header_mutation",
@@ -64,7 +63,8 @@ export function clusterFor(site: UpstreamSite, apisix: Partial<ApisixConfig>, o:
             },
             { name: "envoy.filters.http.upstream_codec", typed_config: { "@type": T.upstreamCodec } },
           ],
-        }),
+        }
+      : {}),
   };
   // SNI = the Host the filter put on the request (APISIX: proxy_ssl_name
   // $upstream_host), so it follows pass_host in every mode.
@@ -167,9 +167,9 @@ const MAX_ENDPOINT_WEIGHT = 1_000_000;
  * round-robin fallback won't reach them while higher levels are healthy but
  * override_host (which searches every level) still finds them. A domain that
  * did not resolve gives no endpoint and a warning; the filter drops that node
- * too.
+ * too. `nodes` counts the nodes kept, as the filter keeps them (before equal
+ * addresses merge).
  */
-/** The cluster's endpoints; `nodes` counts the upstream's nodes the filter keeps too (before equal addresses merge). */
 function loadAssignment(site: UpstreamSite, o: Resolved, issues: Issue[]): { json: Json; nodes: number } {
   const dns = o.dns ?? {};
   const eps: { addr: string; ip: string; port: number; weight: number; priority: number }[] = [];
